@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vmw_pvscsi_rs: VMware PVSCSI driver in Rust, built out of tree.
+# Every target installs or builds what it is missing first; see README.md.
+#
+#   make              build the module against the cached `debug` test kernel
+#   make run          boot a guest with a pvscsi controller and disks, load the driver
+#   make test         everything: build, host tests, KUnit and guest integration tests
+#   make check        rustfmt, clippy and checkpatch
+#   make bench        C vmw_pvscsi vs vmw_pvscsi_rs vs virtio_scsi (fio, perf kernel)
+#
+# Variables: KCONFIG=debug|perf (test kernel), KDIR=<any Rust-enabled 7.3 build
+# tree> (instead of the cached kernels), LLVM=-19 (as the kernel was built).
+
+KCONFIG ?= debug
+LLVM ?= -19
+export KCONFIG KDIR LLVM
+
+.PHONY: all modules check test run bench bootstrap kernel print-kdir print-module \
+	rust-analyzer clean
+
+all: modules
+
+modules:
+	@scripts/module build
+
+check:
+	@scripts/module check
+
+test:
+	@scripts/test
+
+run:
+	@scripts/run
+
+bench:
+	@scripts/bench $(BENCH_ARGS)
+
+bootstrap:
+	@scripts/bootstrap
+
+kernel:
+	@scripts/module kdir >/dev/null
+
+print-kdir:
+	@scripts/module kdir
+
+print-module:
+	@scripts/module path
+
+rust-analyzer:
+	@scripts/module rust-analyzer
+
+clean:
+	@scripts/module clean

@@ -1,0 +1,364 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Boots a test kernel under QEMU with a pvscsi controller and drives it.
+
+    with Guest(GuestConfig(kconfig="debug", disks=[Disk(scsi_id=0)])) as g:
+        g.insmod_rs()
+        out = g.run("ls /sys/class/scsi_disk")
+
+The guest has two serial lines: ttyS0 is the kernel console, written to
+console.log; ttyS1 carries the command agent (tests/guest/agent). QMP listens
+on a UNIX socket. Every run has a hard timeout, and leaving the `with` block
+checks the console for kernel error reports (console.find_reports) and fails
+the run if there are any. Logs are kept for failed runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from . import console, initramfs, paths
+
+READY = b"@@PVSCSI-AGENT-READY@@"
+
+
+class GuestError(Exception):
+    """A guest run failed: timeout, crash, or kernel error reports."""
+
+
+class CommandFailed(GuestError):
+    """A command in the guest exited non-zero."""
+
+    def __init__(self, cmd: str, rc: int, output: str) -> None:
+        super().__init__(f"guest command failed (exit {rc}): {cmd}\n{output}")
+        self.rc = rc
+        self.output = output
+
+
+@dataclasses.dataclass
+class Disk:
+    """A scsi-hd on a controller: a sparse raw image, or a null-co device."""
+
+    scsi_id: int
+    size_mb: int = 64
+    backend: str = "file"  # "file" or "null"
+    bus: str = "pv0"
+    node: str | None = None
+
+    def name(self) -> str:
+        return self.node or f"{self.bus}d{self.scsi_id}"
+
+
+@dataclasses.dataclass
+class GuestConfig:
+    """What to boot."""
+
+    kconfig: str = "debug"
+    disks: list[Disk] = dataclasses.field(default_factory=list)
+    pvscsi: bool = True
+    virtio_scsi: bool = False
+    cpus: int = 2
+    memory_mb: int = 2048
+    append: str = ""
+    extra_qemu: list[str] = dataclasses.field(default_factory=list)
+    icount: bool = False
+    boot_timeout: float = 180.0
+    name: str = "guest"
+    # Include the C peers (vmw_pvscsi.ko, virtio_scsi.ko) in /modules.
+    c_modules: bool = True
+
+
+def _accel() -> str:
+    """Returns "kvm" only where a probe showed that KVM boots guests here."""
+    forced = os.environ.get("PVSCSI_ACCEL")
+    if forced:
+        return forced
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return "tcg"
+    stamp = paths.CACHE / f"kvm-probe-{os.uname().release}"
+    if not stamp.exists():
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(_probe_kvm())
+    return stamp.read_text().strip()
+
+
+def _probe_kvm() -> str:
+    """Boots the perf kernel with KVM once; returns "kvm" if it reaches the agent."""
+    try:
+        cfg = GuestConfig(kconfig="perf", boot_timeout=30, name="kvm-probe", c_modules=False)
+        with Guest(cfg, accel="kvm", with_rs=False) as g:
+            g.run("true", timeout=10)
+        return "kvm"
+    except Exception:  # noqa: BLE001 - any failure means "do not use KVM"
+        return "tcg"
+
+
+class Guest:
+    """One QEMU guest; a context manager."""
+
+    def __init__(self, config: GuestConfig, accel: str | None = None, with_rs: bool = True) -> None:
+        self.cfg = config
+        self.accel = accel
+        self.with_rs = with_rs
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.dir = paths.LOGS / f"{config.name}-{stamp}-{os.getpid()}"
+        self.console_path = self.dir / "console.log"
+        self.qemu: subprocess.Popen | None = None
+        self.agent: socket.socket | None = None
+        self._buf = b""
+        self._seq = 0
+        self._console_offset = 0
+        self.allow_reports = False
+        self.keep_logs = os.environ.get("PVSCSI_KEEP_LOGS") == "1"
+        self.kdir = paths.kdir(config.kconfig)
+
+    # ---- lifecycle -------------------------------------------------------
+
+    def __enter__(self) -> Guest:
+        try:
+            self.start()
+        except BaseException:
+            self.stop(failed=True)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.stop(failed=exc_type is not None)
+
+    def _modules(self) -> dict[str, Path]:
+        mods: dict[str, Path] = {}
+        if self.with_rs:
+            mods["vmw_pvscsi_rs.ko"] = paths.module(self.cfg.kconfig)
+        if self.cfg.c_modules:
+            mods["vmw_pvscsi.ko"] = self.kdir / "drivers/scsi/vmw_pvscsi.ko"
+            mods["virtio_scsi.ko"] = self.kdir / "drivers/scsi/virtio_scsi.ko"
+            lkdtm = self.kdir / "drivers/misc/lkdtm/lkdtm.ko"
+            if lkdtm.exists():
+                mods["lkdtm.ko"] = lkdtm
+        return mods
+
+    def qemu_command(self) -> list[str]:
+        """The QEMU command line."""
+        c = self.cfg
+        accel = self.accel or _accel()
+        cmd = [
+            "qemu-system-x86_64", "-machine", "pc", "-nodefaults", "-no-user-config",
+            "-display", "none", "-no-reboot",
+            "-m", str(c.memory_mb), "-smp", str(c.cpus),
+            "-kernel", str(self.kdir / "arch/x86/boot/bzImage"),
+            "-initrd", str(self.dir / "initrd.cpio"),
+            "-append", f"console=ttyS0 panic=-1 printk.devkmsg=on {c.append}".strip(),
+            "-chardev", f"file,id=con,path={self.console_path}", "-serial", "chardev:con",
+            "-chardev", f"socket,id=agent,path={self.dir / 'agent.sock'},server=on,wait=on",
+            "-serial", "chardev:agent",
+            "-qmp", f"unix:{self.dir / 'qmp.sock'},server=on,wait=off",
+        ]
+        if accel == "kvm":
+            cmd += ["-accel", "kvm", "-cpu", "host"]
+        elif c.icount:
+            cmd += ["-accel", "tcg", "-cpu", "max", "-icount", "shift=0,sleep=off"]
+        else:
+            cmd += ["-accel", "tcg", "-cpu", "max"]
+        if c.pvscsi:
+            cmd += ["-device", "pvscsi,id=pv0"]
+        if c.virtio_scsi:
+            cmd += ["-device", "virtio-scsi-pci,id=vs0"]
+        for d in c.disks:
+            cmd += self.disk_args(d)
+        return cmd + c.extra_qemu
+
+    def disk_args(self, d: Disk) -> list[str]:
+        """QEMU arguments that create disk `d` (and its backing image)."""
+        node = d.name()
+        if d.backend == "null":
+            blockdev = f"driver=null-co,node-name={node},size={d.size_mb}M,read-zeroes=on"
+        else:
+            img = self.dir / f"{node}.img"
+            if not img.exists():
+                with open(img, "wb") as f:
+                    f.truncate(d.size_mb << 20)
+            blockdev = (f"driver=raw,node-name={node},file.driver=file,"
+                        f"file.filename={img},cache.direct=off")
+        return ["-blockdev", blockdev, "-device",
+                f"scsi-hd,bus={d.bus}.0,scsi-id={d.scsi_id},lun=0,drive={node},id=disk-{node}"]
+
+    def start(self) -> None:
+        """Builds the initramfs, starts QEMU and waits for the agent."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        initramfs.build(self.dir / "initrd.cpio", self._modules())
+        cmd = self.qemu_command()
+        (self.dir / "qemu-cmdline").write_text(" ".join(cmd) + "\n")
+        self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=open(self.dir / "qemu.log", "wb"),
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        sock_path = self.dir / "agent.sock"
+        while not sock_path.exists():
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise GuestError("QEMU did not create its agent socket within 30 s")
+            time.sleep(0.05)
+        self.agent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.agent.connect(str(sock_path))
+        self._read_until(READY, self.cfg.boot_timeout, "the guest to boot")
+
+    def stop(self, failed: bool = False) -> None:
+        """Powers the guest off (killing it if needed) and checks its console."""
+        if self.qemu and self.qemu.poll() is None:
+            if self.agent and not failed:
+                try:
+                    self._send("poweroff -f")
+                except OSError:
+                    pass
+            try:
+                self.qemu.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.qemu.pid, signal.SIGKILL)
+                self.qemu.wait()
+        if self.agent:
+            self.agent.close()
+            self.agent = None
+        reports = [] if self.allow_reports else self.reports()
+        if reports and not failed:
+            failed = True
+            self._cleanup(failed)
+            raise GuestError("kernel error reports on the console of "
+                             f"{self.cfg.name} (log: {self.console_path}):\n  " + "\n  ".join(reports[:20]))
+        self._cleanup(failed)
+
+    def _cleanup(self, failed: bool) -> None:
+        if failed or self.keep_logs:
+            for img in self.dir.glob("*.img"):
+                img.unlink()
+            (self.dir / "initrd.cpio").unlink(missing_ok=True)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _check_alive(self) -> None:
+        if self.qemu and self.qemu.poll() is not None:
+            tail = self.console()[-3000:]
+            qlog = (self.dir / "qemu.log").read_text(errors="replace")[-2000:]
+            raise GuestError(f"QEMU exited (status {self.qemu.returncode}); qemu: {qlog}\n"
+                             f"console tail ({self.console_path}):\n{tail}")
+
+    # ---- console ---------------------------------------------------------
+
+    def console(self) -> str:
+        """The whole console log so far."""
+        try:
+            return self.console_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def reports(self) -> list[str]:
+        """Kernel error reports on the console so far."""
+        return console.find_reports(self.console())
+
+    def wait_console(self, pattern: str, timeout: float = 60.0) -> re.Match:
+        """Waits until the console (since the last mark) matches `pattern`."""
+        rx = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.console(), self._console_offset)
+            if m:
+                return m
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise GuestError(f"console did not show /{pattern}/ within {timeout} s "
+                                 f"(log: {self.console_path})")
+            time.sleep(0.1)
+
+    def mark_console(self) -> None:
+        """Makes wait_console() look only at what comes after this point."""
+        self._console_offset = len(self.console())
+
+    # ---- agent -----------------------------------------------------------
+
+    def _send(self, script: str) -> str:
+        self._seq += 1
+        tag = str(self._seq)
+        line = f"{tag} {base64.b64encode(script.encode()).decode()}\n"
+        assert self.agent is not None
+        self.agent.sendall(line.encode())
+        return tag
+
+    def _read_until(self, token: bytes, timeout: float, what: str) -> bytes:
+        assert self.agent is not None
+        deadline = time.monotonic() + timeout
+        while token not in self._buf:
+            self._check_alive()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise GuestError(f"timed out after {timeout} s waiting for {what} "
+                                 f"(console: {self.console_path})")
+            self.agent.settimeout(min(left, 0.5))
+            try:
+                chunk = self.agent.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                self._check_alive()
+                raise GuestError(f"agent connection closed while waiting for {what}")
+            self._buf += chunk
+        head, _, self._buf = self._buf.partition(token)
+        return head
+
+    def run_rc(self, script: str, timeout: float = 120.0) -> tuple[int, str]:
+        """Runs a shell script in the guest; returns (exit status, output)."""
+        tag = self._send(script)
+        self._read_until(f"@@PVSCSI-BEGIN {tag}@@\n".encode(), timeout, f"`{script[:60]}`")
+        body = self._read_until(f"@@PVSCSI-END {tag} ".encode(), timeout, f"`{script[:60]}`")
+        rc_line = self._read_until(b"@@\n", 5, "the exit status")
+        output = base64.b64decode(b"".join(body.split())).decode(errors="replace")
+        return int(rc_line), output
+
+    def run(self, script: str, timeout: float = 120.0) -> str:
+        """Runs a shell script in the guest; raises CommandFailed if it fails."""
+        rc, out = self.run_rc(script, timeout)
+        if rc != 0:
+            raise CommandFailed(script, rc, out)
+        return out
+
+    # ---- drivers ---------------------------------------------------------
+
+    def insmod(self, module: str, params: str = "", timeout: float = 120.0) -> str:
+        """Loads /modules/<module>.ko with `params`."""
+        return self.run(f"insmod /modules/{module}.ko {params}", timeout)
+
+    def rmmod(self, module: str, timeout: float = 120.0) -> str:
+        """Unloads a module."""
+        return self.run(f"rmmod {module}", timeout)
+
+    def pvscsi_bdf(self) -> str:
+        """The PCI address of the (first) pvscsi function."""
+        return self.run(
+            "for d in /sys/bus/pci/devices/*; do "
+            "[ \"$(cat $d/vendor)\" = 0x15ad ] && [ \"$(cat $d/device)\" = 0x07c0 ] && "
+            "basename $d && break; done").strip()
+
+    def bound_driver(self, bdf: str) -> str | None:
+        """The name of the driver bound to PCI function `bdf`, if any."""
+        rc, out = self.run_rc(f"basename $(readlink /sys/bus/pci/devices/{bdf}/driver)")
+        return out.strip() if rc == 0 else None
+
+    def scsi_disks(self) -> list[str]:
+        """H:C:T:L of every SCSI disk, sorted by target."""
+        out = self.run("ls /sys/class/scsi_disk 2>/dev/null || true").split()
+        return sorted(out, key=lambda s: [int(x) for x in s.split(":")])
+
+    # ---- QMP -------------------------------------------------------------
+
+    def qmp(self):
+        """A connected synchronous QMP client (qemu.qmp.legacy)."""
+        from qemu.qmp.legacy import QEMUMonitorProtocol
+        mon = QEMUMonitorProtocol(str(self.dir / "qmp.sock"))
+        mon.connect()
+        return mon

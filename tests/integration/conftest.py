@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: GPL-2.0
+"""pytest configuration of the guest integration tests."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness.guest import Disk, Guest, GuestConfig  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def kconfig() -> str:
+    """The test-kernel configuration the suite runs on (debug unless told)."""
+    return os.environ.get("PVSCSI_KCONFIG", "debug")
+
+
+@pytest.fixture
+def make_guest(kconfig, request):
+    """Returns a factory of guests named after the test; use it in `with`."""
+
+    def make(**kwargs) -> Guest:
+        kwargs.setdefault("kconfig", kconfig)
+        kwargs.setdefault("name", request.node.name.replace("/", "_")[:60])
+        return Guest(GuestConfig(**kwargs))
+
+    return make
+
+
+__all__ = ["Disk", "Guest", "GuestConfig"]

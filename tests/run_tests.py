@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""`make test`: every test of the project, in order.
+
+1. Module build against the `debug` kernel, warnings as errors.
+2. Static checks (`make check`: rustfmt, clippy, checkpatch).
+3. Host unit tests (`cargo test` in tests/host).
+4. KUnit: the module's suites run in a guest; kunit.py parses their KTAP.
+5. Guest integration tests (pytest, tests/integration).
+
+Any failure makes the run exit non-zero; a failing step says where its log is.
+The last line counts every test that passed and failed.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TOP / "tests"))
+
+from harness import kunit, paths  # noqa: E402
+from harness.guest import Disk, Guest, GuestConfig  # noqa: E402
+
+KCONFIG = os.environ.get("PVSCSI_KCONFIG", "debug")
+LOGS = paths.LOGS
+passed = failed = 0
+failures: list[str] = []
+
+
+def step(title: str) -> None:
+    print(f"\n=== {title}", flush=True)
+
+
+def record(ok_count: int, fail_count: int, what: str | None = None) -> None:
+    global passed, failed
+    passed += ok_count
+    failed += fail_count
+    if fail_count and what:
+        failures.append(what)
+
+
+def run(cmd: list[str], log: Path | None = None, **kw) -> subprocess.CompletedProcess:
+    """Runs a command, echoing its output (and saving it to `log`)."""
+    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    print(res.stdout, end="", flush=True)
+    if log:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(res.stdout)
+    return res
+
+
+def build() -> bool:
+    step(f"module build ({KCONFIG} kernel, warnings are errors)")
+    env = dict(os.environ, KCONFIG=KCONFIG)
+    res = run([str(TOP / "scripts/module"), "build"], LOGS / "build.log", env=env)
+    record(res.returncode == 0, res.returncode != 0, f"module build (log: {LOGS / 'build.log'})")
+    return res.returncode == 0
+
+
+def check() -> None:
+    step("static checks: rustfmt, clippy, checkpatch")
+    env = dict(os.environ, KCONFIG=KCONFIG)
+    res = run([str(TOP / "scripts/module"), "check"], LOGS / "check.log", env=env)
+    record(res.returncode == 0, res.returncode != 0, f"make check (log: {LOGS / 'check.log'})")
+
+
+def host_tests() -> None:
+    step("host unit tests (cargo test)")
+    res = run(["cargo", "test", "--quiet", "--manifest-path", str(TOP / "tests/host/Cargo.toml")],
+              LOGS / "host-tests.log")
+    ok = bad = 0
+    for m in re.finditer(r"test result: \w+\. (\d+) passed; (\d+) failed", res.stdout):
+        ok += int(m.group(1))
+        bad += int(m.group(2))
+    if res.returncode != 0 and bad == 0:
+        bad = 1
+    record(ok, bad, f"host unit tests (log: {LOGS / 'host-tests.log'})")
+
+
+def kunit_tests() -> None:
+    step(f"KUnit suites of vmw_pvscsi_rs ({KCONFIG} kernel, in a guest)")
+    try:
+        with Guest(GuestConfig(kconfig=KCONFIG, disks=[Disk(scsi_id=0)], name="kunit")) as g:
+            g.insmod("vmw_pvscsi_rs")
+            result = kunit.parse(kunit.collect(g), LOGS / "kunit")
+            g.rmmod("vmw_pvscsi_rs")
+    except Exception as e:  # noqa: BLE001 - report any harness failure as a failed step
+        print(f"KUnit run failed: {e}")
+        record(0, 1, "KUnit guest run (see above)")
+        return
+    print(result.report)
+    bad = result.failed if (result.ok or result.failed) else 1
+    record(result.passed, bad, f"KUnit (log: {LOGS / 'kunit'})")
+
+
+def integration_tests() -> None:
+    step(f"guest integration tests (pytest, {KCONFIG} kernel)")
+    junit = LOGS / "pytest.xml"
+    res = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider",
+                          f"--junitxml={junit}", str(TOP / "tests/integration")],
+                         cwd=TOP / "tests")
+    ok = bad = 0
+    if junit.exists():
+        root = ET.parse(junit).getroot()
+        for suite in root.iter("testsuite"):
+            tests = int(suite.get("tests", 0))
+            bad_here = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+            bad += bad_here
+            ok += tests - bad_here - int(suite.get("skipped", 0))
+    if res.returncode != 0 and bad == 0:
+        bad = 1
+    record(ok, bad, f"integration tests (guest logs of failed runs: {LOGS})")
+
+
+def main() -> int:
+    start = time.monotonic()
+    LOGS.mkdir(parents=True, exist_ok=True)
+    if build():
+        check()
+        host_tests()
+        kunit_tests()
+        integration_tests()
+    else:
+        host_tests()
+    minutes, seconds = divmod(int(time.monotonic() - start), 60)
+    print(f"\n=== make test finished in {minutes} min {seconds} s")
+    for f in failures:
+        print(f"FAILED: {f}")
+    print(f"summary: {passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

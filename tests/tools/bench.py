@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""`make bench`: the C vmw_pvscsi, vmw_pvscsi_rs and the C virtio_scsi on the
+same guest, alternating, over several rounds.
+
+One guest (the `perf` kernel) has a pvscsi controller and a virtio-scsi
+controller, each with a 1 GiB null-co disk, so the numbers measure the driver
+and device path, not a disk. Each round loads every driver in turn, runs each
+fio job on its disk and unloads it; the driver order rotates from round to
+round. The report gives per-driver medians and the medians of per-round
+(paired) ratios against the C vmw_pvscsi.
+
+Modes:
+  wall    fio jobs of a fixed duration, real (wall-clock) time. Noisy here:
+          compare only within a run.
+  icount  QEMU -icount shift=0,sleep=off: guest time advances with executed
+          instructions, so "virtual IOPS" measure guest instructions per I/O
+          and repeat from run to run. Jobs run a fixed number of I/Os.
+
+Output: results.json (every sample) and chart.svg under build/bench/<time>/,
+and a table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import fio, wait_disks  # noqa: E402
+from harness import paths  # noqa: E402
+from harness.guest import Disk, Guest, GuestConfig, GuestError  # noqa: E402
+
+DRIVERS = {
+    # name -> (module to load, params, SCSI host proc_name)
+    "vmw_pvscsi": ("vmw_pvscsi", "", "vmw_pvscsi"),
+    "vmw_pvscsi_rs": ("vmw_pvscsi_rs", "", "vmw_pvscsi_rs"),
+    "virtio_scsi": ("virtio_scsi", "", "virtio_scsi"),
+}
+BASELINE = "vmw_pvscsi"
+JOBS = [
+    # name, rw, bs, iodepth, I/Os in icount mode
+    ("randread-4k-qd1", "randread", "4k", 1, 3000),
+    ("randread-4k-qd32", "randread", "4k", 32, 6000),
+    ("seqread-128k-qd8", "read", "128k", 8, 2000),
+]
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def run_driver(g: Guest, name: str, args, samples: list, rnd: int) -> bool:
+    module, params, proc = DRIVERS[name]
+    g.insmod(module, params)
+    try:
+        disks = wait_disks(g, proc, 1, timeout=60)
+    except GuestError:
+        say(f"    {name}: no disk appeared; skipped")
+        g.rmmod(module)
+        return False
+    dev = disks[0]
+    for job, rw, bs, qd, ios in JOBS:
+        if args.mode == "icount":
+            res = fio(g, dev, rw, bs, qd, number_ios=ios, extra=f"--size={args.size}")
+        else:
+            res = fio(g, dev, rw, bs, qd, runtime=args.runtime)
+        read = res["read"]
+        samples.append({
+            "round": rnd, "driver": name, "job": job, "iops": read["iops"],
+            "bw_kib": read["bw"], "lat_mean_ns": read["lat_ns"]["mean"],
+            "clat_p99_ns": read["clat_ns"].get("percentile", {}).get("99.000000"),
+        })
+        say(f"    round {rnd} {name:14} {job:18} {read['iops']:10.0f} IOPS")
+    g.rmmod(module)
+    return True
+
+
+def summarize(samples: list, drivers: list[str]) -> dict:
+    summary: dict = {}
+    for job, *_ in JOBS:
+        row: dict = {}
+        for d in drivers:
+            vals = [s["iops"] for s in samples if s["driver"] == d and s["job"] == job]
+            if vals:
+                row[d] = {"median_iops": statistics.median(vals), "min": min(vals),
+                          "max": max(vals), "n": len(vals)}
+        base = {s["round"]: s["iops"] for s in samples if s["driver"] == BASELINE and s["job"] == job}
+        for d in drivers:
+            if d == BASELINE or d not in row:
+                continue
+            ratios = [s["iops"] / base[s["round"]] for s in samples
+                      if s["driver"] == d and s["job"] == job and base.get(s["round"])]
+            if ratios:
+                row[d]["paired_ratio_median"] = statistics.median(ratios)
+                row[d]["paired_ratios"] = ratios
+        summary[job] = row
+    return summary
+
+
+def table(summary: dict, drivers: list[str]) -> str:
+    head = f"{'job':20}" + "".join(f"{d:>16}" for d in drivers) + "".join(
+        f"{d + '/' + BASELINE:>28}" for d in drivers if d != BASELINE)
+    lines = [head, "-" * len(head)]
+    for job, row in summary.items():
+        line = f"{job:20}"
+        for d in drivers:
+            line += f"{row[d]['median_iops']:16.0f}" if d in row else f"{'-':>16}"
+        for d in drivers:
+            if d == BASELINE:
+                continue
+            r = row.get(d, {}).get("paired_ratio_median")
+            line += f"{r:28.3f}" if r is not None else f"{'-':>28}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def svg_chart(summary: dict, drivers: list[str], title: str) -> str:
+    """A grouped bar chart of median IOPS relative to the baseline, with min-max whiskers."""
+    colors = {"vmw_pvscsi": "#4c72b0", "vmw_pvscsi_rs": "#dd8452", "virtio_scsi": "#55a868"}
+    w, h, left, top, bottom = 760, 380, 60, 40, 60
+    plot_h = h - top - bottom
+    jobs = list(summary)
+    peak = max([v["max"] / summary[j][BASELINE]["median_iops"]
+                for j in jobs for v in summary[j].values() if BASELINE in summary[j]] + [1.2])
+    group_w = (w - left - 20) / max(1, len(jobs))
+    bar_w = group_w * 0.7 / max(1, len(drivers))
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="{w / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>']
+    for i in range(0, int(peak * 4) + 1):
+        y = top + plot_h - (i / 4) / peak * plot_h
+        out.append(f'<line x1="{left}" x2="{w - 20}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{i / 4:.2f}</text>')
+    out.append(f'<text x="14" y="{top + plot_h / 2}" transform="rotate(-90 14 {top + plot_h / 2})" '
+               f'text-anchor="middle">IOPS / {BASELINE} (median, min-max)</text>')
+    for gi, job in enumerate(jobs):
+        row = summary[job]
+        if BASELINE not in row:
+            continue
+        base = row[BASELINE]["median_iops"]
+        x0 = left + gi * group_w + group_w * 0.15
+        for di, d in enumerate(drivers):
+            if d not in row:
+                continue
+            v = row[d]
+            x = x0 + di * bar_w
+            scale = plot_h / peak / base
+            y = top + plot_h - v["median_iops"] * scale
+            out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w * 0.9:.1f}" '
+                       f'height="{v["median_iops"] * scale:.1f}" fill="{colors.get(d, "#888")}"/>')
+            cx = x + bar_w * 0.45
+            out.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{top + plot_h - v["max"] * scale:.1f}" '
+                       f'y2="{top + plot_h - v["min"] * scale:.1f}" stroke="black"/>')
+        out.append(f'<text x="{x0 + group_w * 0.35:.1f}" y="{h - bottom + 18}" text-anchor="middle">{job}</text>')
+    for di, d in enumerate(drivers):
+        out.append(f'<rect x="{left + di * 170}" y="{h - 22}" width="12" height="12" fill="{colors.get(d, "#888")}"/>')
+        out.append(f'<text x="{left + di * 170 + 16}" y="{h - 12}">{d}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mode", choices=["wall", "icount"], default=os.environ.get("BENCH_MODE", "wall"))
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 5)))
+    ap.add_argument("--runtime", type=int, default=5, help="seconds per fio job (wall mode)")
+    ap.add_argument("--size", default="1g", help="fio region (icount mode)")
+    ap.add_argument("--drivers", default=",".join(DRIVERS))
+    ap.add_argument("--kconfig", default="perf")
+    args = ap.parse_args()
+    if args.rounds < 5:
+        say(f"note: {args.rounds} rounds; at least 5 are needed for meaningful medians")
+    drivers = [d for d in args.drivers.split(",") if d]
+    for d in drivers:
+        if d not in DRIVERS:
+            ap.error(f"unknown driver {d}; known: {', '.join(DRIVERS)}")
+
+    out_dir = paths.TOP / "build" / "bench" / time.strftime("%Y%m%d-%H%M%S")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cfg = GuestConfig(
+        kconfig=args.kconfig, virtio_scsi=True, icount=args.mode == "icount", name="bench",
+        disks=[Disk(scsi_id=0, size_mb=1024, backend="null", bus="pv0"),
+               Disk(scsi_id=0, size_mb=1024, backend="null", bus="vs0")])
+    samples: list = []
+    skipped: set = set()
+    say(f">>> bench: mode {args.mode}, {args.rounds} rounds, drivers {', '.join(drivers)}")
+    started = time.monotonic()
+    with Guest(cfg) as g:
+        for rnd in range(1, args.rounds + 1):
+            order = drivers[rnd % len(drivers):] + drivers[:rnd % len(drivers)]
+            for d in order:
+                if d in skipped:
+                    continue
+                if not run_driver(g, d, args, samples, rnd):
+                    skipped.add(d)
+    present = [d for d in drivers if d not in skipped]
+    summary = summarize(samples, present)
+    result = {"mode": args.mode, "rounds": args.rounds, "drivers": drivers, "skipped": sorted(skipped),
+              "jobs": [j[0] for j in JOBS], "samples": samples, "summary": summary,
+              "seconds": round(time.monotonic() - started)}
+    (out_dir / "results.json").write_text(json.dumps(result, indent=2))
+    unit = "virtual IOPS" if args.mode == "icount" else "IOPS"
+    if BASELINE in present:
+        (out_dir / "chart.svg").write_text(svg_chart(summary, present, f"fio on a null-co disk, {args.mode} mode"))
+    say(f"\n>>> median {unit} over {args.rounds} rounds; ratios are medians of per-round ratios")
+    say(table(summary, present))
+    for d in sorted(skipped):
+        say(f"(skipped {d}: no disk appeared after loading it)")
+    say(f"\nresults: {out_dir / 'results.json'}\nchart:   {out_dir / 'chart.svg'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
