@@ -21,7 +21,8 @@ PATTERNS = [
     (re.compile(r"sleeping function called from invalid context"), "sleep in atomic context"),
     (re.compile(r"panicked at|rust_panic"), "Rust panic"),
     (re.compile(r"Kernel panic"), "kernel panic"),
-    (re.compile(r"DMA-API: "), "DMA-API debug report"),
+    # Reports name the driver and device; the boot banner does not.
+    (re.compile(r"DMA-API: \S+ \S+: "), "DMA-API debug report"),
     (re.compile(r"INFO: task .* blocked for more than"), "hung task"),
     (re.compile(r"rcu: INFO: .* detected stalls"), "RCU stall"),
     (re.compile(r"unreferenced object 0x"), "kmemleak report"),

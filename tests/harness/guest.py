@@ -76,8 +76,12 @@ class GuestConfig:
     c_modules: bool = True
 
 
-def _accel() -> str:
-    """Returns "kvm" only where a probe showed that KVM boots guests here."""
+def _accel(kconfig: str) -> str:
+    """Returns "kvm" only where a probe showed that KVM boots guests here.
+
+    The probe boots the `kconfig` kernel (the one about to be used) once per
+    machine and host kernel, and its result is cached.
+    """
     forced = os.environ.get("PVSCSI_ACCEL")
     if forced:
         return forced
@@ -86,19 +90,23 @@ def _accel() -> str:
     stamp = paths.CACHE / f"kvm-probe-{os.uname().release}"
     if not stamp.exists():
         stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(_probe_kvm())
+        stamp.write_text(_probe_kvm(kconfig))
     return stamp.read_text().strip()
 
 
-def _probe_kvm() -> str:
-    """Boots the perf kernel with KVM once; returns "kvm" if it reaches the agent."""
+def _probe_kvm(kconfig: str) -> str:
+    """Boots a kernel with KVM once; returns "kvm" if it reaches the agent."""
+    cfg = GuestConfig(kconfig=kconfig, boot_timeout=30, name="kvm-probe", c_modules=False)
+    g = Guest(cfg, accel="kvm", with_rs=False)
+    g.allow_reports = True
     try:
-        cfg = GuestConfig(kconfig="perf", boot_timeout=30, name="kvm-probe", c_modules=False)
-        with Guest(cfg, accel="kvm", with_rs=False) as g:
+        with g:
             g.run("true", timeout=10)
         return "kvm"
     except Exception:  # noqa: BLE001 - any failure means "do not use KVM"
         return "tcg"
+    finally:
+        shutil.rmtree(g.dir, ignore_errors=True)
 
 
 class Guest:
@@ -148,7 +156,7 @@ class Guest:
     def qemu_command(self) -> list[str]:
         """The QEMU command line."""
         c = self.cfg
-        accel = self.accel or _accel()
+        accel = self.accel or _accel(c.kconfig)
         cmd = [
             "qemu-system-x86_64", "-machine", "pc", "-nodefaults", "-no-user-config",
             "-display", "none", "-no-reboot",

@@ -61,7 +61,7 @@ def parse(ktap: str, log_dir: Path | None = None) -> KunitResult:
         src = Path(tmp) / "results.ktap"
         src.write_text(ktap)
         js = Path(tmp) / "results.json"
-        res = subprocess.run([sys.executable, str(tool), "parse", "--json", str(js), str(src)],
+        res = subprocess.run([sys.executable, str(tool), "parse", f"--json={js}", str(src)],
                              capture_output=True, text=True)
         if log_dir:
             log_dir.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ def test_guest_run_with_a_kernel_warning_fails(make_guest):
     ("[    5.1] Kernel panic - not syncing: Fatal exception", "kernel panic"),
     ("[    5.1] DMA-API: pci 0000:00:04.0: device driver frees DMA memory", "DMA-API debug report"),
     ("[    5.1] INFO: trying to register non-static key.", "lockdep report"),
-])
+], ids=lambda v: v.split("] ")[-1][:40] if v.startswith("[") else None)
 def test_checker_recognises_reports(line, kind):
     found = console.find_reports(f"[    1.0] Linux version 7.3.4\n{line}\n[    9.0] ok\n")
     assert len(found) == 1 and found[0].startswith(kind), found
@@ -37,6 +37,8 @@ def test_checker_accepts_a_clean_boot_log():
     clean = "\n".join([
         "[    0.0] Linux version 7.3.4 (clang version 19)",
         "[    0.1] kasan: KernelAddressSanitizer initialized",
+        "[    0.1] DMA-API: preallocated 65536 debug entries",
+        "[    0.1] DMA-API: debugging enabled by kernel config",
         "[    0.2] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar",
         "[    0.3] ... MAX_LOCKDEP_SUBCLASSES:  8",
         "[    0.4] kmemleak: Kernel memory leak detector initialized (mem pool available: 15676)",

@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-#[path = "../../../drivers/scsi/vmw_pvscsi_rs/pvscsi/abi.rs"]
+#[path = "../../../drivers/scsi/vmw_pvscsi_rs/abi.rs"]
 pub(crate) mod abi;
 
 #[cfg(test)]

@@ -21,6 +21,7 @@
     clippy::all,
     clippy::undocumented_unsafe_blocks,
     clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
     clippy::cast_lossless,
     clippy::as_underscore,
     unsafe_op_in_unsafe_fn

@@ -10,6 +10,10 @@
 //!
 //! This file depends on `core` only, so host-side unit tests compile it as is.
 
+// The whole device interface is described here, including what the driver
+// does not use, like the C driver's header does.
+#![allow(dead_code)]
+
 use core::mem::{
     offset_of,
     size_of, //

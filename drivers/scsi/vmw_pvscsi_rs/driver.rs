@@ -7,6 +7,7 @@ use kernel::{
     device::Core,
     io::{
         register,
+        register::Array,
         Io, //
     },
     pci,

@@ -100,7 +100,6 @@ mod abi_layout {
 mod register_map {
     use crate::regs::*;
     use kernel::io::register::Register;
-    use kernel::prelude::*;
 
     #[test]
     fn offsets() {

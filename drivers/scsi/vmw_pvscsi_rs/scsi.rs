@@ -28,7 +28,6 @@ pub(crate) fn c_layout() -> CLayout {
 mod tests {
     use super::*;
     use core::mem::offset_of;
-    use kernel::prelude::*;
 
     #[test]
     fn scsi_cmnd_layout_matches_c() {
@@ -61,6 +60,6 @@ mod tests {
     #[test]
     fn scsi_constants() {
         assert_eq!(bindings::SCSI_SENSE_BUFFERSIZE, 96);
-        assert_eq!(bindings::SAM_STAT_CHECK_CONDITION, 0x02);
+        assert_eq!(bindings::sam_status_SAM_STAT_CHECK_CONDITION, 0x02);
     }
 }
