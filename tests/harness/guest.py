@@ -187,7 +187,7 @@ class Guest:
         """QEMU arguments that create disk `d` (and its backing image)."""
         node = d.name()
         if d.backend == "null":
-            blockdev = f"driver=null-co,node-name={node},size={d.size_mb}M,read-zeroes=on"
+            blockdev = f"driver=null-co,node-name={node},size={d.size_mb << 20},read-zeroes=on"
         else:
             img = self.dir / f"{node}.img"
             if not img.exists():

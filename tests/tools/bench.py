@@ -46,10 +46,15 @@ DRIVERS = {
 }
 BASELINE = "vmw_pvscsi"
 JOBS = [
-    # name, rw, bs, iodepth, I/Os in icount mode
-    ("randread-4k-qd1", "randread", "4k", 1, 3000),
-    ("randread-4k-qd32", "randread", "4k", 32, 6000),
-    ("seqread-128k-qd8", "read", "128k", 8, 2000),
+    # name, rw, bs, iodepth, I/Os in icount mode (0: not run in icount mode)
+    #
+    # In icount mode (sleep=off) virtual time jumps to the next timer whenever
+    # the guest idles, so a QD1 job measures the idle policy rather than the
+    # instructions per I/O: it is run in wall mode only. The I/O counts keep
+    # fio's millisecond runtime resolution below 1%.
+    ("randread-4k-qd1", "randread", "4k", 1, 0),
+    ("randread-4k-qd32", "randread", "4k", 32, 40000),
+    ("seqread-128k-qd8", "read", "128k", 8, 12000),
 ]
 
 
@@ -68,6 +73,8 @@ def run_driver(g: Guest, name: str, args, samples: list, rnd: int) -> bool:
         return False
     dev = disks[0]
     for job, rw, bs, qd, ios in JOBS:
+        if args.mode == "icount" and not ios:
+            continue
         if args.mode == "icount":
             res = fio(g, dev, rw, bs, qd, number_ios=ios, extra=f"--size={args.size}")
         else:
@@ -86,6 +93,8 @@ def run_driver(g: Guest, name: str, args, samples: list, rnd: int) -> bool:
 def summarize(samples: list, drivers: list[str]) -> dict:
     summary: dict = {}
     for job, *_ in JOBS:
+        if not any(s["job"] == job for s in samples):
+            continue
         row: dict = {}
         for d in drivers:
             vals = [s["iops"] for s in samples if s["driver"] == d and s["job"] == job]

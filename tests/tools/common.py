@@ -15,10 +15,13 @@ def driver_disks(g: Guest, proc_name: str) -> list[str]:
     is `proc_name`."""
     out = g.run(
         "for h in /sys/class/scsi_host/host*; do "
+        "  [ -e \"$h/proc_name\" ] || continue; "
         f"  [ \"$(cat $h/proc_name)\" = {proc_name} ] || continue; "
         "  n=${h##*host}; "
-        "  for d in /sys/class/scsi_disk/$n:*; do [ -e \"$d\" ] && ls $d/device/block; done; "
-        "done; true")
+        "  for d in /sys/class/scsi_disk/$n:*; do "
+        "    [ -e \"$d/device/block\" ] && ls \"$d/device/block\"; "
+        "  done; "
+        "done 2>/dev/null; true")
     return sorted(out.split())
 
 
