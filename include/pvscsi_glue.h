@@ -10,6 +10,32 @@
 
 #include <linux/types.h>
 
+struct Scsi_Host;
+struct scsi_cmnd;
+
+/*
+ * Bytes of per-command private data (the host template's cmd_size): the Rust
+ * SCSI layer's CmdPriv, whose size a KUnit test checks against this.
+ */
+#define PVSCSI_GLUE_CMD_PRIV_SIZE 8
+
+/* Scatter-gather elements per command (the device's SG list length). */
+#define PVSCSI_GLUE_SG_TABLESIZE 128
+
+/*
+ * Largest request in 512-byte sectors: 128 segments of one 4 KiB page each,
+ * so that any request the block layer builds fits one SG list.
+ */
+#define PVSCSI_GLUE_MAX_SECTORS (PVSCSI_GLUE_SG_TABLESIZE * 4096 / 512)
+
+/* Implemented in Rust (pvscsi/host.rs); called by the host template. */
+int pvscsi_rs_queuecommand(struct Scsi_Host *shost, struct scsi_cmnd *cmd);
+void pvscsi_rs_commit_rqs(struct Scsi_Host *shost);
+
+/* Implemented in C (pvscsi_glue.c); called by Rust. */
+struct Scsi_Host *pvscsi_glue_host_alloc(int privsize);
+unsigned int pvscsi_glue_cmd_tag(struct scsi_cmnd *cmd);
+
 /**
  * struct pvscsi_glue_layout - layout of SCSI midlayer structures, as the C
  * compiler sees them

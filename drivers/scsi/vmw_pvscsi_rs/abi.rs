@@ -8,7 +8,8 @@
 //! structures `__packed`, but every field is naturally aligned, so `#[repr(C)]`
 //! yields the same layout; the assertions below pin every size and offset.
 //!
-//! This file depends on `core` only, so host-side unit tests compile it as is.
+//! This file depends on `core` and zerocopy only, so host-side unit tests
+//! compile it as is.
 
 // The whole device interface is described here, including what the driver
 // does not use, like the C driver's header does.
@@ -17,6 +18,12 @@
 use core::mem::{
     offset_of,
     size_of, //
+};
+
+use zerocopy_derive::{
+    FromBytes,
+    Immutable,
+    IntoBytes, //
 };
 
 /// The page size the device protocol assumes, whatever the kernel's page size.
@@ -155,7 +162,7 @@ pub(crate) mod btstat {
 ///
 /// Indices are free-running; an index selects entry `idx & (entries - 1)`.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct RingsState {
     /// Request producer index (written by the driver).
     pub(crate) req_prod_idx: u32,
@@ -183,7 +190,7 @@ pub(crate) struct RingsState {
 
 /// A request descriptor in the request ring.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct ReqDesc {
     /// Driver cookie returned in the completion; never 0.
     pub(crate) context: u64,
@@ -217,7 +224,7 @@ pub(crate) struct ReqDesc {
 
 /// A completion descriptor in the completion ring.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct CmpDesc {
     /// The request's `context`.
     pub(crate) context: u64,
@@ -235,7 +242,7 @@ pub(crate) struct CmpDesc {
 
 /// One element of a scatter-gather list.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct SgElement {
     /// Bus address of the segment.
     pub(crate) addr: u64,
@@ -247,7 +254,7 @@ pub(crate) struct SgElement {
 
 /// A message descriptor in the message ring.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct MsgDesc {
     /// Message type (`MSG_*`).
     pub(crate) msg_type: u32,
@@ -257,7 +264,7 @@ pub(crate) struct MsgDesc {
 
 /// Payload of `MSG_DEV_ADDED` and `MSG_DEV_REMOVED`, overlaying [`MsgDesc`].
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct MsgDescDevStatusChanged {
     /// Message type (`MSG_DEV_ADDED` or `MSG_DEV_REMOVED`).
     pub(crate) msg_type: u32,
@@ -273,7 +280,7 @@ pub(crate) struct MsgDescDevStatusChanged {
 
 /// Data of [`Command::SetupRings`].
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct SetupRings {
     /// Pages in the request ring.
     pub(crate) req_ring_num_pages: u32,
@@ -289,7 +296,7 @@ pub(crate) struct SetupRings {
 
 /// Data of [`Command::SetupMsgRing`].
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct SetupMsgRing {
     /// Pages in the message ring.
     pub(crate) num_pages: u32,
@@ -301,7 +308,7 @@ pub(crate) struct SetupMsgRing {
 
 /// Data of [`Command::AbortCmd`].
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct AbortCmd {
     /// Context of the request to abort.
     pub(crate) context: u64,
@@ -313,7 +320,7 @@ pub(crate) struct AbortCmd {
 
 /// Data of [`Command::ResetDevice`].
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct ResetDevice {
     /// Target to reset.
     pub(crate) target: u32,
@@ -323,7 +330,7 @@ pub(crate) struct ResetDevice {
 
 /// Data of [`Command::Config`].
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct ConfigCmd {
     /// Which object the page describes (e.g. [`CONFIG_CONTROLLER_ADDRESS`]).
     pub(crate) cfg_page_address: u64,
@@ -337,7 +344,7 @@ pub(crate) struct ConfigCmd {
 
 /// Data of [`Command::SetupReqCallThreshold`].
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct SetupReqCall {
     /// 1 to enable coalescing.
     pub(crate) enable: u32,
@@ -345,7 +352,7 @@ pub(crate) struct SetupReqCall {
 
 /// Header of a configuration page.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct ConfigPageHeader {
     /// Page number.
     pub(crate) page_num: u32,
@@ -361,7 +368,7 @@ pub(crate) struct ConfigPageHeader {
 
 /// The controller configuration page.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct ConfigPageController {
     /// Page header, filled by the device.
     pub(crate) header: ConfigPageHeader,

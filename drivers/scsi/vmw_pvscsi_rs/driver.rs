@@ -1,29 +1,51 @@
 // SPDX-License-Identifier: GPL-2.0
 // Copyright (C) 2026 The vmw_pvscsi_rs authors.
 
-//! PCI driver glue: device table, probe and unbind.
+//! The PCI driver: device table, probe and unbind.
+//!
+//! Resources are owned by RAII and released in mirror order, on every error
+//! path of probe as on unbind: the SCSI host, then the interrupt, then the
+//! vectors, then the adapter (which resets the device before its DMA memory
+//! is freed), then the register mapping.
 
 use kernel::{
-    device::Core,
+    device::{
+        Bound,
+        Core, //
+    },
     io::{
         register,
         register::Array,
         Io, //
     },
-    pci,
-    prelude::*, //
+    pci::{
+        self,
+        IrqType,
+        IrqTypes, //
+    },
+    prelude::*,
+    sync::Arc, //
 };
 
 use super::{
-    abi::{
-        Command,
-        MEM_SPACE_SIZE, //
+    abi::MEM_SPACE_SIZE,
+    adapter::{
+        self,
+        Adapter, //
     },
-    regs, //
+    complete::IrqHandler,
+    config::Config,
+    hw::Hw,
+    kext::{
+        self,
+        PciIrq, //
+    },
+    params,
+    scsi::{
+        Host,
+        HostLimits, //
+    }, //
 };
-
-/// The register window, mapped for as long as the device is bound.
-pub(crate) type Bar<'bound> = pci::Bar<'bound, MEM_SPACE_SIZE>;
 
 /// PCI device id of the VMware PVSCSI adapter.
 const PCI_DEVICE_ID_VMWARE_PVSCSI: u32 = 0x07c0;
@@ -55,31 +77,32 @@ kernel::pci_device_table!(
     )]
 );
 
-/// Per-adapter state, alive while the driver is bound to the device.
-pub(crate) struct Adapter<'bound> {
-    /// The PCI function.
-    pdev: &'bound pci::Device,
-    /// The mapped register window.
-    bar: Bar<'bound>,
+/// Everything a bound adapter owns, in drop order.
+#[pin_data(PinnedDrop)]
+pub(crate) struct PvscsiData<'bound> {
+    /// The SCSI host (removed in unbind, put on drop).
+    host: Host<Adapter<'bound>>,
+    /// The interrupt vector and handler.
+    #[pin]
+    irq: PciIrq<'bound, IrqHandler<'bound>>,
+    /// The shared adapter state.
+    adapter: Arc<Adapter<'bound>>,
 }
 
 /// Returns the index of the register BAR: the first memory BAR of at least
-/// [`MEM_SPACE_SIZE`] bytes.
-///
-/// QEMU's device has it at BAR 0; VMware's has an I/O BAR first.
+/// [`MEM_SPACE_SIZE`] bytes. QEMU's device has it at BAR 0; VMware's has an
+/// I/O BAR first.
 fn find_mmio_bar(pdev: &pci::Device<Core<'_>>) -> Result<u32> {
     let config = pdev.config_space();
     let mut index = 0;
     while index < 6 {
         let bar = config.read(pci_cfg::BAR::try_at(index).ok_or(EINVAL)?);
-        // `index < 6`, so the conversion cannot fail.
-        let bar_u32 = u32::try_from(index).map_err(|_| EINVAL)?;
+        let bar_u32 = u32::try_from(index)?;
         if bar.io_space() {
             index += 1;
             continue;
         }
-        let len = pdev.resource_len(bar_u32)?;
-        if len >= MEM_SPACE_SIZE as u64 {
+        if pdev.resource_len(bar_u32)? >= MEM_SPACE_SIZE as u64 {
             return Ok(bar_u32);
         }
         // A 64-bit memory BAR also occupies the next BAR register.
@@ -93,26 +116,58 @@ fn find_mmio_bar(pdev: &pci::Device<Core<'_>>) -> Result<u32> {
     Err(ENODEV)
 }
 
-impl<'bound> Adapter<'bound> {
-    /// Writes a command that takes no data to the device.
-    fn issue(&self, cmd: Command) {
-        self.bar.write_reg(regs::COMMAND::from_raw(cmd as u32));
+/// Interrupt types allowed by the configuration.
+fn irq_types(cfg: &Config) -> IrqTypes {
+    let mut types = IrqTypes::default().with(IrqType::Intx);
+    if cfg.allow_msi {
+        types = types.with(IrqType::Msi);
     }
+    if cfg.allow_msix {
+        types = types.with(IrqType::MsiX);
+    }
+    types
+}
 
-    /// Masks every interrupt cause.
-    fn mask_interrupts(&self) {
-        self.bar.write_reg(regs::INTR_MASK::zeroed());
+/// Allocates and registers the SCSI host, unmasks interrupts and scans.
+fn register_host<'bound>(
+    pdev: &'bound pci::Device<Bound>,
+    adapter: &Arc<Adapter<'bound>>,
+) -> Result<Host<Adapter<'bound>>> {
+    let limits = HostLimits {
+        can_queue: adapter.rings.req_ring.entries(),
+        cmd_per_lun: adapter.cmd_per_lun,
+        max_id: adapter.max_id,
+        max_lun: 1,
+        max_channel: 0,
+        max_cmd_len: 16,
+    };
+    let host = Host::new(adapter.clone(), &limits)?;
+    host.add(pdev.as_ref())
+        .inspect_err(|e| dev_err!(pdev, "scsi_add_host failed: {:?}\n", e))?;
+    if let Some(msg) = &adapter.msg {
+        if let Some(href) = host.get_ref() {
+            msg.set_host(href);
+        }
     }
-
-    /// Resets the adapter: the device forgets any rings and cancels all I/O.
-    fn reset(&self) {
-        self.issue(Command::AdapterReset);
-    }
+    adapter.unmask_interrupts();
+    dev_info!(
+        pdev,
+        "scsi host{}: VMware PVSCSI (Rust) rev {}, req/cmp/msg rings: {}/{}/{} pages, cmd_per_lun={}, max_id={}\n",
+        host.host_no(),
+        pdev.revision_id(),
+        adapter.rings.pages,
+        adapter.rings.pages,
+        adapter.msg.as_ref().filter(|m| m.is_enabled()).map_or(0, |m| m.ring().pages),
+        adapter.cmd_per_lun,
+        adapter.max_id
+    );
+    host.scan();
+    Ok(host)
 }
 
 impl pci::Driver for PvscsiDriver {
     type IdInfo = ();
-    type Data<'bound> = Adapter<'bound>;
+    type Data<'bound> = PvscsiData<'bound>;
 
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 
@@ -120,36 +175,73 @@ impl pci::Driver for PvscsiDriver {
         pdev: &'bound pci::Device<Core<'_>>,
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        pdev.enable_device_mem()
-            .inspect_err(|e| dev_err!(pdev, "cannot enable the device: {:?}\n", e))?;
-        pdev.set_master();
+        pin_init::pin_init_scope(move || {
+            // The parameters were validated when the module loaded.
+            let cfg = Config::from_params(&params::raw()).map_err(|_| EINVAL)?;
+            pdev.enable_device_mem()
+                .inspect_err(|e| dev_err!(pdev, "cannot enable the device: {:?}\n", e))?;
+            pdev.set_master();
+            let dma_bits = kext::set_dma_mask(pdev)
+                .inspect_err(|_| dev_err!(pdev, "no usable DMA mask\n"))?;
 
-        let bar_index = find_mmio_bar(pdev)?;
-        let bar = pdev
-            .iomap_region_sized::<MEM_SPACE_SIZE>(bar_index, c"vmw_pvscsi_rs")
-            .inspect_err(|e| dev_err!(pdev, "cannot map BAR {}: {:?}\n", bar_index, e))?;
+            let bar_index = find_mmio_bar(pdev)?;
+            let bar = pdev
+                .iomap_region_sized::<MEM_SPACE_SIZE>(bar_index, c"vmw_pvscsi_rs")
+                .inspect_err(|e| dev_err!(pdev, "cannot map BAR {}: {:?}\n", bar_index, e))?;
+            let hw = Hw::new(bar);
+            // Firmware (SeaBIOS boots from PVSCSI disks) may have set up rings.
+            hw.set_intr_mask(0);
+            hw.reset();
 
-        let adapter = Adapter { pdev, bar };
-        // Firmware (SeaBIOS drives PVSCSI to boot) may have left rings set up.
-        adapter.mask_interrupts();
-        adapter.reset();
-        dev_info!(
-            pdev,
-            "PVSCSI adapter rev {} at BAR {}: reset\n",
-            pdev.revision_id(),
-            bar_index
-        );
-        Ok(adapter)
+            let targets = adapter::query_targets(pdev.as_ref(), &hw)?;
+            let use_msg = cfg.use_msg && adapter::msg_ring_supported(&hw);
+            let adapter = Arc::pin_init(
+                Adapter::new(pdev.as_ref(), hw, &cfg, targets, use_msg)?,
+                GFP_KERNEL,
+            )?;
+            adapter.start(cfg.use_req_threshold)?;
+            dev_info!(pdev, "PVSCSI adapter at BAR {}, {}-bit DMA\n", bar_index, dma_bits);
+
+            let irq_adapter = adapter.clone();
+            Ok(try_pin_init!(PvscsiData {
+                irq <- PciIrq::new(pdev, irq_types(&cfg), c"vmw_pvscsi_rs", move |ty| {
+                    dev_info!(pdev, "using {}\n", match ty {
+                        IrqType::MsiX => "MSI-X",
+                        IrqType::Msi => "MSI",
+                        IrqType::Intx => "INTx",
+                    });
+                    (IrqHandler::flags(ty), Ok::<_, Error>(IrqHandler::new(irq_adapter, ty)))
+                }),
+                host: register_host(pdev, &adapter)?,
+                adapter,
+            }))
+        })
     }
 
     fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
-        this.mask_interrupts();
-        this.reset();
+        // Waits for outstanding commands and removes the disks.
+        this.host.remove();
+        this.adapter.mask_interrupts();
+        // No handler runs after this, so none queues message work again.
+        this.irq.synchronize();
+        if let Some(msg) = &this.adapter.msg {
+            msg.stop();
+        }
+        // Dropping the data then frees the interrupt, resets the adapter and
+        // frees its memory.
     }
 }
 
-impl Drop for Adapter<'_> {
-    fn drop(&mut self) {
-        dev_info!(self.pdev, "PVSCSI adapter released\n");
+#[pinned_drop]
+impl PinnedDrop for PvscsiData<'_> {
+    fn drop(self: Pin<&mut Self>) {
+        // On a probe that failed after the host was registered, unbind did
+        // not run: quiesce here. (Idempotent after unbind.)
+        self.host.remove();
+        self.adapter.mask_interrupts();
+        self.irq.synchronize();
+        if let Some(msg) = &self.adapter.msg {
+            msg.stop();
+        }
     }
 }

@@ -11,21 +11,100 @@
 //!
 //! Glossary: *CDB*, command descriptor block; *SG list*, scatter-gather list;
 //! *kick*, a doorbell register write telling the device to look at the request
-//! ring; *context*, the driver's cookie that ties a completion to its request.
+//! ring; *context*, the cookie that ties a completion to its request.
+//!
+//! Files: [`abi`] (device ABI), [`regs`] (MMIO registers), [`hw`] (register
+//! access), [`rings`] and [`context`] (DMA memory), [`adapter`] (bring-up and
+//! shared state), [`submit`], [`complete`] and [`status`] (the data path),
+//! [`msg`] and [`message`] (hot-plug), [`scsi`] and [`kext`] (safe wrappers
+//! for the SCSI midlayer and the kernel crate), [`driver`] (PCI probe and
+//! unbind), [`config`] and [`params`] (module parameters).
 
 mod abi;
+mod adapter;
 mod bindings;
+mod complete;
+mod config;
+mod context;
 mod driver;
+mod hw;
+mod kext;
+mod message;
+mod msg;
+mod params;
 mod regs;
+mod request;
+mod ring_index;
+mod rings;
 mod scsi;
+mod status;
+mod submit;
 
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
 
-kernel::module_pci_driver! {
-    type: driver::PvscsiDriver,
+use kernel::{
+    driver::Registration,
+    pci,
+    prelude::*, //
+};
+
+/// The module: validates the parameters, then registers the PCI driver.
+#[pin_data]
+struct PvscsiModule {
+    #[pin]
+    driver: Registration<pci::Adapter<driver::PvscsiDriver>>,
+}
+
+impl kernel::InPlaceModule for PvscsiModule {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        pin_init::pin_init_scope(move || {
+            // Refuse bad parameters at load, before any device is touched.
+            if let Err(e) = config::Config::from_params(&params::raw()) {
+                pr_err!("invalid {}={}: {}\n", e.name, e.value, e.allowed);
+                return Err(EINVAL);
+            }
+            Ok(try_pin_init!(Self {
+                driver <- Registration::new(<Self as kernel::ModuleMetadata>::NAME, module),
+            }))
+        })
+    }
+}
+
+module! {
+    type: PvscsiModule,
     name: "vmw_pvscsi_rs",
     authors: ["The vmw_pvscsi_rs authors"],
     description: "VMware PVSCSI driver (Rust)",
     license: "GPL v2",
+    params: {
+        ring_pages: i32 {
+            default: crate::config::DEFAULT_PARAMS.ring_pages,
+            description: "Pages of the request and completion rings: 0 (automatic: 8, or 32 when the device reports more than 16 targets) or 1, 2, 4, 8, 16, 32",
+        },
+        msg_ring_pages: i32 {
+            default: crate::config::DEFAULT_PARAMS.msg_ring_pages,
+            description: "Pages of the message ring: 1, 2, 4, 8 or 16 (default 1)",
+        },
+        cmd_per_lun: i32 {
+            default: crate::config::DEFAULT_PARAMS.cmd_per_lun,
+            description: "Queue depth of each LUN: 1 to 254 (default 254)",
+        },
+        disable_msi: bool {
+            default: crate::config::DEFAULT_PARAMS.disable_msi,
+            description: "Do not use MSI interrupts (default false)",
+        },
+        disable_msix: bool {
+            default: crate::config::DEFAULT_PARAMS.disable_msix,
+            description: "Do not use MSI-X interrupts (default false)",
+        },
+        use_msg: bool {
+            default: crate::config::DEFAULT_PARAMS.use_msg,
+            description: "Use the message ring for hot-plug notifications (default true)",
+        },
+        use_req_threshold: bool {
+            default: crate::config::DEFAULT_PARAMS.use_req_threshold,
+            description: "Use driver-based request coalescing if the device supports it (default true)",
+        },
+    },
 }

@@ -6,6 +6,9 @@
  * Copyright (C) 2026 The vmw_pvscsi_rs authors.
  */
 
+#include <linux/blk-mq.h>
+#include <linux/limits.h>
+#include <linux/module.h>
 #include <linux/stddef.h>
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_device.h>
@@ -24,4 +27,51 @@ void pvscsi_glue_get_layout(struct pvscsi_glue_layout *layout)
 	layout->scsi_host_hostdata = offsetof(struct Scsi_Host, hostdata);
 	layout->scsi_device_size = sizeof(struct scsi_device);
 	layout->scsi_device_id = offsetof(struct scsi_device, id);
+}
+
+/*
+ * The host template's callbacks are C trampolines: the function pointer
+ * types return C enums, and a kCFI-enabled kernel checks indirect calls
+ * against type ids that a Rust function cannot carry. Direct calls from C to
+ * Rust are not checked.
+ */
+static enum scsi_qc_status pvscsi_glue_queuecommand(struct Scsi_Host *shost,
+						    struct scsi_cmnd *cmd)
+{
+	return (enum scsi_qc_status)pvscsi_rs_queuecommand(shost, cmd);
+}
+
+static void pvscsi_glue_commit_rqs(struct Scsi_Host *shost, u16 hwq)
+{
+	pvscsi_rs_commit_rqs(shost);
+}
+
+/*
+ * One template for every adapter: the per-adapter limits (can_queue,
+ * cmd_per_lun, max_id) are set on the Scsi_Host between scsi_host_alloc()
+ * and scsi_add_host(), never in this shared template.
+ */
+static const struct scsi_host_template pvscsi_glue_template = {
+	.module = THIS_MODULE,
+	.name = "VMware PVSCSI Host Adapter (Rust)",
+	.proc_name = "vmw_pvscsi_rs",
+	.queuecommand = pvscsi_glue_queuecommand,
+	.commit_rqs = pvscsi_glue_commit_rqs,
+	.this_id = -1,
+	.sg_tablesize = PVSCSI_GLUE_SG_TABLESIZE,
+	.max_sectors = PVSCSI_GLUE_MAX_SECTORS,
+	.dma_boundary = UINT_MAX,
+	.cmd_size = PVSCSI_GLUE_CMD_PRIV_SIZE,
+	.can_queue = 1,
+	.cmd_per_lun = 1,
+};
+
+struct Scsi_Host *pvscsi_glue_host_alloc(int privsize)
+{
+	return scsi_host_alloc(&pvscsi_glue_template, privsize);
+}
+
+unsigned int pvscsi_glue_cmd_tag(struct scsi_cmnd *cmd)
+{
+	return scsi_cmd_to_rq(cmd)->tag;
 }

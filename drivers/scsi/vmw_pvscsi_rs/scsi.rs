@@ -1,13 +1,126 @@
 // SPDX-License-Identifier: GPL-2.0
 // Copyright (C) 2026 The vmw_pvscsi_rs authors.
 
-//! A small, safe layer over the SCSI midlayer.
+//! A small, safe layer over the SCSI midlayer, for SCSI low-level drivers.
 //!
-//! All `unsafe` code that touches the module-local SCSI bindings lives here;
-//! driver logic above it is safe Rust.
+//! The 7.3 `kernel` crate has no SCSI support. This layer brings what a host
+//! adapter driver needs: a [`Host`] (allocation, registration, scanning and
+//! removal), [`HostRef`] (a counted reference for deferred work, with device
+//! hot-add and hot-remove), [`Command`] (one command owned by the driver
+//! between `queuecommand` and its completion) and [`CommandSlot`] (where a
+//! driver keeps an in-flight command).
+//!
+//! The midlayer calls the driver through a `scsi_host_template` that lives in
+//! the C glue (`pvscsi_glue.c`), whose trampolines call the `extern "C"` entry
+//! points that [`scsi_host_entry_points!`] defines for a [`HostOps`] type. C
+//! trampolines keep kCFI happy: the template's function pointer types return C
+//! enums, whose CFI type ids a Rust function cannot carry.
+//!
+//! All `unsafe` code that uses the module-local SCSI bindings is in this
+//! module and its children; driver logic above it is safe Rust.
+
+mod cmnd;
+mod host;
+
+use kernel::prelude::*;
 
 use super::bindings;
-use kernel::prelude::*;
+
+pub(crate) use cmnd::{
+    Command,
+    CommandSlot,
+    DataDirection, //
+};
+pub(crate) use host::{
+    Host,
+    HostLimits,
+    HostRef, //
+};
+
+/// Host byte of a command result (`enum scsi_host_status`).
+pub(crate) type HostByte = u32;
+
+/// The callbacks of a SCSI low-level driver.
+///
+/// An implementer is registered with [`Host::new`] and called from the
+/// midlayer, in atomic context, through the entry points
+/// [`scsi_host_entry_points!`] generates.
+pub(crate) trait HostOps: Sync {
+    /// Starts `cmd`.
+    ///
+    /// On `Ok`, the driver owns the command and must complete it exactly once
+    /// (completion may happen before this function returns). On `Err`, the
+    /// command goes back to the midlayer, which retries it later
+    /// (`SCSI_MLQUEUE_HOST_BUSY`).
+    fn queue_command(&self, cmd: Command) -> Result<(), Command>;
+
+    /// Tells the hardware about commands queued without [`Command::is_last`].
+    fn commit_rqs(&self);
+}
+
+/// Entry point for `queuecommand`; see [`scsi_host_entry_points!`].
+///
+/// # Safety
+///
+/// `shost` must be a host created by [`Host::new`] for a `T` that is still
+/// registered, and `cmd` a command the midlayer hands to `queuecommand`.
+pub(crate) unsafe fn queuecommand_entry<T: HostOps>(
+    shost: *mut bindings::Scsi_Host,
+    cmd: *mut bindings::scsi_cmnd,
+) -> c_int {
+    // SAFETY: By the function's safety requirements, `shost` comes from
+    // `Host::new::<T>` and its `T` is still valid.
+    let ops = unsafe { host::ops_of::<T>(shost) };
+    // SAFETY: The midlayer passes ownership of `cmd` to the driver for the
+    // duration of `queuecommand`, or until completion if it is accepted.
+    let cmd = unsafe { Command::from_queuecommand(cmd) };
+    match ops.queue_command(cmd) {
+        Ok(()) => 0,
+        Err(cmd) => {
+            cmd.return_to_midlayer();
+            bindings::scsi_qc_status::SCSI_MLQUEUE_HOST_BUSY.0 as c_int
+        }
+    }
+}
+
+/// Entry point for `commit_rqs`; see [`scsi_host_entry_points!`].
+///
+/// # Safety
+///
+/// `shost` must be a host created by [`Host::new`] for a `T` that is still
+/// registered.
+pub(crate) unsafe fn commit_rqs_entry<T: HostOps>(shost: *mut bindings::Scsi_Host) {
+    // SAFETY: By the function's safety requirements.
+    let ops = unsafe { host::ops_of::<T>(shost) };
+    ops.commit_rqs();
+}
+
+/// Defines the `extern "C"` functions the C glue's host template calls, for a
+/// [`HostOps`] type (named with `'static` lifetimes).
+///
+/// The names must match the prototypes in `include/pvscsi_glue.h`.
+macro_rules! scsi_host_entry_points {
+    ($ops:ty, queuecommand: $qc:ident, commit_rqs: $commit:ident $(,)?) => {
+        /// `queuecommand` of the host template (called by the C glue).
+        #[no_mangle]
+        extern "C" fn $qc(
+            shost: *mut $crate::bindings::Scsi_Host,
+            cmd: *mut $crate::bindings::scsi_cmnd,
+        ) -> ::kernel::ffi::c_int {
+            // SAFETY: The glue calls this for hosts allocated by `Host::new`
+            // with this ops type, and only while they are registered.
+            unsafe { $crate::scsi::queuecommand_entry::<$ops>(shost, cmd) }
+        }
+
+        /// `commit_rqs` of the host template (called by the C glue).
+        #[no_mangle]
+        extern "C" fn $commit(shost: *mut $crate::bindings::Scsi_Host) {
+            // SAFETY: As above.
+            unsafe { $crate::scsi::commit_rqs_entry::<$ops>(shost) }
+        }
+    };
+}
+pub(crate) use scsi_host_entry_points;
 
 /// Layout of SCSI midlayer structures as the C compiler laid them out.
 pub(crate) type CLayout = bindings::pvscsi_glue_layout;
@@ -58,8 +171,8 @@ mod tests {
     }
 
     #[test]
-    fn scsi_constants() {
-        assert_eq!(bindings::SCSI_SENSE_BUFFERSIZE, 96);
-        assert_eq!(bindings::sam_status_SAM_STAT_CHECK_CONDITION, 0x02);
+    fn command_private_area_fits() {
+        assert!(size_of::<cmnd::CmdPriv>() <= bindings::PVSCSI_GLUE_CMD_PRIV_SIZE as usize);
+        assert!(align_of::<cmnd::CmdPriv>() <= align_of::<bindings::scsi_cmnd>());
     }
 }

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0
+// Copyright (C) 2026 The vmw_pvscsi_rs authors.
+
+//! The adapter: state shared by command submission ([`super::submit`]),
+//! completion ([`super::complete`]) and hot-plug ([`super::msg`]), and the
+//! device commands that bring it up and tear it down.
+//!
+//! # Locking
+//!
+//! - `submit` serializes producers of the request ring (`queuecommand` runs
+//!   concurrently on several CPUs, without the host lock).
+//! - `complete` serializes consumers of the completion ring (the interrupt
+//!   handler, and teardown).
+//! - The two are never held together; no other lock is taken under either.
+//!   In-flight commands move between them through [`super::scsi::CommandSlot`]s,
+//!   which are atomic.
+
+use kernel::{
+    device::{
+        Bound,
+        Device, //
+    },
+    dma::Coherent,
+    io::{
+        io_project,
+        io_read,
+        Io, //
+    },
+    new_spinlock_irq,
+    prelude::*,
+    sync::{
+        atomic::{
+            ordering::Relaxed,
+            Atomic, //
+        },
+        aref::ARef,
+        Arc,
+        SpinLockIrq, //
+    }, //
+};
+
+use super::{
+    abi::{
+        btstat,
+        Command,
+        ConfigCmd,
+        ConfigPageController,
+        ConfigPageHeader,
+        SetupReqCall,
+        COMMAND_STATUS_UNSUPPORTED,
+        CONFIG_CONTROLLER_ADDRESS,
+        CONFIG_PAGE_CONTROLLER,
+        INTR_CMPL_MASK,
+        INTR_MSG_MASK,
+        MAX_TARGETS, //
+    },
+    config::Config,
+    context::Contexts,
+    hw::Hw,
+    msg::MsgWork,
+    rings::{
+        MsgRing,
+        Rings, //
+    },
+    status::sam, //
+};
+
+/// Producer state of the request ring, under [`Adapter::submit`].
+pub(crate) struct SubmitState {
+    /// The next request index (the driver's copy of `req_prod_idx`).
+    pub(crate) prod: u32,
+}
+
+/// Consumer state of the completion ring, under [`Adapter::complete`].
+pub(crate) struct CompleteState {
+    /// The next completion index (the driver's copy of `cmp_cons_idx`).
+    pub(crate) cons: u32,
+}
+
+/// Counts of device misbehaviour, for rate-limited logging.
+pub(crate) struct Faults {
+    /// Completions the driver refused.
+    pub(crate) bad_completions: Atomic<u32>,
+    /// Commands refused at submission.
+    pub(crate) bad_submissions: Atomic<u32>,
+}
+
+impl Faults {
+    /// No faults yet.
+    fn new() -> Self {
+        Self {
+            bad_completions: Atomic::new(0),
+            bad_submissions: Atomic::new(0),
+        }
+    }
+
+    /// Whether occurrence number `counter` (after incrementing) is logged:
+    /// the first ten, then every power of two.
+    pub(crate) fn should_log(counter: &Atomic<u32>) -> bool {
+        let n = counter.fetch_add(1, Relaxed).wrapping_add(1);
+        n <= 10 || n.is_power_of_two()
+    }
+}
+
+/// State shared by the I/O paths of one adapter.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Adapter<'bound> {
+    /// The PCI function, for logging.
+    pub(crate) dev: ARef<Device>,
+    /// The registers.
+    pub(crate) hw: Hw<'bound>,
+    /// The request and completion rings.
+    pub(crate) rings: Rings,
+    /// Per-context DMA memory and in-flight commands.
+    pub(crate) ctx: Contexts,
+    /// Request ring producer; see the module documentation.
+    #[pin]
+    pub(crate) submit: SpinLockIrq<SubmitState>,
+    /// Completion ring consumer; see the module documentation.
+    #[pin]
+    pub(crate) complete: SpinLockIrq<CompleteState>,
+    /// A read/write request is published but not yet announced.
+    pub(crate) kick_rw_pending: Atomic<bool>,
+    /// Another request is published but not yet announced.
+    pub(crate) kick_non_rw_pending: Atomic<bool>,
+    /// The device coalesces read/write requests (`SETUP_REQCALLTHRESHOLD`).
+    pub(crate) req_threshold: Atomic<bool>,
+    /// Hot-plug message processing, when the message ring is in use.
+    pub(crate) msg: Option<Arc<MsgWork>>,
+    /// Targets are `0..max_id`.
+    pub(crate) max_id: u32,
+    /// Queue depth of each LUN.
+    pub(crate) cmd_per_lun: u32,
+    /// Device misbehaviour counters.
+    pub(crate) faults: Faults,
+}
+
+impl<'bound> Adapter<'bound> {
+    /// Allocates the adapter's DMA memory; the device is set up by
+    /// [`Adapter::start`].
+    pub(crate) fn new(
+        dev: &'bound Device<Bound>,
+        hw: Hw<'bound>,
+        cfg: &Config,
+        targets: Targets,
+        use_msg: bool,
+    ) -> Result<impl PinInit<Self, Error> + 'bound> {
+        let pages = cfg.ring_pages_for(targets.reported);
+        let rings = Rings::new(dev, pages)?;
+        // `can_queue` is the request ring's size, and the completion ring is
+        // four times larger: neither ring can overflow, by construction.
+        let ctx = Contexts::new(dev, rings.req_ring.entries() as usize)?;
+        let msg = if use_msg {
+            let ring = MsgRing::new(dev, cfg.msg_ring_pages)?;
+            Some(MsgWork::new(ring, rings.state.clone(), targets.max_id, dev.into())?)
+        } else {
+            None
+        };
+        let cmd_per_lun = cfg.cmd_per_lun.min(rings.req_ring.entries());
+        Ok(try_pin_init!(Self {
+            dev: dev.into(),
+            hw,
+            rings,
+            ctx,
+            submit <- new_spinlock_irq!(SubmitState { prod: 0 }, "vmw_pvscsi_rs:submit"),
+            complete <- new_spinlock_irq!(CompleteState { cons: 0 }, "vmw_pvscsi_rs:complete"),
+            kick_rw_pending: Atomic::new(false),
+            kick_non_rw_pending: Atomic::new(false),
+            req_threshold: Atomic::new(false),
+            msg,
+            max_id: targets.max_id,
+            cmd_per_lun,
+            faults: Faults::new(),
+        }? Error))
+    }
+
+    /// Registers the rings with the device, then the message ring and
+    /// request coalescing where available. Interrupts stay masked.
+    ///
+    /// # Errors
+    ///
+    /// `EIO` if the device did not accept the rings.
+    pub(crate) fn start(&self, use_req_threshold: bool) -> Result {
+        self.hw.command_with(Command::SetupRings, &self.rings.setup_desc());
+        let state = &*self.rings.state;
+        let req_log2 = io_read!(state, .req_num_entries_log2);
+        let cmp_log2 = io_read!(state, .cmp_num_entries_log2);
+        if !self.rings.req_ring.check_device_log2(req_log2)
+            || !self.rings.cmp_ring.check_device_log2(cmp_log2)
+        {
+            dev_err!(
+                self.dev,
+                "device did not accept the rings (ring sizes log2 {}/{}, expected {}/{})\n",
+                req_log2,
+                cmp_log2,
+                self.rings.req_ring.log2(),
+                self.rings.cmp_ring.log2()
+            );
+            return Err(EIO);
+        }
+        if let Some(msg) = &self.msg {
+            // SETUP_MSG_RING only takes effect after SETUP_RINGS.
+            self.hw.command_with(Command::SetupMsgRing, &msg.ring().setup_desc());
+            let log2 = io_read!(state, .msg_num_entries_log2);
+            if !msg.ring().geometry.check_device_log2(log2) {
+                // QEMU with use_msg=0 answers the support probe as if the
+                // command existed, then ignores it.
+                dev_info!(self.dev, "device ignored the message ring; no hot-plug notifications\n");
+                msg.disable();
+            }
+        }
+        if use_req_threshold {
+            self.setup_req_threshold();
+        }
+        Ok(())
+    }
+
+    /// Enables driver-side request coalescing if the device supports it.
+    fn setup_req_threshold(&self) {
+        self.hw.command(Command::SetupReqCallThreshold, &[]);
+        if self.hw.status() == COMMAND_STATUS_UNSUPPORTED {
+            dev_info!(self.dev, "device does not support req_threshold\n");
+            return;
+        }
+        self.hw
+            .command_with(Command::SetupReqCallThreshold, &SetupReqCall { enable: 1 });
+        let enabled = self.hw.status() != 0;
+        self.req_threshold.store(enabled, Relaxed);
+        dev_info!(
+            self.dev,
+            "driver-based request coalescing {}\n",
+            if enabled { "enabled" } else { "disabled" }
+        );
+    }
+
+    /// Interrupt causes the driver handles.
+    fn intr_mask(&self) -> u32 {
+        match &self.msg {
+            Some(msg) if msg.is_enabled() => INTR_CMPL_MASK | INTR_MSG_MASK,
+            _ => INTR_CMPL_MASK,
+        }
+    }
+
+    /// Unmasks the interrupts the driver handles.
+    pub(crate) fn unmask_interrupts(&self) {
+        self.hw.set_intr_mask(self.intr_mask());
+    }
+
+    /// Masks every interrupt.
+    pub(crate) fn mask_interrupts(&self) {
+        self.hw.set_intr_mask(0);
+    }
+
+    /// Commands in flight (for the teardown check).
+    pub(crate) fn in_flight(&self) -> usize {
+        self.ctx.slots().iter().filter(|s| s.is_busy()).count()
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Adapter<'_> {
+    fn drop(self: Pin<&mut Self>) {
+        // The device must forget the rings before their memory is freed (the
+        // fields are dropped after this). By now the SCSI host is removed, so
+        // no command is in flight, and the interrupt handler is gone.
+        self.mask_interrupts();
+        self.hw.reset();
+        let left = self.in_flight();
+        if left != 0 {
+            dev_err!(self.dev, "{} commands still in flight at teardown\n", left);
+        }
+    }
+}
+
+/// What the device says about its targets.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Targets {
+    /// The count the device reported, if it did.
+    pub(crate) reported: Option<u32>,
+    /// Targets to scan: the reported count, or all 64 PVSCSI targets.
+    pub(crate) max_id: u32,
+}
+
+/// Asks the device how many targets it has (the controller CONFIG page).
+///
+/// QEMU does not implement the command; then every PVSCSI target (0 to 63)
+/// is scanned rather than the C driver's 16, so no disk is missed.
+pub(crate) fn query_targets(dev: &Device<Bound>, hw: &Hw<'_>) -> Result<Targets> {
+    let page = Coherent::<ConfigPageController>::zeroed(dev, GFP_KERNEL)?;
+    // Pre-mark the header as failed: a device that ignores the command leaves it.
+    io_project!(&page, .header).copy_write(ConfigPageHeader {
+        page_num: 0,
+        num_dwords: 0,
+        host_status: btstat::INVPARAM,
+        scsi_status: sam::CHECK_CONDITION.into(),
+        _reserved: [0; 3],
+    });
+    hw.command_with(
+        Command::Config,
+        &ConfigCmd {
+            cfg_page_address: CONFIG_CONTROLLER_ADDRESS,
+            cmp_addr: page.dma_address(),
+            cfg_page_num: CONFIG_PAGE_CONTROLLER,
+            _pad: 0,
+        },
+    );
+    let header = io_project!(&page, .header).copy_read();
+    let num_phys = io_read!(&page, .num_phys);
+    let reported = if header.host_status == btstat::SUCCESS
+        && header.scsi_status == u16::from(sam::GOOD)
+        && (1..=MAX_TARGETS).contains(&num_phys)
+    {
+        Some(num_phys)
+    } else {
+        None
+    };
+    match reported {
+        Some(n) => dev_info!(dev, "device reports {} targets\n", n),
+        None => dev_info!(
+            dev,
+            "CONFIG page unavailable (host status {:#x}, SCSI status {:#x}); scanning all {} targets\n",
+            header.host_status,
+            header.scsi_status,
+            MAX_TARGETS
+        ),
+    }
+    Ok(Targets {
+        reported,
+        max_id: reported.unwrap_or(MAX_TARGETS),
+    })
+}
+
+/// Whether the device has a message ring: the support probe answers exactly
+/// `0xFFFF_FFFF` when it does not (QEMU answers `0xFFFF_FFFE`, "waiting for
+/// data", for commands that take data).
+pub(crate) fn msg_ring_supported(hw: &Hw<'_>) -> bool {
+    hw.command(Command::SetupMsgRing, &[]);
+    hw.status() != COMMAND_STATUS_UNSUPPORTED
+}

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+// Copyright (C) 2026 The vmw_pvscsi_rs authors.
+
+//! Module parameters: validation and the per-adapter configuration.
+//!
+//! The parameters keep the C driver's names, defaults and meaning. Unlike the C
+//! driver, every value is checked when the module loads: a ring size that is
+//! not a power of two (which panics the guest with the C driver), zero, a
+//! negative value or a value above the device's maximum is refused with a
+//! message naming the parameter and the allowed values.
+//!
+//! This file depends on `core` only, so host-side unit tests compile it as is.
+
+use core::fmt;
+
+use super::abi::{
+    MAX_MSG_RING_PAGES,
+    MAX_RING_PAGES, //
+};
+
+/// Default pages of the message ring.
+pub(crate) const DEFAULT_MSG_RING_PAGES: u32 = 1;
+/// Default (and maximum) queue depth of a LUN.
+pub(crate) const DEFAULT_CMD_PER_LUN: u32 = 254;
+/// Maximum queue depth of a LUN.
+pub(crate) const MAX_CMD_PER_LUN: u32 = 254;
+/// Ring pages chosen when the device reports at most 16 targets.
+pub(crate) const AUTO_RING_PAGES_SMALL: u32 = 8;
+/// Ring pages chosen when the device reports more than 16 targets.
+pub(crate) const AUTO_RING_PAGES_LARGE: u32 = MAX_RING_PAGES;
+
+/// Raw module parameter values, as the user gave them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawParams {
+    /// `ring_pages`: 0 (automatic) or pages of the request and completion rings.
+    pub(crate) ring_pages: i32,
+    /// `msg_ring_pages`: pages of the message ring.
+    pub(crate) msg_ring_pages: i32,
+    /// `cmd_per_lun`: queue depth of each LUN.
+    pub(crate) cmd_per_lun: i32,
+    /// `disable_msi`: do not use MSI.
+    pub(crate) disable_msi: bool,
+    /// `disable_msix`: do not use MSI-X.
+    pub(crate) disable_msix: bool,
+    /// `use_msg`: use the message ring for hot-plug notifications.
+    pub(crate) use_msg: bool,
+    /// `use_req_threshold`: use driver-side request coalescing if the device has it.
+    pub(crate) use_req_threshold: bool,
+}
+
+/// The validated configuration of an adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Config {
+    /// Pages of the request and completion rings; `None` chooses from the target count.
+    pub(crate) ring_pages: Option<u32>,
+    /// Pages of the message ring.
+    pub(crate) msg_ring_pages: u32,
+    /// Queue depth of each LUN (before clamping to the host's queue).
+    pub(crate) cmd_per_lun: u32,
+    /// Whether MSI may be used.
+    pub(crate) allow_msi: bool,
+    /// Whether MSI-X may be used.
+    pub(crate) allow_msix: bool,
+    /// Whether to use the message ring.
+    pub(crate) use_msg: bool,
+    /// Whether to use request coalescing.
+    pub(crate) use_req_threshold: bool,
+}
+
+/// A parameter value that was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ParamError {
+    /// The parameter's name.
+    pub(crate) name: &'static str,
+    /// The refused value.
+    pub(crate) value: i32,
+    /// What the parameter accepts.
+    pub(crate) allowed: &'static str,
+}
+
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}={}: {}", self.name, self.value, self.allowed)
+    }
+}
+
+/// Checks that `value` is a power of two in `1..=max`.
+fn ring_pages_in(
+    name: &'static str,
+    value: i32,
+    max: u32,
+    allowed: &'static str,
+) -> Result<u32, ParamError> {
+    let err = ParamError {
+        name,
+        value,
+        allowed,
+    };
+    let pages = u32::try_from(value).map_err(|_| err)?;
+    if pages == 0 || pages > max || !pages.is_power_of_two() {
+        return Err(err);
+    }
+    Ok(pages)
+}
+
+impl Config {
+    /// Validates raw parameter values.
+    ///
+    /// # Errors
+    ///
+    /// Returns the first invalid parameter.
+    pub(crate) fn from_params(p: &RawParams) -> Result<Self, ParamError> {
+        let ring_pages = if p.ring_pages == 0 {
+            None
+        } else {
+            Some(ring_pages_in(
+                "ring_pages",
+                p.ring_pages,
+                MAX_RING_PAGES,
+                "allowed values are 0 (automatic) and 1, 2, 4, 8, 16, 32",
+            )?)
+        };
+        let msg_ring_pages = ring_pages_in(
+            "msg_ring_pages",
+            p.msg_ring_pages,
+            MAX_MSG_RING_PAGES,
+            "allowed values are 1, 2, 4, 8, 16",
+        )?;
+        let cmd_per_lun = u32::try_from(p.cmd_per_lun)
+            .ok()
+            .filter(|v| (1..=MAX_CMD_PER_LUN).contains(v))
+            .ok_or(ParamError {
+                name: "cmd_per_lun",
+                value: p.cmd_per_lun,
+                allowed: "allowed values are 1 to 254",
+            })?;
+        Ok(Self {
+            ring_pages,
+            msg_ring_pages,
+            cmd_per_lun,
+            allow_msi: !p.disable_msi,
+            allow_msix: !p.disable_msix,
+            use_msg: p.use_msg,
+            use_req_threshold: p.use_req_threshold,
+        })
+    }
+
+    /// Pages of the request and completion rings for an adapter.
+    ///
+    /// Automatic sizing follows the C driver: 32 pages when the device reports
+    /// more than 16 targets, otherwise 8. A device that reports nothing (QEMU)
+    /// gets 8 pages even though the driver then scans all 64 targets.
+    pub(crate) fn ring_pages_for(&self, reported_targets: Option<u32>) -> u32 {
+        match (self.ring_pages, reported_targets) {
+            (Some(pages), _) => pages,
+            (None, Some(t)) if t > 16 => AUTO_RING_PAGES_LARGE,
+            (None, _) => AUTO_RING_PAGES_SMALL,
+        }
+    }
+}
+
+/// The C driver's defaults.
+pub(crate) const DEFAULT_PARAMS: RawParams = RawParams {
+    ring_pages: 0,
+    msg_ring_pages: DEFAULT_MSG_RING_PAGES as i32,
+    cmd_per_lun: DEFAULT_CMD_PER_LUN as i32,
+    disable_msi: false,
+    disable_msix: false,
+    use_msg: true,
+    use_req_threshold: true,
+};

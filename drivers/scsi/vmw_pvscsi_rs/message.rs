@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+// Copyright (C) 2026 The vmw_pvscsi_rs authors.
+
+//! Decoding message-ring descriptors (hot-plug events) written by the device.
+//!
+//! Nothing in a message is trusted: the type must be known, and the address
+//! must name a target the host scans (channel 0, target below `max_id`) and a
+//! single-level LUN 0 (the only LUN PVSCSI devices have here).
+//!
+//! This file depends on `core` only, so host-side unit tests compile it as is.
+
+use super::abi::{
+    MsgDesc,
+    MSG_DEV_ADDED,
+    MSG_DEV_REMOVED, //
+};
+
+/// A device address from a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Address {
+    /// Channel.
+    pub(crate) bus: u32,
+    /// Target id.
+    pub(crate) target: u32,
+    /// LUN.
+    pub(crate) lun: u64,
+}
+
+/// A decoded message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Message {
+    /// A device appeared.
+    Added(Address),
+    /// A device went away.
+    Removed(Address),
+}
+
+/// Why a message was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BadMessage {
+    /// Unknown message type.
+    UnknownType(u32),
+    /// The address is outside what the host scans.
+    BadAddress {
+        /// Channel.
+        bus: u32,
+        /// Target.
+        target: u32,
+        /// The 8 LUN bytes.
+        lun: [u8; 8],
+    },
+}
+
+/// Decodes `desc` for a host whose targets are `0..max_id`.
+pub(crate) fn decode(desc: &MsgDesc, max_id: u32) -> Result<Message, BadMessage> {
+    let kind = desc.msg_type;
+    if kind != MSG_DEV_ADDED && kind != MSG_DEV_REMOVED {
+        return Err(BadMessage::UnknownType(kind));
+    }
+    // `MsgDescDevStatusChanged`: bus, target, then lun[8] in two dwords.
+    let [bus, target, lun_lo, lun_hi, ..] = desc.args;
+    let mut lun = [0u8; 8];
+    lun[..4].copy_from_slice(&lun_lo.to_le_bytes());
+    lun[4..].copy_from_slice(&lun_hi.to_le_bytes());
+    // Single-level LUN addressing in byte 1; only LUN 0 exists.
+    if bus != 0 || target >= max_id || lun != [0; 8] {
+        return Err(BadMessage::BadAddress { bus, target, lun });
+    }
+    let addr = Address {
+        bus,
+        target,
+        lun: u64::from(lun[1]),
+    };
+    Ok(if kind == MSG_DEV_ADDED {
+        Message::Added(addr)
+    } else {
+        Message::Removed(addr)
+    })
+}

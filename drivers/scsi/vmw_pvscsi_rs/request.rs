@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+// Copyright (C) 2026 The vmw_pvscsi_rs authors.
+
+//! Building request descriptors: data layout (inline segment or SG list),
+//! direction flags, addressing, and the choice of doorbell.
+//!
+//! This file depends on `core` only, so host-side unit tests compile it as is.
+
+use super::abi::{
+    ReqDesc,
+    SgElement,
+    FLAG_CMD_DIR_NONE,
+    FLAG_CMD_DIR_TODEVICE,
+    FLAG_CMD_DIR_TOHOST,
+    FLAG_CMD_WITH_SG_LIST,
+    MAX_SG_ENTRIES,
+    SIMPLE_QUEUE_TAG, //
+};
+
+/// Direction of a command's data transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// No data.
+    None,
+    /// From the device to memory (a read).
+    FromDevice,
+    /// From memory to the device (a write).
+    ToDevice,
+    /// Both ways.
+    Bidirectional,
+}
+
+impl Direction {
+    /// The request flag for this direction.
+    fn flag(self) -> u32 {
+        match self {
+            Direction::None => FLAG_CMD_DIR_NONE,
+            Direction::FromDevice => FLAG_CMD_DIR_TOHOST,
+            Direction::ToDevice => FLAG_CMD_DIR_TODEVICE,
+            // The device derives the direction from the CDB.
+            Direction::Bidirectional => 0,
+        }
+    }
+}
+
+/// Where a request's data is described.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DataLayout {
+    /// No data.
+    None,
+    /// One segment, described in the descriptor itself.
+    Inline {
+        /// Bus address.
+        addr: u64,
+        /// Length.
+        len: u32,
+    },
+    /// `count` segments, written to the context's SG list.
+    List {
+        /// Number of elements written.
+        count: usize,
+    },
+}
+
+/// Refusal to build a data layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LayoutError {
+    /// More segments than an SG list holds.
+    TooManySegments,
+    /// The segments add up to more bytes than the command's buffer.
+    LengthMismatch,
+}
+
+/// Lays out the mapped segments of a command whose buffer is `bufflen` bytes.
+///
+/// One segment goes inline; more are passed to `put(index, element)`, which
+/// writes the context's SG list (at most [`MAX_SG_ENTRIES`] elements).
+pub(crate) fn layout(
+    bufflen: u32,
+    segments: impl Iterator<Item = (u64, u32)>,
+    mut put: impl FnMut(usize, SgElement),
+) -> Result<DataLayout, LayoutError> {
+    let mut first = None;
+    let mut count = 0usize;
+    let mut total = 0u64;
+    for (addr, len) in segments {
+        if count >= MAX_SG_ENTRIES {
+            return Err(LayoutError::TooManySegments);
+        }
+        total += u64::from(len);
+        if count == 0 {
+            first = Some((addr, len));
+        } else {
+            if count == 1 {
+                if let Some((a, l)) = first {
+                    put(
+                        0,
+                        SgElement {
+                            addr: a,
+                            length: l,
+                            flags: 0,
+                        },
+                    );
+                }
+            }
+            put(
+                count,
+                SgElement {
+                    addr,
+                    length: len,
+                    flags: 0,
+                },
+            );
+        }
+        count += 1;
+    }
+    if total > u64::from(bufflen) {
+        return Err(LayoutError::LengthMismatch);
+    }
+    Ok(match (count, first) {
+        (0, _) | (_, None) => DataLayout::None,
+        (1, Some((addr, len))) => DataLayout::Inline { addr, len },
+        (count, Some(_)) => DataLayout::List { count },
+    })
+}
+
+/// Everything a request descriptor says about one command.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Request<'a> {
+    /// Context cookie, never 0.
+    pub(crate) context: u64,
+    /// The CDB (at most 16 bytes are sent).
+    pub(crate) cdb: &'a [u8],
+    /// Channel.
+    pub(crate) bus: u8,
+    /// Target id.
+    pub(crate) target: u8,
+    /// Single-level LUN.
+    pub(crate) lun: u8,
+    /// Data direction.
+    pub(crate) direction: Direction,
+    /// The command's buffer length.
+    pub(crate) bufflen: u32,
+    /// Data layout.
+    pub(crate) data: DataLayout,
+    /// Bus address of the context's SG list.
+    pub(crate) sg_list_addr: u64,
+    /// Bus address and size of the context's sense buffer.
+    pub(crate) sense: (u64, u32),
+    /// Submitting CPU.
+    pub(crate) vcpu_hint: u16,
+}
+
+/// Builds the request descriptor.
+pub(crate) fn descriptor(r: &Request<'_>) -> ReqDesc {
+    let mut cdb = [0u8; 16];
+    let cdb_len = r.cdb.len().min(cdb.len());
+    cdb[..cdb_len].copy_from_slice(&r.cdb[..cdb_len]);
+    let mut lun = [0u8; 8];
+    lun[1] = r.lun;
+    let (data_addr, data_len, data_flag) = match r.data {
+        DataLayout::None => (0, 0, 0),
+        DataLayout::Inline { addr, .. } => (addr, u64::from(r.bufflen), 0),
+        DataLayout::List { .. } => (r.sg_list_addr, u64::from(r.bufflen), FLAG_CMD_WITH_SG_LIST),
+    };
+    ReqDesc {
+        context: r.context,
+        data_addr,
+        data_len,
+        sense_addr: r.sense.0,
+        sense_len: r.sense.1,
+        flags: r.direction.flag() | data_flag,
+        cdb,
+        // `cdb_len <= 16`.
+        cdb_len: cdb_len as u8,
+        lun,
+        tag: SIMPLE_QUEUE_TAG,
+        bus: r.bus,
+        target: r.target,
+        vcpu_hint: r.vcpu_hint,
+        unused: [0; 58],
+    }
+}
+
+/// Whether `opcode` is a READ or WRITE (6, 10, 12 or 16), which uses the
+/// read/write doorbell; every other command uses the non-read/write one.
+pub(crate) fn is_rw(opcode: u8) -> bool {
+    matches!(opcode, 0x08 | 0x0a | 0x28 | 0x2a | 0xa8 | 0xaa | 0x88 | 0x8a)
+}
+
+/// Whether a read/write doorbell is needed now, with `pending` requests the
+/// device has not consumed and the device's coalescing threshold `threshold`
+/// (`None` when coalescing is off).
+pub(crate) fn rw_kick_needed(pending: u32, threshold: Option<u32>) -> bool {
+    match threshold {
+        None => true,
+        Some(t) => pending >= t,
+    }
+}
+
+/// The ring cookie of the command with block-layer tag `tag`: `tag + 1`, so
+/// never 0, and its upper 32 bits are 0 as the device requires.
+pub(crate) fn context_of(tag: u32) -> u64 {
+    u64::from(tag) + 1
+}
+
+/// The context that a cookie written by the device names, if it is one of
+/// `count` contexts.
+pub(crate) fn context_index(cookie: u64, count: usize) -> Option<usize> {
+    let index = usize::try_from(cookie.checked_sub(1)?).ok()?;
+    (index < count).then_some(index)
+}

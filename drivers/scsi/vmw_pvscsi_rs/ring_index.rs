@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+// Copyright (C) 2026 The vmw_pvscsi_rs authors.
+
+//! Ring geometry and free-running index arithmetic.
+//!
+//! PVSCSI ring indices are free-running `u32` counters: the slot of index `i`
+//! is `i % entries`, and `producer - consumer` (wrapping) is the number of
+//! pending entries. The device writes the producer index of the completion
+//! and message rings and the consumer index of the request ring; none of them
+//! is trusted: [`Ring::pending`] refuses counts larger than the ring.
+//!
+//! The driver never uses the `*NumEntriesLog2` values the device writes for
+//! its own indexing; it checks once, after setup, that they match the ring it
+//! allocated ([`Ring::check_device_log2`]).
+//!
+//! This file depends on `core` only, so host-side unit tests compile it as is.
+
+/// A ring of `entries` descriptors, `entries` a power of two.
+///
+/// # Invariants
+///
+/// `log2 < 32`, so `entries()` is a power of two that fits in `u32`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ring {
+    log2: u32,
+}
+
+/// The device's indices describe more pending entries than the ring holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Overrun {
+    /// The producer index read from the device.
+    pub(crate) prod: u32,
+    /// The consumer index.
+    pub(crate) cons: u32,
+}
+
+impl Ring {
+    /// Returns the ring of `pages` pages of `per_page` descriptors each, or
+    /// `None` unless the product is a power of two that fits in `u32`.
+    pub(crate) fn new(pages: u32, per_page: u32) -> Option<Self> {
+        let entries = pages.checked_mul(per_page)?;
+        if !entries.is_power_of_two() {
+            return None;
+        }
+        // INVARIANT: a power of two `u32` has `trailing_zeros() < 32`.
+        Some(Self {
+            log2: entries.trailing_zeros(),
+        })
+    }
+
+    /// Number of descriptors.
+    pub(crate) fn entries(self) -> u32 {
+        1 << self.log2
+    }
+
+    /// log2 of the number of descriptors, as the device reports it.
+    pub(crate) fn log2(self) -> u32 {
+        self.log2
+    }
+
+    /// Slot of free-running index `idx`; always `< entries()`.
+    pub(crate) fn slot(self, idx: u32) -> usize {
+        // `entries() - 1` is a mask because `entries()` is a power of two.
+        (idx & (self.entries() - 1)) as usize
+    }
+
+    /// Entries between `cons` and `prod`, or an error if that is more than the
+    /// ring holds (the indices are then corrupt).
+    pub(crate) fn pending(self, prod: u32, cons: u32) -> Result<u32, Overrun> {
+        let n = prod.wrapping_sub(cons);
+        if n > self.entries() {
+            return Err(Overrun { prod, cons });
+        }
+        Ok(n)
+    }
+
+    /// Whether the ring has no free slot for a new entry.
+    ///
+    /// `Err` means corrupt indices, which callers must treat as full.
+    pub(crate) fn is_full(self, prod: u32, cons: u32) -> Result<bool, Overrun> {
+        Ok(self.pending(prod, cons)? >= self.entries())
+    }
+
+    /// Checks the log2 size the device wrote after setup against this ring.
+    pub(crate) fn check_device_log2(self, device_log2: u32) -> bool {
+        device_log2 == self.log2
+    }
+}

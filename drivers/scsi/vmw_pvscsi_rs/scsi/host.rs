@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+// Copyright (C) 2026 The vmw_pvscsi_rs authors.
+
+//! SCSI hosts: allocation, registration, scanning, removal, and counted
+//! references for deferred work.
+
+use core::ptr::NonNull;
+
+use kernel::{
+    device,
+    error::to_result,
+    prelude::*,
+    sync::{
+        atomic::{
+            ordering::Full,
+            Atomic, //
+        },
+        Arc, //
+    }, //
+};
+
+use super::{
+    bindings,
+    HostOps, //
+};
+
+/// Limits of a host, set between allocation and registration.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HostLimits {
+    /// Commands the host accepts at once.
+    pub(crate) can_queue: u32,
+    /// Default queue depth of a LUN.
+    pub(crate) cmd_per_lun: u32,
+    /// Targets are `0..max_id`.
+    pub(crate) max_id: u32,
+    /// LUNs are `0..max_lun`.
+    pub(crate) max_lun: u64,
+    /// Highest channel number.
+    pub(crate) max_channel: u32,
+    /// Longest CDB.
+    pub(crate) max_cmd_len: u32,
+}
+
+/// Returns the [`HostOps`] a host was created with.
+///
+/// # Safety
+///
+/// `shost` must come from [`Host::new::<T>`] (or for a `T` of the same layout
+/// that differs only in lifetimes), and the host must not be removed yet.
+pub(super) unsafe fn ops_of<'a, T: HostOps>(shost: *mut bindings::Scsi_Host) -> &'a T {
+    // SAFETY: `Host::new` stored a `*const T` at the start of `hostdata`, which
+    // it allocated with room for one; the caller guarantees it is still valid.
+    unsafe {
+        let slot = core::ptr::addr_of_mut!((*shost).hostdata).cast::<*const T>();
+        &*slot.read()
+    }
+}
+
+/// A SCSI host, from `scsi_host_alloc` to `scsi_host_put`.
+///
+/// # Invariants
+///
+/// - `shost` is a host allocated from the glue's template, and this object
+///   holds the reference `scsi_host_alloc` returned.
+/// - `hostdata` holds a pointer to `*ops`, which this object keeps alive
+///   until the host is removed.
+pub(crate) struct Host<T: HostOps> {
+    shost: NonNull<bindings::Scsi_Host>,
+    added: Atomic<bool>,
+    /// Keeps the callbacks alive while the host may call them.
+    _ops: Arc<T>,
+}
+
+// SAFETY: A `Scsi_Host` may be used from any thread; `T` is `Sync`.
+unsafe impl<T: HostOps + Send> Send for Host<T> {}
+// SAFETY: The methods taking `&self` are safe to call concurrently.
+unsafe impl<T: HostOps + Send> Sync for Host<T> {}
+
+impl<T: HostOps> Host<T> {
+    /// Allocates a host whose callbacks go to `ops`, with `limits`.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the host cannot be allocated; `EINVAL` for limits the
+    /// midlayer cannot represent.
+    pub(crate) fn new(ops: Arc<T>, limits: &HostLimits) -> Result<Self> {
+        let size = c_int::try_from(size_of::<*const T>())?;
+        let can_queue = c_int::try_from(limits.can_queue)?;
+        let cmd_per_lun = i16::try_from(limits.cmd_per_lun)?;
+        let max_cmd_len = u16::try_from(limits.max_cmd_len)?;
+        // SAFETY: Always safe to call; the glue's template is static.
+        let shost = NonNull::new(unsafe { bindings::pvscsi_glue_host_alloc(size) }).ok_or(ENOMEM)?;
+        let raw = shost.as_ptr();
+        // SAFETY: `raw` is a freshly allocated host with `size` bytes of
+        // `hostdata`, not yet visible to anybody else.
+        unsafe {
+            core::ptr::addr_of_mut!((*raw).hostdata)
+                .cast::<*const T>()
+                .write(core::ptr::from_ref(&*ops));
+            (*raw).can_queue = can_queue;
+            (*raw).cmd_per_lun = cmd_per_lun;
+            (*raw).max_id = limits.max_id;
+            (*raw).max_lun = limits.max_lun;
+            (*raw).max_channel = limits.max_channel;
+            (*raw).max_cmd_len = max_cmd_len;
+        }
+        // INVARIANT: allocated from the template; `hostdata` points to `*ops`,
+        // kept alive by `ops`.
+        Ok(Self {
+            shost,
+            added: Atomic::new(false),
+            _ops: ops,
+        })
+    }
+
+    fn raw(&self) -> *mut bindings::Scsi_Host {
+        self.shost.as_ptr()
+    }
+
+    /// Registers the host with the midlayer, as a child of `dev` (which also
+    /// does the DMA).
+    ///
+    /// # Errors
+    ///
+    /// Whatever `scsi_add_host` returns.
+    ///
+    /// The driver must call [`Host::remove`] (or drop the host) before `dev`
+    /// is unbound.
+    pub(crate) fn add(&self, dev: &device::Device<device::Bound>) -> Result {
+        if self.added.load(kernel::sync::atomic::ordering::Acquire) {
+            return Err(EBUSY);
+        }
+        // `device::Device` is a transparent wrapper of `struct device`.
+        let dev = core::ptr::from_ref(dev).cast::<kernel::bindings::device>().cast_mut();
+        // SAFETY: `self.raw()` is a valid, not yet added host; `dev` is a
+        // bound device, and drivers remove the host before they unbind.
+        to_result(unsafe { bindings::scsi_add_host_with_dma(self.raw(), dev, dev) })?;
+        self.added.store(true, kernel::sync::atomic::ordering::Release);
+        Ok(())
+    }
+
+    /// Scans the host for devices (synchronously).
+    pub(crate) fn scan(&self) {
+        if self.added.load(kernel::sync::atomic::ordering::Acquire) {
+            // SAFETY: The host is registered.
+            unsafe { bindings::scsi_scan_host(self.raw()) };
+        }
+    }
+
+    /// Unregisters the host: waits for outstanding commands and error handling
+    /// to finish and removes its devices. After this, no callback runs.
+    pub(crate) fn remove(&self) {
+        if self.added.xchg(false, Full) {
+            // SAFETY: The host is registered, and only this call removes it.
+            unsafe { bindings::scsi_remove_host(self.raw()) };
+        }
+    }
+
+    /// The host number (`hostN`).
+    pub(crate) fn host_no(&self) -> u32 {
+        // SAFETY: `self.raw()` is valid; `host_no` never changes.
+        unsafe { (*self.raw()).host_no }
+    }
+
+    /// A counted reference to the host, or `None` once it is being removed.
+    pub(crate) fn get_ref(&self) -> Option<HostRef> {
+        // SAFETY: `self.raw()` is valid; `scsi_host_get` takes a reference.
+        let shost = NonNull::new(unsafe { bindings::scsi_host_get(self.raw()) })?;
+        // INVARIANT: `scsi_host_get` succeeded, so we own a reference.
+        Some(HostRef { shost })
+    }
+}
+
+impl<T: HostOps> Drop for Host<T> {
+    fn drop(&mut self) {
+        // No callback runs after this, so `ops` may go.
+        self.remove();
+        // SAFETY: By the type invariant we own a reference.
+        unsafe { bindings::scsi_host_put(self.raw()) };
+    }
+}
+
+/// A counted reference to a host, usable from deferred work.
+///
+/// # Invariants
+///
+/// We own a reference to `shost` (from `scsi_host_get`).
+pub(crate) struct HostRef {
+    shost: NonNull<bindings::Scsi_Host>,
+}
+
+// SAFETY: Host references may move between threads.
+unsafe impl Send for HostRef {}
+// SAFETY: The methods are safe to call concurrently.
+unsafe impl Sync for HostRef {}
+
+impl HostRef {
+    /// The host number (`hostN`).
+    pub(crate) fn host_no(&self) -> u32 {
+        // SAFETY: The host is valid while we hold a reference.
+        unsafe { (*self.shost.as_ptr()).host_no }
+    }
+
+    /// Whether a device is known at `channel:id:lun`.
+    pub(crate) fn has_device(&self, channel: u32, id: u32, lun: u64) -> bool {
+        // SAFETY: The host is valid; a found device is put right away.
+        unsafe {
+            let sdev = bindings::scsi_device_lookup(self.shost.as_ptr(), channel, id, lun);
+            if sdev.is_null() {
+                return false;
+            }
+            bindings::scsi_device_put(sdev);
+        }
+        true
+    }
+
+    /// Scans for and adds a device at `channel:id:lun`. May sleep.
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` if no device answered there, or the host is going away.
+    pub(crate) fn add_device(&self, channel: u32, id: u32, lun: u64) -> Result {
+        // SAFETY: The host is valid; process context is the caller's duty
+        // (the function may sleep, which the midlayer checks).
+        to_result(unsafe { bindings::scsi_add_device(self.shost.as_ptr(), channel, id, lun) })
+    }
+
+    /// Removes the device at `channel:id:lun`; returns whether there was one.
+    /// May sleep.
+    pub(crate) fn remove_device(&self, channel: u32, id: u32, lun: u64) -> bool {
+        // SAFETY: The host is valid; the lookup's reference is dropped after
+        // the removal.
+        unsafe {
+            let sdev = bindings::scsi_device_lookup(self.shost.as_ptr(), channel, id, lun);
+            if sdev.is_null() {
+                return false;
+            }
+            bindings::scsi_remove_device(sdev);
+            bindings::scsi_device_put(sdev);
+        }
+        true
+    }
+}
+
+impl Drop for HostRef {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own a reference.
+        unsafe { bindings::scsi_host_put(self.shost.as_ptr()) };
+    }
+}

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+// Copyright (C) 2026 The vmw_pvscsi_rs authors.
+
+//! From a completion descriptor to the SCSI midlayer's result.
+//!
+//! The table follows the C driver (`pvscsi_complete_request`) with one fix:
+//! a non-GOOD SCSI status reported together with `BTSTAT_DATARUN` or
+//! `BTSTAT_DATA_UNDERRUN` is passed on as that status, with its sense data.
+//! The C driver turns it into `DID_ERROR` and drops the status, so a CHECK
+//! CONDITION with a data phase (QEMU reports every one of them this way)
+//! never reaches the caller as ILLEGAL REQUEST, MEDIUM ERROR and so on.
+//!
+//! This file depends on `core` only, so host-side unit tests compile it as is.
+
+use super::abi::btstat;
+
+/// Host bytes of the midlayer result (`enum scsi_host_status`).
+///
+/// A KUnit test checks them against the kernel's bindings.
+pub(crate) mod did {
+    /// No error.
+    pub(crate) const OK: u32 = 0x00;
+    /// The bus stayed busy: retry.
+    pub(crate) const BUS_BUSY: u32 = 0x02;
+    /// Bad target.
+    pub(crate) const BAD_TARGET: u32 = 0x04;
+    /// Parity error.
+    pub(crate) const PARITY: u32 = 0x06;
+    /// Internal error.
+    pub(crate) const ERROR: u32 = 0x07;
+    /// Reset by somebody.
+    pub(crate) const RESET: u32 = 0x08;
+}
+
+/// SCSI status bytes used by the mapping.
+pub(crate) mod sam {
+    /// GOOD.
+    pub(crate) const GOOD: u8 = 0x00;
+    /// CHECK CONDITION.
+    pub(crate) const CHECK_CONDITION: u8 = 0x02;
+    /// COMMAND TERMINATED.
+    pub(crate) const COMMAND_TERMINATED: u8 = 0x22;
+}
+
+/// Size of the midlayer's sense buffer (`SCSI_SENSE_BUFFERSIZE`).
+pub(crate) const SENSE_BUFFER_SIZE: usize = 96;
+
+/// What the completion path must do with sense data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sense {
+    /// Copy this many bytes of the device's sense data to the command.
+    Copy(usize),
+    /// Make sure the command carries no stale sense data.
+    Clear,
+}
+
+/// The midlayer's view of a completed command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    /// `scsi_cmnd.result`: host byte << 16 | SCSI status.
+    pub(crate) result: u32,
+    /// Residual byte count to report, if any.
+    pub(crate) resid: Option<u32>,
+    /// Sense handling.
+    pub(crate) sense: Sense,
+    /// The host status was not one the device defines.
+    pub(crate) unknown_host_status: bool,
+}
+
+/// The fields of a completion descriptor that the mapping uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Completion {
+    /// Adapter status (`btstat`).
+    pub(crate) host_status: u16,
+    /// SCSI status; only its low byte is defined.
+    pub(crate) scsi_status: u16,
+    /// Bytes transferred as the device reports it (QEMU: always 0).
+    pub(crate) data_len: u64,
+    /// Valid sense bytes as the device reports it.
+    pub(crate) sense_len: u32,
+}
+
+/// Residual to report: only when `0 < data_len < bufflen`.
+///
+/// A zero `data_len` is what QEMU always reports, and what ESXi reports for
+/// some commands with valid data; a residual derived from it would throw the
+/// data away (the C regression fixed by 142c779d05d1).
+fn residual(data_len: u64, bufflen: u32) -> Option<u32> {
+    if data_len > 0 && data_len < u64::from(bufflen) {
+        // `data_len < bufflen <= u32::MAX`, so the difference fits.
+        u32::try_from(u64::from(bufflen) - data_len).ok()
+    } else {
+        None
+    }
+}
+
+/// Sense bytes to copy for a CHECK CONDITION.
+///
+/// The device's count is used when it is plausible; a device that reports 0
+/// gets the whole buffer copied, since the driver cleared its first byte
+/// before submitting (so no stale sense can leak through).
+fn sense_bytes(sense_len: u32) -> usize {
+    match usize::try_from(sense_len) {
+        Ok(n) if (1..=SENSE_BUFFER_SIZE).contains(&n) => n,
+        _ => SENSE_BUFFER_SIZE,
+    }
+}
+
+/// Maps a completion of a command whose buffer is `bufflen` bytes long.
+pub(crate) fn map(c: &Completion, bufflen: u32) -> Outcome {
+    // Only the low byte of the SCSI status is defined.
+    let sdstat = (c.scsi_status & 0xff) as u8;
+    let status_sense = if sdstat == sam::CHECK_CONDITION {
+        Sense::Copy(sense_bytes(c.sense_len))
+    } else {
+        Sense::Clear
+    };
+    let plain = |host: u32| Outcome {
+        result: host << 16,
+        resid: None,
+        sense: Sense::Clear,
+        unknown_host_status: false,
+    };
+    match c.host_status {
+        btstat::SUCCESS
+        | btstat::LINKED_COMMAND_COMPLETED
+        | btstat::LINKED_COMMAND_COMPLETED_WITH_FLAG
+        | btstat::DATARUN
+        | btstat::DATA_UNDERRUN => {
+            let data_phase_error =
+                matches!(c.host_status, btstat::DATARUN | btstat::DATA_UNDERRUN);
+            if sdstat == sam::COMMAND_TERMINATED {
+                plain(did::RESET)
+            } else if sdstat != sam::GOOD {
+                Outcome {
+                    result: (did::OK << 16) | u32::from(sdstat),
+                    resid: residual(c.data_len, bufflen),
+                    sense: status_sense,
+                    unknown_host_status: false,
+                }
+            } else if data_phase_error && c.data_len > u64::from(bufflen) {
+                // An overrun: the device moved more than the buffer holds.
+                plain(did::ERROR)
+            } else {
+                // An underrun with GOOD status is not an error: the midlayer
+                // checks `underflow` against the residual.
+                Outcome {
+                    resid: residual(c.data_len, bufflen),
+                    ..plain(did::OK)
+                }
+            }
+        }
+        // "Our emulation returns this for non-connected devs."
+        btstat::SELTIMEO => plain(did::BAD_TARGET),
+        btstat::LUNMISMATCH
+        | btstat::TAGREJECT
+        | btstat::BADMSG
+        | btstat::HAHARDWARE
+        | btstat::INVPHASE
+        | btstat::HATIMEOUT
+        | btstat::NORESPONSE
+        | btstat::DISCONNECT
+        | btstat::HASOFTWARE
+        | btstat::BUSFREE
+        | btstat::SENSFAILED => plain(did::ERROR),
+        btstat::SENTRST | btstat::RECVRST | btstat::BUSRESET => plain(did::RESET),
+        // Adapter-initiated abort: let the midlayer retry.
+        btstat::ABORTQUEUE => plain(did::BUS_BUSY),
+        btstat::SCSIPARITY => plain(did::PARITY),
+        // Defined by the device but not expected in a completion.
+        btstat::INVPARAM => plain(did::ERROR),
+        _ => Outcome {
+            unknown_host_status: true,
+            ..plain(did::ERROR)
+        },
+    }
+}

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+// Copyright (C) 2026 The vmw_pvscsi_rs authors.
+
+//! Command submission: `queuecommand` fills a request descriptor, publishes
+//! it and rings a doorbell, once per batch.
+
+use kernel::{
+    cpu::CpuId,
+    io::{
+        io_project,
+        io_read,
+        io_write,
+        Io, //
+    },
+    prelude::*,
+    sync::{
+        atomic::ordering::{
+            Full,
+            Relaxed, //
+        },
+        barrier::{
+            dma_mb,
+            Write, //
+        },
+    }, //
+};
+
+use super::{
+    abi::ReqDesc,
+    adapter::{
+        Adapter,
+        Faults, //
+    },
+    request::{
+        self,
+        DataLayout,
+        Direction,
+        LayoutError,
+        Request, //
+    },
+    scsi::{
+        self,
+        Command,
+        DataDirection,
+        HostOps, //
+    },
+    status::{
+        did,
+        SENSE_BUFFER_SIZE, //
+    }, //
+};
+
+scsi::scsi_host_entry_points!(
+    Adapter<'static>,
+    queuecommand: pvscsi_rs_queuecommand,
+    commit_rqs: pvscsi_rs_commit_rqs,
+);
+
+impl From<DataDirection> for Direction {
+    fn from(d: DataDirection) -> Self {
+        match d {
+            DataDirection::None => Direction::None,
+            DataDirection::FromDevice => Direction::FromDevice,
+            DataDirection::ToDevice => Direction::ToDevice,
+            DataDirection::Bidirectional => Direction::Bidirectional,
+        }
+    }
+}
+
+/// Why a command could not be started.
+enum Refusal {
+    /// Temporarily: ask the midlayer to retry.
+    Busy,
+    /// Never: fail it with this host byte.
+    Fail(u32, &'static str),
+}
+
+impl Adapter<'_> {
+    /// Rings the doorbells of every published but unannounced request.
+    fn flush_kicks(&self) {
+        if self.kick_non_rw_pending.xchg(false, Full) {
+            self.hw.kick_non_rw();
+        }
+        if self.kick_rw_pending.xchg(false, Full) {
+            if self.req_threshold.load(Relaxed) {
+                // The device announces how many unconsumed requests make a
+                // read/write doorbell worthwhile.
+                let state = &*self.rings.state;
+                let pending = io_read!(state, .req_prod_idx)
+                    .wrapping_sub(io_read!(state, .req_cons_idx));
+                let threshold = io_read!(state, .req_call_threshold);
+                if request::rw_kick_needed(pending, Some(threshold)) {
+                    self.hw.kick_rw();
+                }
+            } else {
+                self.hw.kick_rw();
+            }
+        }
+    }
+
+    /// Writes request descriptor `slot`.
+    fn write_req(&self, slot: usize, desc: ReqDesc) -> Result {
+        io_project!(&self.rings.req, [try: slot]).copy_write(desc);
+        Ok(())
+    }
+
+    /// Builds and publishes the request for `cmd` in context `tag`.
+    fn submit(&self, mut cmd: Command, tag: usize) -> Result<(), (Command, Refusal)> {
+        let slot = match self.ctx.slot(tag) {
+            Some(slot) => slot,
+            None => return Err((cmd, Refusal::Fail(did::ERROR, "tag out of range"))),
+        };
+        let (Ok(bus), Ok(target), Ok(lun)) = (
+            u8::try_from(cmd.channel()),
+            u8::try_from(cmd.id()),
+            u8::try_from(cmd.lun()),
+        ) else {
+            return Err((cmd, Refusal::Fail(did::BAD_TARGET, "address out of range")));
+        };
+        let bufflen = cmd.bufflen();
+        let direction = Direction::from(cmd.direction());
+        let (Ok(sg_list_addr), Ok(sense_addr)) = (self.ctx.sg_list_addr(tag), self.ctx.sense_addr(tag))
+        else {
+            return Err((cmd, Refusal::Fail(did::ERROR, "no context memory")));
+        };
+        let mut sg_error = false;
+        let data = cmd.map_data().map(|segments| {
+            request::layout(bufflen, segments, |j, elem| {
+                sg_error |= self.ctx.write_sg(tag, j, elem).is_err();
+            })
+        });
+        let data = match data {
+            // Mapping failures are transient (swiotlb pressure): retry.
+            Err(_) => return Err((cmd, Refusal::Busy)),
+            Ok(Ok(_)) if sg_error => {
+                return Err((cmd, Refusal::Fail(did::ERROR, "SG list write failed")))
+            }
+            Ok(Ok(data)) => data,
+            Ok(Err(LayoutError::TooManySegments)) => {
+                return Err((cmd, Refusal::Fail(did::ERROR, "more than 128 segments")))
+            }
+            Ok(Err(LayoutError::LengthMismatch)) => {
+                return Err((cmd, Refusal::Fail(did::ERROR, "segments exceed the buffer")))
+            }
+        };
+        if bufflen != 0 && data == DataLayout::None {
+            return Err((cmd, Refusal::Fail(did::ERROR, "data buffer without segments")));
+        }
+        if self.ctx.clear_sense(tag).is_err() {
+            return Err((cmd, Refusal::Fail(did::ERROR, "no sense buffer")));
+        }
+        let cdb = cmd.cdb();
+        let rw = request::is_rw(cdb.first().copied().unwrap_or(0));
+        let desc = request::descriptor(&Request {
+            context: request::context_of(tag as u32),
+            cdb,
+            bus,
+            target,
+            lun,
+            direction,
+            bufflen,
+            data,
+            sg_list_addr,
+            sense: (sense_addr, SENSE_BUFFER_SIZE as u32),
+            vcpu_hint: u16::try_from(CpuId::current().as_u32()).unwrap_or(u16::MAX),
+        });
+        let last = cmd.is_last();
+
+        let mut st = self.submit.lock();
+        let state = &*self.rings.state;
+        let cons = io_read!(state, .req_cons_idx);
+        // `can_queue` equals the ring size, so it cannot be full unless the
+        // device's consumer index is wrong.
+        if self.rings.req_ring.is_full(st.prod, cons) != Ok(false) {
+            drop(st);
+            return Err((cmd, Refusal::Busy));
+        }
+        if self.write_req(self.rings.req_ring.slot(st.prod), desc).is_err() {
+            drop(st);
+            return Err((cmd, Refusal::Fail(did::ERROR, "request ring slot out of range")));
+        }
+        // The slot owns the command from here; the device cannot complete it
+        // before the producer index below is published.
+        if let Err(cmd) = slot.put(cmd) {
+            drop(st);
+            return Err((cmd, Refusal::Fail(did::ERROR, "context already in flight")));
+        }
+        // The descriptor must be visible before the index that publishes it.
+        dma_mb(Write);
+        st.prod = st.prod.wrapping_add(1);
+        io_write!(state, .req_prod_idx, st.prod);
+        drop(st);
+
+        if rw {
+            self.kick_rw_pending.store(true, Relaxed);
+        } else {
+            self.kick_non_rw_pending.store(true, Relaxed);
+        }
+        if last {
+            self.flush_kicks();
+        }
+        Ok(())
+    }
+}
+
+impl HostOps for Adapter<'_> {
+    fn queue_command(&self, cmd: Command) -> Result<(), Command> {
+        let tag = cmd.tag() as usize;
+        match self.submit(cmd, tag) {
+            Ok(()) => Ok(()),
+            Err((cmd, Refusal::Busy)) => Err(cmd),
+            Err((cmd, Refusal::Fail(host, why))) => {
+                if Faults::should_log(&self.faults.bad_submissions) {
+                    dev_err!(self.dev, "refusing command (tag {}): {}\n", tag, why);
+                }
+                cmd.fail(host);
+                Ok(())
+            }
+        }
+    }
+
+    fn commit_rqs(&self) {
+        self.flush_kicks();
+    }
+}
