@@ -29,11 +29,11 @@ use kernel::{
     new_spinlock_irq,
     prelude::*,
     sync::{
+        aref::ARef,
         atomic::{
             ordering::Relaxed,
             Atomic, //
         },
-        aref::ARef,
         Arc,
         SpinLockIrq, //
     }, //
@@ -152,7 +152,12 @@ impl<'bound> Adapter<'bound> {
         let ctx = Contexts::new(dev, rings.req_ring.entries() as usize)?;
         let msg = if use_msg {
             let ring = MsgRing::new(dev, cfg.msg_ring_pages)?;
-            Some(MsgWork::new(ring, rings.state.clone(), targets.max_id, dev.into())?)
+            Some(MsgWork::new(
+                ring,
+                rings.state.clone(),
+                targets.max_id,
+                dev.into(),
+            )?)
         } else {
             None
         };
@@ -181,7 +186,8 @@ impl<'bound> Adapter<'bound> {
     ///
     /// `EIO` if the device did not accept the rings.
     pub(crate) fn start(&self, use_req_threshold: bool) -> Result {
-        self.hw.command_with(Command::SetupRings, &self.rings.setup_desc());
+        self.hw
+            .command_with(Command::SetupRings, &self.rings.setup_desc());
         let state = &*self.rings.state;
         let req_log2 = io_read!(state, .req_num_entries_log2);
         let cmp_log2 = io_read!(state, .cmp_num_entries_log2);
@@ -200,12 +206,16 @@ impl<'bound> Adapter<'bound> {
         }
         if let Some(msg) = &self.msg {
             // SETUP_MSG_RING only takes effect after SETUP_RINGS.
-            self.hw.command_with(Command::SetupMsgRing, &msg.ring().setup_desc());
+            self.hw
+                .command_with(Command::SetupMsgRing, &msg.ring().setup_desc());
             let log2 = io_read!(state, .msg_num_entries_log2);
             if !msg.ring().geometry.check_device_log2(log2) {
                 // QEMU with use_msg=0 answers the support probe as if the
                 // command existed, then ignores it.
-                dev_info!(self.dev, "device ignored the message ring; no hot-plug notifications\n");
+                dev_info!(
+                    self.dev,
+                    "device ignored the message ring; no hot-plug notifications\n"
+                );
                 msg.disable();
             }
         }

@@ -88,13 +88,21 @@ impl Adapter<'_> {
     fn complete_one(&self, desc: &CmpDesc) {
         let Some(index) = request::context_index(desc.context, self.ctx.len()) else {
             if Faults::should_log(&self.faults.bad_completions) {
-                dev_err!(self.dev, "completion with invalid context {:#x}; dropped\n", desc.context);
+                dev_err!(
+                    self.dev,
+                    "completion with invalid context {:#x}; dropped\n",
+                    desc.context
+                );
             }
             return;
         };
         let Some(cmd) = self.ctx.slot(index).and_then(|slot| slot.take()) else {
             if Faults::should_log(&self.faults.bad_completions) {
-                dev_err!(self.dev, "completion for idle context {:#x}; dropped\n", desc.context);
+                dev_err!(
+                    self.dev,
+                    "completion for idle context {:#x}; dropped\n",
+                    desc.context
+                );
             }
             return;
         };

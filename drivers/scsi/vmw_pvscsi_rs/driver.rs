@@ -181,8 +181,8 @@ impl pci::Driver for PvscsiDriver {
             pdev.enable_device_mem()
                 .inspect_err(|e| dev_err!(pdev, "cannot enable the device: {:?}\n", e))?;
             pdev.set_master();
-            let dma_bits = kext::set_dma_mask(pdev)
-                .inspect_err(|_| dev_err!(pdev, "no usable DMA mask\n"))?;
+            let dma_bits =
+                kext::set_dma_mask(pdev).inspect_err(|_| dev_err!(pdev, "no usable DMA mask\n"))?;
 
             let bar_index = find_mmio_bar(pdev)?;
             let bar = pdev
@@ -200,7 +200,12 @@ impl pci::Driver for PvscsiDriver {
                 GFP_KERNEL,
             )?;
             adapter.start(cfg.use_req_threshold)?;
-            dev_info!(pdev, "PVSCSI adapter at BAR {}, {}-bit DMA\n", bar_index, dma_bits);
+            dev_info!(
+                pdev,
+                "PVSCSI adapter at BAR {}, {}-bit DMA\n",
+                bar_index,
+                dma_bits
+            );
 
             let irq_adapter = adapter.clone();
             Ok(try_pin_init!(PvscsiData {

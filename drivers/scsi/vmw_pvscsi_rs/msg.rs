@@ -18,6 +18,7 @@ use kernel::{
     new_work,
     prelude::*,
     sync::{
+        aref::ARef,
         atomic::{
             ordering::{
                 Acquire,
@@ -26,7 +27,6 @@ use kernel::{
             },
             Atomic, //
         },
-        aref::ARef,
         barrier::{
             dma_mb,
             Read, //
@@ -198,17 +198,53 @@ impl MsgWork {
         let n = host.host_no();
         match msg {
             Ok(Message::Added(Address { bus, target, lun })) => {
-                dev_info!(self.dev, "msg: device added at scsi{}:{}:{}:{}\n", n, bus, target, lun);
+                dev_info!(
+                    self.dev,
+                    "msg: device added at scsi{}:{}:{}:{}\n",
+                    n,
+                    bus,
+                    target,
+                    lun
+                );
                 if host.has_device(bus, target, lun) {
-                    dev_info!(self.dev, "msg: device scsi{}:{}:{}:{} already exists\n", n, bus, target, lun);
+                    dev_info!(
+                        self.dev,
+                        "msg: device scsi{}:{}:{}:{} already exists\n",
+                        n,
+                        bus,
+                        target,
+                        lun
+                    );
                 } else if let Err(e) = host.add_device(bus, target, lun) {
-                    dev_err!(self.dev, "msg: adding scsi{}:{}:{}:{} failed: {:?}\n", n, bus, target, lun, e);
+                    dev_err!(
+                        self.dev,
+                        "msg: adding scsi{}:{}:{}:{} failed: {:?}\n",
+                        n,
+                        bus,
+                        target,
+                        lun,
+                        e
+                    );
                 }
             }
             Ok(Message::Removed(Address { bus, target, lun })) => {
-                dev_info!(self.dev, "msg: device removed at scsi{}:{}:{}:{}\n", n, bus, target, lun);
+                dev_info!(
+                    self.dev,
+                    "msg: device removed at scsi{}:{}:{}:{}\n",
+                    n,
+                    bus,
+                    target,
+                    lun
+                );
                 if !host.remove_device(bus, target, lun) {
-                    dev_info!(self.dev, "msg: no device at scsi{}:{}:{}:{}\n", n, bus, target, lun);
+                    dev_info!(
+                        self.dev,
+                        "msg: no device at scsi{}:{}:{}:{}\n",
+                        n,
+                        bus,
+                        target,
+                        lun
+                    );
                 }
             }
             Err(BadMessage::UnknownType(t)) => {

@@ -185,7 +185,10 @@ pub(crate) fn descriptor(r: &Request<'_>) -> ReqDesc {
 /// Whether `opcode` is a READ or WRITE (6, 10, 12 or 16), which uses the
 /// read/write doorbell; every other command uses the non-read/write one.
 pub(crate) fn is_rw(opcode: u8) -> bool {
-    matches!(opcode, 0x08 | 0x0a | 0x28 | 0x2a | 0xa8 | 0xaa | 0x88 | 0x8a)
+    matches!(
+        opcode,
+        0x08 | 0x0a | 0x28 | 0x2a | 0xa8 | 0xaa | 0x88 | 0x8a
+    )
 }
 
 /// Whether a read/write doorbell is needed now, with `pending` requests the

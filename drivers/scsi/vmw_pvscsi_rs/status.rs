@@ -127,8 +127,7 @@ pub(crate) fn map(c: &Completion, bufflen: u32) -> Outcome {
         | btstat::LINKED_COMMAND_COMPLETED_WITH_FLAG
         | btstat::DATARUN
         | btstat::DATA_UNDERRUN => {
-            let data_phase_error =
-                matches!(c.host_status, btstat::DATARUN | btstat::DATA_UNDERRUN);
+            let data_phase_error = matches!(c.host_status, btstat::DATARUN | btstat::DATA_UNDERRUN);
             if sdstat == sam::COMMAND_TERMINATED {
                 plain(did::RESET)
             } else if sdstat != sam::GOOD {

@@ -86,8 +86,8 @@ impl Adapter<'_> {
                 // The device announces how many unconsumed requests make a
                 // read/write doorbell worthwhile.
                 let state = &*self.rings.state;
-                let pending = io_read!(state, .req_prod_idx)
-                    .wrapping_sub(io_read!(state, .req_cons_idx));
+                let pending =
+                    io_read!(state, .req_prod_idx).wrapping_sub(io_read!(state, .req_cons_idx));
                 let threshold = io_read!(state, .req_call_threshold);
                 if request::rw_kick_needed(pending, Some(threshold)) {
                     self.hw.kick_rw();
@@ -119,7 +119,8 @@ impl Adapter<'_> {
         };
         let bufflen = cmd.bufflen();
         let direction = Direction::from(cmd.direction());
-        let (Ok(sg_list_addr), Ok(sense_addr)) = (self.ctx.sg_list_addr(tag), self.ctx.sense_addr(tag))
+        let (Ok(sg_list_addr), Ok(sense_addr)) =
+            (self.ctx.sg_list_addr(tag), self.ctx.sense_addr(tag))
         else {
             return Err((cmd, Refusal::Fail(did::ERROR, "no context memory")));
         };
@@ -144,7 +145,10 @@ impl Adapter<'_> {
             }
         };
         if bufflen != 0 && data == DataLayout::None {
-            return Err((cmd, Refusal::Fail(did::ERROR, "data buffer without segments")));
+            return Err((
+                cmd,
+                Refusal::Fail(did::ERROR, "data buffer without segments"),
+            ));
         }
         if self.ctx.clear_sense(tag).is_err() {
             return Err((cmd, Refusal::Fail(did::ERROR, "no sense buffer")));
@@ -175,9 +179,15 @@ impl Adapter<'_> {
             drop(st);
             return Err((cmd, Refusal::Busy));
         }
-        if self.write_req(self.rings.req_ring.slot(st.prod), desc).is_err() {
+        if self
+            .write_req(self.rings.req_ring.slot(st.prod), desc)
+            .is_err()
+        {
             drop(st);
-            return Err((cmd, Refusal::Fail(did::ERROR, "request ring slot out of range")));
+            return Err((
+                cmd,
+                Refusal::Fail(did::ERROR, "request ring slot out of range"),
+            ));
         }
         // The slot owns the command from here; the device cannot complete it
         // before the producer index below is published.

@@ -173,10 +173,12 @@ impl Command {
         let table = unsafe { SGTable::from_raw(core::ptr::addr_of_mut!((*self.raw()).sdb.table)) };
         // Only the first `nseg` entries carry DMA addresses: an IOMMU may
         // have merged segments, and `nents` is not updated.
-        Ok(table
-            .iter()
-            .take(nseg)
-            .map(|sg| (sg.dma_address(), u32::try_from(sg.dma_len()).unwrap_or(u32::MAX))))
+        Ok(table.iter().take(nseg).map(|sg| {
+            (
+                sg.dma_address(),
+                u32::try_from(sg.dma_len()).unwrap_or(u32::MAX),
+            )
+        }))
     }
 
     /// Completes the command with `result` (host byte << 16 | SCSI status)

@@ -89,7 +89,8 @@ impl<T: HostOps> Host<T> {
         let cmd_per_lun = i16::try_from(limits.cmd_per_lun)?;
         let max_cmd_len = u16::try_from(limits.max_cmd_len)?;
         // SAFETY: Always safe to call; the glue's template is static.
-        let shost = NonNull::new(unsafe { bindings::pvscsi_glue_host_alloc(size) }).ok_or(ENOMEM)?;
+        let shost =
+            NonNull::new(unsafe { bindings::pvscsi_glue_host_alloc(size) }).ok_or(ENOMEM)?;
         let raw = shost.as_ptr();
         // SAFETY: `raw` is a freshly allocated host with `size` bytes of
         // `hostdata`, not yet visible to anybody else.
@@ -131,11 +132,14 @@ impl<T: HostOps> Host<T> {
             return Err(EBUSY);
         }
         // `device::Device` is a transparent wrapper of `struct device`.
-        let dev = core::ptr::from_ref(dev).cast::<kernel::bindings::device>().cast_mut();
+        let dev = core::ptr::from_ref(dev)
+            .cast::<kernel::bindings::device>()
+            .cast_mut();
         // SAFETY: `self.raw()` is a valid, not yet added host; `dev` is a
         // bound device, and drivers remove the host before they unbind.
         to_result(unsafe { bindings::scsi_add_host_with_dma(self.raw(), dev, dev) })?;
-        self.added.store(true, kernel::sync::atomic::ordering::Release);
+        self.added
+            .store(true, kernel::sync::atomic::ordering::Release);
         Ok(())
     }
 

@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Guest-side SCSI helpers for the integration tests: waiting for disks,
+checking data, running fio."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from .guest import Guest, GuestError
+
+RS = "vmw_pvscsi_rs"
+C = "vmw_pvscsi"
+
+
+def host_disks(g: Guest, proc_name: str) -> dict[str, str]:
+    """`H:C:T:L` -> block device name, for every ready disk of hosts of `proc_name`."""
+    out = g.run(
+        "for h in /sys/class/scsi_host/host*; do "
+        "  [ -e \"$h/proc_name\" ] || continue; "
+        f"  [ \"$(cat $h/proc_name)\" = {proc_name} ] || continue; "
+        "  n=${h##*host}; "
+        "  for d in /sys/class/scsi_disk/$n:*; do "
+        # Ready: the block device node exists and its capacity is known.
+        "    b=$(ls $d/device/block 2>/dev/null) || continue; "
+        "    [ -b /dev/$b ] && [ \"$(cat /sys/block/$b/size)\" -gt 0 ] && echo \"${d##*/} $b\"; "
+        "  done; "
+        "done 2>/dev/null; true")
+    return dict(line.split() for line in out.splitlines() if line.strip())
+
+
+def targets(disks: dict[str, str]) -> list[int]:
+    """Sorted target ids of `host_disks()` output."""
+    return sorted(int(hctl.split(":")[2]) for hctl in disks)
+
+
+def wait_disks(g: Guest, proc_name: str, count: int, timeout: float = 60.0) -> dict[str, str]:
+    """Waits until hosts of `proc_name` have exactly `count` disks with block devices."""
+    deadline = time.monotonic() + timeout
+    while True:
+        disks = host_disks(g, proc_name)
+        if len(disks) == count:
+            return disks
+        if time.monotonic() > deadline:
+            raise GuestError(f"{proc_name}: {len(disks)} disks ({disks}) instead of {count} "
+                             f"after {timeout} s")
+        time.sleep(0.2)
+
+
+def load(g: Guest, module: str, disks: int, params: str = "", timeout: float = 120.0) -> dict[str, str]:
+    """Loads a driver and waits for its `disks` disks."""
+    g.insmod(module, params, timeout=timeout)
+    return wait_disks(g, module, disks, timeout=timeout)
+
+
+def fio_json(g: Guest, args: str, timeout: float = 600.0) -> dict:
+    """Runs fio with JSON output; returns the parsed document."""
+    out = g.run(f"fio --output-format=json {args}", timeout=timeout)
+    return json.loads(out[out.index("{"):])
+
+
+def fio_errors(doc: dict) -> int:
+    """Sum of the errors of every job of a fio JSON document."""
+    return sum(job.get("error", 0) for job in doc["jobs"])
+
+
+def data_roundtrip(g: Guest, dev: str, mib: int = 4, seek_mib: int = 0) -> None:
+    """Writes random data directly to /dev/`dev` and reads it back identical."""
+    g.run(f"dd if=/dev/urandom of=/tmp/pattern bs=1M count={mib} 2>/dev/null && "
+          f"dd if=/tmp/pattern of=/dev/{dev} bs=1M seek={seek_mib} oflag=direct conv=fsync 2>/dev/null && "
+          f"dd if=/dev/{dev} of=/tmp/readback bs=1M skip={seek_mib} count={mib} iflag=direct 2>/dev/null && "
+          "cmp /tmp/pattern /tmp/readback")
