@@ -169,3 +169,106 @@ pub(crate) const DEFAULT_PARAMS: RawParams = RawParams {
     use_msg: true,
     use_req_threshold: true,
 };
+
+/// Test cases (see [`super::selftest`]).
+#[cfg(any(test, CONFIG_KUNIT = "y"))]
+pub(crate) mod cases {
+    use super::*;
+    use crate::selftest::{
+        check,
+        CaseResult, //
+    };
+
+    fn with(f: impl FnOnce(&mut RawParams)) -> Result<Config, ParamError> {
+        let mut p = DEFAULT_PARAMS;
+        f(&mut p);
+        Config::from_params(&p)
+    }
+
+    fn refused(name: &str, value: i32, r: Result<Config, ParamError>) -> bool {
+        matches!(r, Err(e) if e.name == name && e.value == value)
+    }
+
+    /// The defaults are the C driver's.
+    pub(crate) fn defaults_are_the_c_drivers() -> CaseResult {
+        let c = with(|_| {});
+        check!(matches!(c, Ok(c) if c.ring_pages.is_none()
+            && c.msg_ring_pages == 1
+            && c.cmd_per_lun == 254
+            && c.allow_msi && c.allow_msix && c.use_msg && c.use_req_threshold));
+        Ok(())
+    }
+
+    /// `ring_pages` is 0 or a power of two up to 32.
+    pub(crate) fn ring_pages_power_of_two_up_to_32() -> CaseResult {
+        for ok in [1, 2, 4, 8, 16, 32] {
+            check!(matches!(with(|p| p.ring_pages = ok), Ok(c) if c.ring_pages == Some(ok as u32)));
+        }
+        for bad in [3, 5, 6, 7, 12, 33, 64, -1, -8, i32::MIN, i32::MAX] {
+            check!(refused("ring_pages", bad, with(|p| p.ring_pages = bad)));
+        }
+        Ok(())
+    }
+
+    /// `msg_ring_pages` is a power of two up to 16.
+    pub(crate) fn msg_ring_pages_power_of_two_up_to_16() -> CaseResult {
+        for ok in [1, 2, 4, 8, 16] {
+            check!(
+                matches!(with(|p| p.msg_ring_pages = ok), Ok(c) if c.msg_ring_pages == ok as u32)
+            );
+        }
+        for bad in [0, 3, 32, -1] {
+            check!(refused(
+                "msg_ring_pages",
+                bad,
+                with(|p| p.msg_ring_pages = bad)
+            ));
+        }
+        Ok(())
+    }
+
+    /// `cmd_per_lun` is 1 to 254.
+    pub(crate) fn cmd_per_lun_range() -> CaseResult {
+        check!(matches!(with(|p| p.cmd_per_lun = 1), Ok(c) if c.cmd_per_lun == 1));
+        check!(matches!(with(|p| p.cmd_per_lun = 254), Ok(c) if c.cmd_per_lun == 254));
+        for bad in [0, -1, 255, 100000] {
+            check!(refused("cmd_per_lun", bad, with(|p| p.cmd_per_lun = bad)));
+        }
+        Ok(())
+    }
+
+    /// The refusal names the allowed values.
+    pub(crate) fn refusal_names_allowed_values() -> CaseResult {
+        let e = with(|p| p.ring_pages = 3);
+        check!(
+            matches!(e, Err(e) if e.allowed == "allowed values are 0 (automatic) and 1, 2, 4, 8, 16, 32")
+        );
+        let e = with(|p| p.msg_ring_pages = 0);
+        check!(matches!(e, Err(e) if e.allowed == "allowed values are 1, 2, 4, 8, 16"));
+        Ok(())
+    }
+
+    /// Automatic ring sizing follows the reported target count.
+    pub(crate) fn automatic_ring_size() -> CaseResult {
+        let Ok(c) = with(|_| {}) else {
+            check!(false);
+            return Ok(());
+        };
+        check!(c.ring_pages_for(None) == 8);
+        check!(c.ring_pages_for(Some(16)) == 8);
+        check!(c.ring_pages_for(Some(64)) == 32);
+        check!(matches!(with(|p| p.ring_pages = 2), Ok(c) if c.ring_pages_for(Some(64)) == 2));
+        Ok(())
+    }
+
+    /// The disable flags turn features off.
+    pub(crate) fn disable_flags() -> CaseResult {
+        let c = with(|p| {
+            p.disable_msi = true;
+            p.disable_msix = true;
+            p.use_msg = false;
+        });
+        check!(matches!(c, Ok(c) if !c.allow_msi && !c.allow_msix && !c.use_msg));
+        Ok(())
+    }
+}

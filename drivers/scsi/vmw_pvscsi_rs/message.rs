@@ -77,3 +77,64 @@ pub(crate) fn decode(desc: &MsgDesc, max_id: u32) -> Result<Message, BadMessage>
         Message::Removed(addr)
     })
 }
+
+/// Test cases (see [`super::selftest`]).
+#[cfg(any(test, CONFIG_KUNIT = "y"))]
+pub(crate) mod cases {
+    use super::*;
+    use crate::selftest::{
+        check,
+        CaseResult, //
+    };
+
+    fn msg(kind: u32, bus: u32, target: u32, lun: [u8; 8]) -> MsgDesc {
+        let mut args = [0u32; 31];
+        args[0] = bus;
+        args[1] = target;
+        args[2] = u32::from_le_bytes([lun[0], lun[1], lun[2], lun[3]]);
+        args[3] = u32::from_le_bytes([lun[4], lun[5], lun[6], lun[7]]);
+        MsgDesc {
+            msg_type: kind,
+            args,
+        }
+    }
+
+    /// Added and removed messages decode to their address.
+    pub(crate) fn added_and_removed() -> CaseResult {
+        let a = Address {
+            bus: 0,
+            target: 63,
+            lun: 0,
+        };
+        check!(decode(&msg(MSG_DEV_ADDED, 0, 63, [0; 8]), 64) == Ok(Message::Added(a)));
+        check!(decode(&msg(MSG_DEV_REMOVED, 0, 63, [0; 8]), 64) == Ok(Message::Removed(a)));
+        Ok(())
+    }
+
+    /// Unknown types and out-of-range addresses are refused.
+    pub(crate) fn malformed_messages_are_refused() -> CaseResult {
+        check!(decode(&msg(2, 0, 0, [0; 8]), 64) == Err(BadMessage::UnknownType(2)));
+        check!(decode(&msg(u32::MAX, 0, 0, [0; 8]), 64).is_err());
+        check!(matches!(
+            decode(&msg(MSG_DEV_ADDED, 0, 64, [0; 8]), 64),
+            Err(BadMessage::BadAddress { .. })
+        ));
+        check!(matches!(
+            decode(&msg(MSG_DEV_ADDED, 1, 0, [0; 8]), 64),
+            Err(BadMessage::BadAddress { .. })
+        ));
+        check!(matches!(
+            decode(&msg(MSG_DEV_ADDED, 0, 0, [0, 1, 0, 0, 0, 0, 0, 0]), 64),
+            Err(BadMessage::BadAddress { .. })
+        ));
+        check!(matches!(
+            decode(&msg(MSG_DEV_ADDED, 0, 0, [1, 0, 0, 0, 0, 0, 0, 0]), 64),
+            Err(BadMessage::BadAddress { .. })
+        ));
+        check!(matches!(
+            decode(&msg(MSG_DEV_REMOVED, 0, 16, [0; 8]), 16),
+            Err(BadMessage::BadAddress { .. })
+        ));
+        Ok(())
+    }
+}

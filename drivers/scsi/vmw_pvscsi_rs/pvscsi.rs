@@ -41,6 +41,8 @@ mod status;
 mod submit;
 
 #[cfg(CONFIG_KUNIT = "y")]
+mod selftest;
+#[cfg(CONFIG_KUNIT = "y")]
 mod tests;
 
 use kernel::{

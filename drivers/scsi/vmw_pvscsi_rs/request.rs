@@ -213,3 +213,172 @@ pub(crate) fn context_index(cookie: u64, count: usize) -> Option<usize> {
     let index = usize::try_from(cookie.checked_sub(1)?).ok()?;
     (index < count).then_some(index)
 }
+
+/// Test cases (see [`super::selftest`]).
+#[cfg(any(test, CONFIG_KUNIT = "y"))]
+pub(crate) mod cases {
+    use super::*;
+    use crate::abi::{
+        FLAG_CMD_DIR_NONE,
+        FLAG_CMD_DIR_TODEVICE,
+        FLAG_CMD_DIR_TOHOST,
+        FLAG_CMD_WITH_SG_LIST, //
+    };
+    use crate::selftest::{
+        check,
+        CaseResult, //
+    };
+
+    /// Element `i` of a test scatter list.
+    fn seg(i: usize) -> (u64, u32) {
+        (0x1000_0000 + (i as u64) * 0x10000, 4096)
+    }
+
+    /// SG list elements written by `layout`, as (written?, element).
+    struct Written {
+        elems: [Option<SgElement>; MAX_SG_ENTRIES],
+        count: usize,
+    }
+
+    fn build(n: usize) -> (Result<DataLayout, LayoutError>, Written) {
+        let mut w = Written {
+            elems: [None; MAX_SG_ENTRIES],
+            count: 0,
+        };
+        let r = layout((n as u32) * 4096, (0..n).map(seg), |i, e| {
+            if let Some(slot) = w.elems.get_mut(i) {
+                *slot = Some(e);
+            }
+            w.count += 1;
+        });
+        (r, w)
+    }
+
+    /// No data, no list.
+    pub(crate) fn no_segments() -> CaseResult {
+        let (r, w) = build(0);
+        check!(r == Ok(DataLayout::None) && w.count == 0);
+        Ok(())
+    }
+
+    /// One segment goes inline.
+    pub(crate) fn one_segment_inline() -> CaseResult {
+        let (r, w) = build(1);
+        check!(
+            r == Ok(DataLayout::Inline {
+                addr: 0x1000_0000,
+                len: 4096
+            })
+        );
+        check!(w.count == 0);
+        Ok(())
+    }
+
+    /// Two segments use the SG list.
+    pub(crate) fn two_segments_use_the_list() -> CaseResult {
+        let (r, w) = build(2);
+        check!(r == Ok(DataLayout::List { count: 2 }));
+        check!(w.count == 2);
+        check!(
+            matches!(w.elems[0], Some(e) if e.addr == 0x1000_0000 && e.length == 4096 && e.flags == 0)
+        );
+        check!(matches!(w.elems[1], Some(e) if e.addr == 0x1001_0000 && e.length == 4096));
+        Ok(())
+    }
+
+    /// A full list of 128 elements.
+    pub(crate) fn full_list_of_128() -> CaseResult {
+        let (r, w) = build(128);
+        check!(r == Ok(DataLayout::List { count: 128 }));
+        check!(w.count == 128);
+        for (i, e) in w.elems.iter().enumerate() {
+            check!(matches!(e, Some(e) if (e.addr, e.length) == seg(i)));
+        }
+        Ok(())
+    }
+
+    /// More than 128 segments, or more bytes than the buffer, are refused.
+    pub(crate) fn bad_scatter_lists_are_refused() -> CaseResult {
+        let mut count = 0;
+        let r = layout(129 * 4096, (0..129).map(seg), |_, _| count += 1);
+        check!(r == Err(LayoutError::TooManySegments) && count <= 128);
+        let r = layout(4096, (0..2).map(seg), |_, _| {});
+        check!(r == Err(LayoutError::LengthMismatch));
+        Ok(())
+    }
+
+    fn request(data: DataLayout, direction: Direction, lun: u8) -> ReqDesc {
+        descriptor(&Request {
+            context: 7,
+            cdb: &[0x28, 0, 0, 0, 0, 8, 0, 0, 8, 0],
+            bus: 0,
+            target: 63,
+            lun,
+            direction,
+            bufflen: 8192,
+            data,
+            sg_list_addr: 0xabc000,
+            sense: (0x5000, 96),
+            vcpu_hint: 300,
+        })
+    }
+
+    /// Descriptor fields.
+    pub(crate) fn descriptor_fields() -> CaseResult {
+        let d = request(DataLayout::List { count: 2 }, Direction::FromDevice, 0);
+        check!(d.context == 7);
+        check!(d.data_addr == 0xabc000 && d.data_len == 8192);
+        check!(d.flags == FLAG_CMD_WITH_SG_LIST | FLAG_CMD_DIR_TOHOST);
+        check!(d.cdb_len == 10);
+        check!(d.cdb == [0x28, 0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0]);
+        check!(d.target == 63 && d.bus == 0 && d.lun == [0; 8]);
+        check!(d.sense_addr == 0x5000 && d.sense_len == 96);
+        check!(d.tag == SIMPLE_QUEUE_TAG && d.vcpu_hint == 300);
+        Ok(())
+    }
+
+    /// Directions, inline data and the LUN byte.
+    pub(crate) fn descriptor_directions_and_lun() -> CaseResult {
+        let d = request(
+            DataLayout::Inline {
+                addr: 0x9000,
+                len: 8192,
+            },
+            Direction::ToDevice,
+            5,
+        );
+        check!(d.data_addr == 0x9000 && d.flags == FLAG_CMD_DIR_TODEVICE);
+        check!(d.lun == [0, 5, 0, 0, 0, 0, 0, 0]);
+        let d = request(DataLayout::None, Direction::None, 0);
+        check!(d.data_addr == 0 && d.data_len == 0 && d.flags == FLAG_CMD_DIR_NONE);
+        check!(request(DataLayout::None, Direction::Bidirectional, 0).flags == 0);
+        Ok(())
+    }
+
+    /// READ and WRITE use the read/write doorbell, nothing else does.
+    pub(crate) fn doorbells() -> CaseResult {
+        for op in [0x08, 0x0a, 0x28, 0x2a, 0xa8, 0xaa, 0x88, 0x8a] {
+            check!(is_rw(op));
+        }
+        // VERIFY, WRITE SAME, UNMAP, SYNCHRONIZE CACHE, INQUIRY, 32-byte CDBs.
+        for op in [0x2f, 0x41, 0x42, 0x35, 0x12, 0x7f, 0x00] {
+            check!(!is_rw(op));
+        }
+        check!(rw_kick_needed(1, None));
+        check!(!rw_kick_needed(1, Some(4)));
+        check!(rw_kick_needed(4, Some(4)));
+        Ok(())
+    }
+
+    /// Context cookies are `tag + 1`; only cookies of existing contexts map back.
+    pub(crate) fn context_cookies() -> CaseResult {
+        check!(context_of(0) == 1);
+        check!(context_of(u32::MAX) == 1 << 32);
+        check!(context_index(1, 256) == Some(0));
+        check!(context_index(256, 256) == Some(255));
+        check!(context_index(0, 256).is_none());
+        check!(context_index(257, 256).is_none());
+        check!(context_index(u64::MAX, 256).is_none());
+        Ok(())
+    }
+}

@@ -86,3 +86,76 @@ impl Ring {
         device_log2 == self.log2
     }
 }
+
+/// Test cases (see [`super::selftest`]).
+#[cfg(any(test, CONFIG_KUNIT = "y"))]
+pub(crate) mod cases {
+    use super::*;
+    use crate::selftest::{
+        check,
+        CaseResult, //
+    };
+
+    /// Ring sizes are powers of two.
+    pub(crate) fn geometry() -> CaseResult {
+        check!(matches!(Ring::new(8, 32), Some(r) if r.entries() == 256 && r.log2() == 8));
+        check!(Ring::new(3, 32).is_none());
+        check!(Ring::new(0, 32).is_none());
+        check!(Ring::new(u32::MAX, 32).is_none());
+        check!(matches!(Ring::new(32, 128), Some(r) if r.entries() == 4096));
+        Ok(())
+    }
+
+    /// Slots wrap at the ring size, and at the end of `u32`.
+    pub(crate) fn slots_wrap() -> CaseResult {
+        let Some(r) = Ring::new(1, 32) else {
+            check!(false);
+            return Ok(());
+        };
+        check!(r.slot(0) == 0);
+        check!(r.slot(31) == 31);
+        check!(r.slot(32) == 0);
+        check!(r.slot(u32::MAX) == 31);
+        Ok(())
+    }
+
+    /// Pending counts are right across the `u32` wrap-around.
+    pub(crate) fn pending_across_wrap_around() -> CaseResult {
+        let Some(r) = Ring::new(1, 32) else {
+            check!(false);
+            return Ok(());
+        };
+        check!(r.pending(5, u32::MAX - 2) == Ok(8));
+        check!(r.pending(0, 0) == Ok(0));
+        check!(r.pending(32, 0) == Ok(32));
+        check!(r.pending(2, u32::MAX - 29) == Ok(32));
+        check!(r.is_full(21, u32::MAX - 10) == Ok(true));
+        check!(r.is_full(1, 0) == Ok(false));
+        Ok(())
+    }
+
+    /// Indices describing more entries than the ring holds are refused.
+    pub(crate) fn corrupt_indices_are_refused() -> CaseResult {
+        let Some(r) = Ring::new(1, 32) else {
+            check!(false);
+            return Ok(());
+        };
+        check!(r.pending(33, 0) == Err(Overrun { prod: 33, cons: 0 }));
+        // A producer behind the consumer looks like a huge count.
+        check!(r.pending(0, 1).is_err());
+        check!(r.is_full(100, 0).is_err());
+        Ok(())
+    }
+
+    /// The device's log2 sizes must match the ring.
+    pub(crate) fn device_log2_check() -> CaseResult {
+        let Some(r) = Ring::new(8, 32) else {
+            check!(false);
+            return Ok(());
+        };
+        check!(r.check_device_log2(8));
+        check!(!r.check_device_log2(7));
+        check!(!r.check_device_log2(31));
+        Ok(())
+    }
+}

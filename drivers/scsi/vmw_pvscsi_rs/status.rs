@@ -174,3 +174,137 @@ pub(crate) fn map(c: &Completion, bufflen: u32) -> Outcome {
         },
     }
 }
+
+/// Test cases (see [`super::selftest`]).
+#[cfg(any(test, CONFIG_KUNIT = "y"))]
+pub(crate) mod cases {
+    use super::*;
+    use crate::selftest::{
+        check,
+        CaseResult, //
+    };
+
+    fn cmp(host: u16, scsi: u16, data_len: u64, sense_len: u32) -> Completion {
+        Completion {
+            host_status: host,
+            scsi_status: scsi,
+            data_len,
+            sense_len,
+        }
+    }
+
+    fn host_byte(o: &Outcome) -> u32 {
+        o.result >> 16
+    }
+
+    /// Every host status the device defines, and unknown ones.
+    pub(crate) fn every_host_status() -> CaseResult {
+        let table: &[(u16, u32)] = &[
+            (btstat::SUCCESS, did::OK),
+            (btstat::LINKED_COMMAND_COMPLETED, did::OK),
+            (btstat::LINKED_COMMAND_COMPLETED_WITH_FLAG, did::OK),
+            (btstat::DATA_UNDERRUN, did::OK),
+            (btstat::DATARUN, did::OK),
+            (btstat::SELTIMEO, did::BAD_TARGET),
+            (btstat::BUSFREE, did::ERROR),
+            (btstat::INVPHASE, did::ERROR),
+            (btstat::LUNMISMATCH, did::ERROR),
+            (btstat::INVPARAM, did::ERROR),
+            (btstat::SENSFAILED, did::ERROR),
+            (btstat::TAGREJECT, did::ERROR),
+            (btstat::BADMSG, did::ERROR),
+            (btstat::HAHARDWARE, did::ERROR),
+            (btstat::NORESPONSE, did::ERROR),
+            (btstat::SENTRST, did::RESET),
+            (btstat::RECVRST, did::RESET),
+            (btstat::DISCONNECT, did::ERROR),
+            (btstat::BUSRESET, did::RESET),
+            (btstat::ABORTQUEUE, did::BUS_BUSY),
+            (btstat::HASOFTWARE, did::ERROR),
+            (btstat::HATIMEOUT, did::ERROR),
+            (btstat::SCSIPARITY, did::PARITY),
+        ];
+        for &(host, want) in table {
+            let o = map(&cmp(host, 0, 0, 0), 512);
+            check!(host_byte(&o) == want);
+            check!(!o.unknown_host_status);
+            check!(o.sense == Sense::Clear);
+        }
+        for unknown in [0x01u16, 0x0d, 0x35, 0xffff] {
+            let o = map(&cmp(unknown, 0, 0, 0), 512);
+            check!(host_byte(&o) == did::ERROR);
+            check!(o.unknown_host_status);
+        }
+        Ok(())
+    }
+
+    /// A successful command.
+    pub(crate) fn success_good() -> CaseResult {
+        let o = map(&cmp(btstat::SUCCESS, 0, 0, 0), 4096);
+        check!(o.result == 0 && o.resid.is_none() && o.sense == Sense::Clear);
+        Ok(())
+    }
+
+    /// Residual only when `0 < data_len < bufflen`.
+    pub(crate) fn residual_rule() -> CaseResult {
+        check!(map(&cmp(btstat::SUCCESS, 0, 1024, 0), 4096).resid == Some(3072));
+        check!(map(&cmp(btstat::SUCCESS, 0, 0, 0), 4096).resid.is_none());
+        check!(map(&cmp(btstat::SUCCESS, 0, 4096, 0), 4096).resid.is_none());
+        check!(map(&cmp(btstat::DATARUN, 0, 0, 0), 4096).resid.is_none());
+        check!(map(&cmp(btstat::DATA_UNDERRUN, 0, 100, 0), 4096).resid == Some(3996));
+        Ok(())
+    }
+
+    /// CHECK CONDITION keeps its status and sense.
+    pub(crate) fn check_condition_keeps_sense() -> CaseResult {
+        let o = map(&cmp(btstat::SUCCESS, 2, 0, 18), 0);
+        check!(o.result == 2 && o.sense == Sense::Copy(18));
+        Ok(())
+    }
+
+    /// CHECK CONDITION with a data phase (DATARUN/DATA_UNDERRUN) is not
+    /// DID_ERROR: the C driver's bug, fixed.
+    pub(crate) fn check_condition_with_data_phase() -> CaseResult {
+        for host in [btstat::DATARUN, btstat::DATA_UNDERRUN] {
+            let o = map(&cmp(host, 2, 0, 18), 4096);
+            check!(o.result == 2);
+            check!(o.sense == Sense::Copy(18));
+            check!(o.resid.is_none());
+        }
+        Ok(())
+    }
+
+    /// At most the valid sense bytes are copied, at most the buffer's size.
+    pub(crate) fn sense_length_is_bounded() -> CaseResult {
+        check!(map(&cmp(btstat::SUCCESS, 2, 0, 0), 0).sense == Sense::Copy(96));
+        check!(map(&cmp(btstat::SUCCESS, 2, 0, 96), 0).sense == Sense::Copy(96));
+        check!(map(&cmp(btstat::SUCCESS, 2, 0, 4000), 0).sense == Sense::Copy(96));
+        check!(map(&cmp(btstat::SUCCESS, 2, 0, u32::MAX), 0).sense == Sense::Copy(96));
+        Ok(())
+    }
+
+    /// Other statuses pass through, with stale sense cleared.
+    pub(crate) fn other_statuses_pass_through() -> CaseResult {
+        for s in [0x08u16, 0x18, 0x28] {
+            let o = map(&cmp(btstat::SUCCESS, s, 0, 0), 0);
+            check!(o.result == u32::from(s));
+            check!(o.sense == Sense::Clear);
+        }
+        // Only the low byte of the status is defined.
+        check!(map(&cmp(btstat::SUCCESS, 0x1008, 0, 0), 0).result == 0x08);
+        Ok(())
+    }
+
+    /// COMMAND TERMINATED becomes DID_RESET.
+    pub(crate) fn command_terminated_is_did_reset() -> CaseResult {
+        check!(host_byte(&map(&cmp(btstat::SUCCESS, 0x22, 0, 0), 0)) == did::RESET);
+        check!(host_byte(&map(&cmp(btstat::DATARUN, 0x22, 0, 0), 0)) == did::RESET);
+        Ok(())
+    }
+
+    /// An overrun with GOOD status is an error.
+    pub(crate) fn overrun_is_an_error() -> CaseResult {
+        check!(host_byte(&map(&cmp(btstat::DATARUN, 0, 8192, 0), 4096)) == did::ERROR);
+        Ok(())
+    }
+}

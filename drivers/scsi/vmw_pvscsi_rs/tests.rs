@@ -123,3 +123,222 @@ mod register_map {
         assert!(!status.msg_1());
     }
 }
+
+/// Runs a shared test case (see `selftest.rs`), reporting where it failed.
+fn run(result: crate::selftest::CaseResult) -> Result {
+    result.map_err(|f| {
+        pr_err!("{}:{}: check failed: {}\n", f.file, f.line, f.check);
+        EINVAL
+    })
+}
+
+#[kunit_tests(vmw_pvscsi_rs_config)]
+mod config_cases {
+    use super::run;
+    use crate::config::cases as c;
+    use kernel::prelude::*;
+
+    #[test]
+    fn defaults_are_the_c_drivers() -> Result {
+        run(c::defaults_are_the_c_drivers())
+    }
+
+    #[test]
+    fn ring_pages_power_of_two_up_to_32() -> Result {
+        run(c::ring_pages_power_of_two_up_to_32())
+    }
+
+    #[test]
+    fn msg_ring_pages_power_of_two_up_to_16() -> Result {
+        run(c::msg_ring_pages_power_of_two_up_to_16())
+    }
+
+    #[test]
+    fn cmd_per_lun_range() -> Result {
+        run(c::cmd_per_lun_range())
+    }
+
+    #[test]
+    fn refusal_names_allowed_values() -> Result {
+        run(c::refusal_names_allowed_values())
+    }
+
+    #[test]
+    fn automatic_ring_size() -> Result {
+        run(c::automatic_ring_size())
+    }
+
+    #[test]
+    fn disable_flags() -> Result {
+        run(c::disable_flags())
+    }
+}
+
+#[kunit_tests(vmw_pvscsi_rs_ring_index)]
+mod ring_index_cases {
+    use super::run;
+    use crate::ring_index::cases as c;
+    use kernel::prelude::*;
+
+    #[test]
+    fn geometry() -> Result {
+        run(c::geometry())
+    }
+
+    #[test]
+    fn slots_wrap() -> Result {
+        run(c::slots_wrap())
+    }
+
+    #[test]
+    fn pending_across_wrap_around() -> Result {
+        run(c::pending_across_wrap_around())
+    }
+
+    #[test]
+    fn corrupt_indices_are_refused() -> Result {
+        run(c::corrupt_indices_are_refused())
+    }
+
+    #[test]
+    fn device_log2_check() -> Result {
+        run(c::device_log2_check())
+    }
+}
+
+#[kunit_tests(vmw_pvscsi_rs_status)]
+mod status_cases {
+    use super::run;
+    use crate::status::cases as c;
+    use kernel::prelude::*;
+
+    #[test]
+    fn every_host_status() -> Result {
+        run(c::every_host_status())
+    }
+
+    #[test]
+    fn success_good() -> Result {
+        run(c::success_good())
+    }
+
+    #[test]
+    fn residual_rule() -> Result {
+        run(c::residual_rule())
+    }
+
+    #[test]
+    fn check_condition_keeps_sense() -> Result {
+        run(c::check_condition_keeps_sense())
+    }
+
+    #[test]
+    fn check_condition_with_data_phase() -> Result {
+        run(c::check_condition_with_data_phase())
+    }
+
+    #[test]
+    fn sense_length_is_bounded() -> Result {
+        run(c::sense_length_is_bounded())
+    }
+
+    #[test]
+    fn other_statuses_pass_through() -> Result {
+        run(c::other_statuses_pass_through())
+    }
+
+    #[test]
+    fn command_terminated_is_did_reset() -> Result {
+        run(c::command_terminated_is_did_reset())
+    }
+
+    #[test]
+    fn overrun_is_an_error() -> Result {
+        run(c::overrun_is_an_error())
+    }
+
+    #[test]
+    fn host_bytes_match_the_kernel() {
+        use crate::bindings as b;
+        use crate::status::did;
+        assert_eq!(did::OK, b::scsi_host_status_DID_OK);
+        assert_eq!(did::BUS_BUSY, b::scsi_host_status_DID_BUS_BUSY);
+        assert_eq!(did::BAD_TARGET, b::scsi_host_status_DID_BAD_TARGET);
+        assert_eq!(did::PARITY, b::scsi_host_status_DID_PARITY);
+        assert_eq!(did::ERROR, b::scsi_host_status_DID_ERROR);
+        assert_eq!(did::RESET, b::scsi_host_status_DID_RESET);
+        assert_eq!(
+            crate::status::SENSE_BUFFER_SIZE,
+            b::SCSI_SENSE_BUFFERSIZE as usize
+        );
+    }
+}
+
+#[kunit_tests(vmw_pvscsi_rs_request)]
+mod request_cases {
+    use super::run;
+    use crate::request::cases as c;
+    use kernel::prelude::*;
+
+    #[test]
+    fn no_segments() -> Result {
+        run(c::no_segments())
+    }
+
+    #[test]
+    fn sg_list_one_segment_inline() -> Result {
+        run(c::one_segment_inline())
+    }
+
+    #[test]
+    fn sg_list_two_segments() -> Result {
+        run(c::two_segments_use_the_list())
+    }
+
+    #[test]
+    fn sg_list_128_segments() -> Result {
+        run(c::full_list_of_128())
+    }
+
+    #[test]
+    fn bad_scatter_lists_are_refused() -> Result {
+        run(c::bad_scatter_lists_are_refused())
+    }
+
+    #[test]
+    fn descriptor_fields() -> Result {
+        run(c::descriptor_fields())
+    }
+
+    #[test]
+    fn descriptor_directions_and_lun() -> Result {
+        run(c::descriptor_directions_and_lun())
+    }
+
+    #[test]
+    fn doorbells() -> Result {
+        run(c::doorbells())
+    }
+
+    #[test]
+    fn context_cookies() -> Result {
+        run(c::context_cookies())
+    }
+}
+
+#[kunit_tests(vmw_pvscsi_rs_message)]
+mod message_cases {
+    use super::run;
+    use crate::message::cases as c;
+    use kernel::prelude::*;
+
+    #[test]
+    fn added_and_removed() -> Result {
+        run(c::added_and_removed())
+    }
+
+    #[test]
+    fn malformed_messages_are_refused() -> Result {
+        run(c::malformed_messages_are_refused())
+    }
+}

@@ -2,8 +2,9 @@
 
 //! Host-side unit tests of the driver's pure-Rust logic.
 //!
-//! Each module below is a file of the driver, compiled unchanged; the tests
-//! live in `tests/host/src/*_tests.rs`.
+//! Each module below is a file of the driver, compiled unchanged. The test
+//! cases themselves live in the driver files (`cases` modules) and are shared
+//! with the KUnit suites; this crate runs them with `cargo test`.
 
 #![allow(dead_code)]
 
@@ -11,20 +12,19 @@
 pub(crate) mod abi;
 #[path = "../../../drivers/scsi/vmw_pvscsi_rs/config.rs"]
 pub(crate) mod config;
+#[path = "../../../drivers/scsi/vmw_pvscsi_rs/message.rs"]
+pub(crate) mod message;
 #[path = "../../../drivers/scsi/vmw_pvscsi_rs/request.rs"]
 pub(crate) mod request;
 #[path = "../../../drivers/scsi/vmw_pvscsi_rs/ring_index.rs"]
 pub(crate) mod ring_index;
+#[cfg(test)]
+#[path = "../../../drivers/scsi/vmw_pvscsi_rs/selftest.rs"]
+pub(crate) mod selftest;
 #[path = "../../../drivers/scsi/vmw_pvscsi_rs/status.rs"]
 pub(crate) mod status;
 
 #[cfg(test)]
 mod abi_tests;
 #[cfg(test)]
-mod config_tests;
-#[cfg(test)]
-mod request_tests;
-#[cfg(test)]
-mod ring_tests;
-#[cfg(test)]
-mod status_tests;
+mod cases;
