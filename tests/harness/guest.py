@@ -335,6 +335,17 @@ class Guest:
             raise CommandFailed(script, rc, out)
         return out
 
+    def shutdown_with(self, command: str, timeout: float = 120.0) -> None:
+        """Runs a command that ends the guest (`reboot -f`, `poweroff -f`) and
+        waits for QEMU to exit (guests run with -no-reboot)."""
+        self._send(command)
+        assert self.qemu is not None
+        try:
+            self.qemu.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            raise GuestError(f"guest still running {timeout} s after `{command}` "
+                             f"(console: {self.console_path})") from e
+
     # ---- drivers ---------------------------------------------------------
 
     def insmod(self, module: str, params: str = "", timeout: float = 120.0) -> str:

@@ -125,6 +125,8 @@ pub(crate) struct Adapter<'bound> {
     pub(crate) kick_non_rw_pending: Atomic<bool>,
     /// The device coalesces read/write requests (`SETUP_REQCALLTHRESHOLD`).
     pub(crate) req_threshold: Atomic<bool>,
+    /// The adapter was quiesced for reboot: new commands are refused.
+    pub(crate) stopped: Atomic<bool>,
     /// Hot-plug message processing, when the message ring is in use.
     pub(crate) msg: Option<Arc<MsgWork>>,
     /// Targets are `0..max_id`.
@@ -172,6 +174,7 @@ impl<'bound> Adapter<'bound> {
             kick_rw_pending: Atomic::new(false),
             kick_non_rw_pending: Atomic::new(false),
             req_threshold: Atomic::new(false),
+            stopped: Atomic::new(false),
             msg,
             max_id: targets.max_id,
             cmd_per_lun,
@@ -259,6 +262,23 @@ impl<'bound> Adapter<'bound> {
     /// Masks every interrupt.
     pub(crate) fn mask_interrupts(&self) {
         self.hw.set_intr_mask(0);
+    }
+
+    /// Quiesces the adapter for reboot or kexec: masks interrupts, stops
+    /// hot-plug processing and resets the device, so that it stops using the
+    /// rings before the next kernel owns the memory. Commands the reset
+    /// cancelled are completed; later ones are refused.
+    pub(crate) fn quiesce(&self) {
+        self.stopped.store(true, Relaxed);
+        self.mask_interrupts();
+        if let Some(msg) = &self.msg {
+            msg.disable();
+        }
+        self.hw.reset();
+        // The device completes cancelled requests into the ring during the
+        // reset (QEMU does so synchronously).
+        self.drain_completions();
+        dev_info!(self.dev, "adapter quiesced for reboot\n");
     }
 
     /// Commands in flight (for the teardown check).

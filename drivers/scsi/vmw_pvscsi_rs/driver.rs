@@ -38,7 +38,9 @@ use super::{
     hw::Hw,
     kext::{
         self,
-        PciIrq, //
+        PciIrq,
+        RebootHandler,
+        RebootNotifier, //
     },
     params,
     scsi::{
@@ -77,9 +79,22 @@ kernel::pci_device_table!(
     )]
 );
 
+/// Quiesces an adapter on reboot, halt, power-off and kexec (what the C
+/// driver's `.shutdown` does; the Rust `pci::Driver` has no such callback).
+pub(crate) struct Shutdown<'bound>(Arc<Adapter<'bound>>);
+
+impl RebootHandler for Shutdown<'_> {
+    fn reboot(&self) {
+        self.0.quiesce();
+    }
+}
+
 /// Everything a bound adapter owns, in drop order.
 #[pin_data(PinnedDrop)]
 pub(crate) struct PvscsiData<'bound> {
+    /// The shutdown hook.
+    #[pin]
+    shutdown: RebootNotifier<Shutdown<'bound>>,
     /// The SCSI host (removed in unbind, put on drop).
     host: Host<Adapter<'bound>>,
     /// The interrupt vector and handler.
@@ -218,6 +233,7 @@ impl pci::Driver for PvscsiDriver {
                     (IrqHandler::flags(ty), Ok::<_, Error>(IrqHandler::new(irq_adapter, ty)))
                 }),
                 host: register_host(pdev, &adapter)?,
+                shutdown <- RebootNotifier::new(Shutdown(adapter.clone())),
                 adapter,
             }))
         })

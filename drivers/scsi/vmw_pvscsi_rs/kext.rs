@@ -3,7 +3,8 @@
 
 //! Safe wrappers for what the 7.3 `kernel` crate lacks or leaves `unsafe`:
 //! a PCI interrupt vector together with its handler registration, the DMA
-//! mask of a device being probed, and cancelling a work item.
+//! mask of a device being probed, cancelling a work item, and a reboot
+//! notifier (the Rust `pci::Driver` has no `shutdown` callback).
 //!
 //! With the SCSI layer ([`super::scsi`]), this is where all of the driver's
 //! `unsafe` code is.
@@ -17,6 +18,7 @@ use kernel::{
         Device as _,
         DmaMask, //
     },
+    error::to_result,
     irq::{
         self,
         Flags, //
@@ -27,6 +29,7 @@ use kernel::{
         IrqTypes, //
     },
     prelude::*,
+    types::Opaque,
     workqueue::{
         HasWork,
         Work, //
@@ -81,6 +84,88 @@ impl<'bound, T: irq::Handler + 'bound> PciIrq<'bound, T> {
     /// Waits until no handler runs on any CPU.
     pub(crate) fn synchronize(&self) {
         self.registration.synchronize();
+    }
+}
+
+/// Something to do before the system reboots, halts, powers off or starts
+/// another kernel with kexec.
+pub(crate) trait RebootHandler: Sync {
+    /// Called once, in process context, from the reboot notifier chain.
+    fn reboot(&self);
+}
+
+/// A registered reboot notifier calling a [`RebootHandler`].
+///
+/// # Invariants
+///
+/// `nb` is registered on the reboot notifier chain from the end of
+/// initialization until drop, and its callback is [`RebootNotifier::call`].
+#[pin_data(PinnedDrop)]
+pub(crate) struct RebootNotifier<T: RebootHandler> {
+    #[pin]
+    nb: Opaque<bindings::notifier_block>,
+    handler: T,
+}
+
+// SAFETY: The notifier block is only touched by the notifier chain, under its
+// own lock; the handler is `Sync` (and `Send` where `T` is).
+unsafe impl<T: RebootHandler + Send> Send for RebootNotifier<T> {}
+// SAFETY: As above; `&self` gives no access to the notifier block.
+unsafe impl<T: RebootHandler> Sync for RebootNotifier<T> {}
+
+impl<T: RebootHandler> RebootNotifier<T> {
+    /// Registers `handler` on the reboot notifier chain.
+    pub(crate) fn new(handler: T) -> impl PinInit<Self, Error> {
+        try_pin_init!(&this in Self {
+            handler,
+            nb <- Opaque::ffi_init(|slot: *mut bindings::notifier_block| {
+                // SAFETY: `slot` is valid for writes (pin-init contract).
+                unsafe {
+                    slot.write(bindings::notifier_block {
+                        notifier_call: Some(Self::call),
+                        next: core::ptr::null_mut(),
+                        priority: 0,
+                    })
+                }
+            }),
+            _: {
+                // SAFETY: `nb` is initialized and pinned with `Self`; it stays
+                // registered until `drop` unregisters it.
+                let nb = unsafe { (*this.as_ptr()).nb.get() };
+                // INVARIANT: registered from here on.
+                // SAFETY: `nb` is a valid, initialized notifier block.
+                to_result(unsafe { crate::bindings::register_reboot_notifier(nb) })?;
+            },
+        }? Error)
+    }
+
+    /// The notifier callback.
+    ///
+    /// # Safety
+    ///
+    /// Only the reboot notifier chain calls it, with the `nb` of a registered
+    /// `RebootNotifier<T>`.
+    unsafe extern "C" fn call(
+        nb: *mut bindings::notifier_block,
+        _action: c_ulong,
+        _data: *mut c_void,
+    ) -> c_int {
+        let nb = nb.cast::<Opaque<bindings::notifier_block>>();
+        // SAFETY: `nb` is the `nb` field of a registered `RebootNotifier<T>`
+        // (`Opaque` is transparent), which stays valid while registered.
+        let this = unsafe { &*kernel::container_of!(nb, Self, nb) };
+        this.handler.reboot();
+        // NOTIFY_DONE
+        0
+    }
+}
+
+#[pinned_drop]
+impl<T: RebootHandler> PinnedDrop for RebootNotifier<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: Registered by the type invariant; this waits for running
+        // callbacks (the chain's rwsem).
+        unsafe { crate::bindings::unregister_reboot_notifier(self.nb.get()) };
     }
 }
 

@@ -215,6 +215,11 @@ impl Adapter<'_> {
 
 impl HostOps for Adapter<'_> {
     fn queue_command(&self, cmd: Command) -> Result<(), Command> {
+        if self.stopped.load(Relaxed) {
+            // Quiesced for reboot: the device no longer has rings.
+            cmd.fail(did::NO_CONNECT);
+            return Ok(());
+        }
         let tag = cmd.tag() as usize;
         match self.submit(cmd, tag) {
             Ok(()) => Ok(()),
