@@ -11,9 +11,11 @@
 //!   concurrently on several CPUs, without the host lock).
 //! - `complete` serializes consumers of the completion ring (the interrupt
 //!   handler, and teardown).
-//! - The two are never held together; no other lock is taken under either.
-//!   In-flight commands move between them through [`super::scsi::CommandSlot`]s,
-//!   which are atomic.
+//! - `complete` is never taken while `submit` is held, and the driver takes
+//!   no other lock under either. (A completion handed to the midlayer under
+//!   `complete` could, in principle, start new I/O and take `submit`: that
+//!   order is the only one allowed.) In-flight commands move between the two
+//!   through [`super::scsi::CommandSlot`]s, which are atomic.
 
 use kernel::{
     device::{
@@ -69,6 +71,19 @@ use super::{
 pub(crate) struct SubmitState {
     /// The next request index (the driver's copy of `req_prod_idx`).
     pub(crate) prod: u32,
+    /// Doorbells owed for published requests, rung at the end of a batch.
+    pub(crate) kicks: Kicks,
+    /// The adapter was quiesced for reboot: new commands are refused.
+    pub(crate) stopped: bool,
+}
+
+/// Doorbells owed for published requests.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Kicks {
+    /// A read or write request is not announced yet.
+    pub(crate) rw: bool,
+    /// Another request is not announced yet.
+    pub(crate) non_rw: bool,
 }
 
 /// Consumer state of the completion ring, under [`Adapter::complete`].
@@ -119,14 +134,8 @@ pub(crate) struct Adapter<'bound> {
     /// Completion ring consumer; see the module documentation.
     #[pin]
     pub(crate) complete: SpinLockIrq<CompleteState>,
-    /// A read/write request is published but not yet announced.
-    pub(crate) kick_rw_pending: Atomic<bool>,
-    /// Another request is published but not yet announced.
-    pub(crate) kick_non_rw_pending: Atomic<bool>,
     /// The device coalesces read/write requests (`SETUP_REQCALLTHRESHOLD`).
     pub(crate) req_threshold: Atomic<bool>,
-    /// The adapter was quiesced for reboot: new commands are refused.
-    pub(crate) stopped: Atomic<bool>,
     /// Hot-plug message processing, when the message ring is in use.
     pub(crate) msg: Option<Arc<MsgWork>>,
     /// Targets are `0..max_id`.
@@ -169,12 +178,16 @@ impl<'bound> Adapter<'bound> {
             hw,
             rings,
             ctx,
-            submit <- new_spinlock_irq!(SubmitState { prod: 0 }, "vmw_pvscsi_rs:submit"),
+            submit <- new_spinlock_irq!(
+                SubmitState {
+                    prod: 0,
+                    kicks: Kicks::default(),
+                    stopped: false,
+                },
+                "vmw_pvscsi_rs:submit"
+            ),
             complete <- new_spinlock_irq!(CompleteState { cons: 0 }, "vmw_pvscsi_rs:complete"),
-            kick_rw_pending: Atomic::new(false),
-            kick_non_rw_pending: Atomic::new(false),
             req_threshold: Atomic::new(false),
-            stopped: Atomic::new(false),
             msg,
             max_id: targets.max_id,
             cmd_per_lun,
@@ -269,7 +282,7 @@ impl<'bound> Adapter<'bound> {
     /// rings before the next kernel owns the memory. Commands the reset
     /// cancelled are completed; later ones are refused.
     pub(crate) fn quiesce(&self) {
-        self.stopped.store(true, Relaxed);
+        self.submit.lock().stopped = true;
         self.mask_interrupts();
         if let Some(msg) = &self.msg {
             msg.disable();

@@ -5,6 +5,7 @@
 //! everything the device wrote, and completes the commands.
 
 use kernel::{
+    interrupt::LocalInterruptDisabled,
     io::{
         io_project,
         io_read,
@@ -33,8 +34,10 @@ use super::{
     },
     adapter::{
         Adapter,
+        CompleteState,
         Faults, //
     },
+    kext::HardIrqHandler,
     request,
     status::{
         self,
@@ -44,9 +47,19 @@ use super::{
 };
 
 impl Adapter<'_> {
-    /// Completes every command the device has completed.
+    /// Completes every command the device has completed (process context).
     pub(crate) fn drain_completions(&self) {
-        let mut st = self.complete.lock();
+        self.drain(&mut self.complete.lock());
+    }
+
+    /// Completes every command the device has completed, in the interrupt
+    /// handler.
+    fn drain_in_irq(&self, irqs_off: &LocalInterruptDisabled) {
+        self.drain(&mut self.complete.lock_with(irqs_off));
+    }
+
+    /// Drains the completion ring; `st` is the locked consumer state.
+    fn drain(&self, st: &mut CompleteState) {
         let state = &*self.rings.state;
         loop {
             let prod = io_read!(state, .cmp_prod_idx);
@@ -125,9 +138,9 @@ impl Adapter<'_> {
         }
         let resid = outcome.resid.unwrap_or(0);
         match outcome.sense {
-            Sense::Copy(n) => match self.ctx.read_sense(index) {
-                Ok(sense) => cmd.complete(outcome.result, resid, sense.data.get(..n)),
-                Err(_) => cmd.complete(outcome.result, resid, None),
+            Sense::Copy(n) => match self.ctx.dma(index).map(|dma| dma.read_sense()) {
+                Some(Ok(sense)) => cmd.complete(outcome.result, resid, sense.data.get(..n)),
+                _ => cmd.complete(outcome.result, resid, None),
             },
             Sense::Clear => cmd.complete(outcome.result, resid, None),
         }
@@ -160,8 +173,8 @@ impl<'bound> IrqHandler<'bound> {
     }
 }
 
-impl irq::Handler for IrqHandler<'_> {
-    fn handle(&self) -> IrqReturn {
+impl HardIrqHandler for IrqHandler<'_> {
+    fn handle(&self, irqs_off: &LocalInterruptDisabled) -> IrqReturn {
         let a = &*self.adapter;
         if self.intx {
             // The line may be another device's: ours only if a cause is set.
@@ -173,7 +186,7 @@ impl irq::Handler for IrqHandler<'_> {
             // raises the line again rather than being lost.
             a.hw.ack_intr(causes);
         }
-        a.drain_completions();
+        a.drain_in_irq(irqs_off);
         if let Some(msg) = &a.msg {
             msg.notify();
         }

@@ -110,41 +110,48 @@ impl Contexts {
         &self.slots
     }
 
-    fn chunk(&self, i: usize) -> Result<(&Chunk, usize)> {
-        let chunk = self.chunks.get(i / CHUNK).ok_or(ERANGE)?;
-        Ok((chunk, i % CHUNK))
+    /// The DMA memory of context `i`.
+    pub(crate) fn dma(&self, i: usize) -> Option<ContextDma<'_>> {
+        let chunk = self.chunks.get(i / CHUNK)?;
+        Some(ContextDma {
+            chunk,
+            off: i % CHUNK,
+        })
+    }
+}
+
+/// One context's SG list and sense buffer.
+pub(crate) struct ContextDma<'a> {
+    chunk: &'a Chunk,
+    off: usize,
+}
+
+impl ContextDma<'_> {
+    /// Bus address of the SG list.
+    pub(crate) fn sg_list_addr(&self) -> Result<u64> {
+        Ok(io_project!(&self.chunk.sg, [try: self.off]).dma_address())
     }
 
-    /// Bus address of context `i`'s SG list.
-    pub(crate) fn sg_list_addr(&self, i: usize) -> Result<u64> {
-        let (chunk, off) = self.chunk(i)?;
-        Ok(io_project!(&chunk.sg, [try: off]).dma_address())
-    }
-
-    /// Writes element `j` of context `i`'s SG list.
-    pub(crate) fn write_sg(&self, i: usize, j: usize, elem: SgElement) -> Result {
-        let (chunk, off) = self.chunk(i)?;
-        io_project!(&chunk.sg, [try: off].elems[try: j]).copy_write(elem);
+    /// Writes element `j` of the SG list.
+    pub(crate) fn write_sg(&self, j: usize, elem: SgElement) -> Result {
+        io_project!(&self.chunk.sg, [try: self.off].elems[try: j]).copy_write(elem);
         Ok(())
     }
 
-    /// Bus address of context `i`'s sense buffer.
-    pub(crate) fn sense_addr(&self, i: usize) -> Result<u64> {
-        let (chunk, off) = self.chunk(i)?;
-        Ok(io_project!(&chunk.sense, [try: off]).dma_address())
+    /// Bus address of the sense buffer.
+    pub(crate) fn sense_addr(&self) -> Result<u64> {
+        Ok(io_project!(&self.chunk.sense, [try: self.off]).dma_address())
     }
 
-    /// Invalidates context `i`'s sense buffer before a new command: sense data
-    /// whose response code (byte 0) is 0 is no sense data.
-    pub(crate) fn clear_sense(&self, i: usize) -> Result {
-        let (chunk, off) = self.chunk(i)?;
-        io_write!(&chunk.sense, [try: off].data[try: 0], 0u8);
+    /// Invalidates the sense buffer before a new command: sense data whose
+    /// response code (byte 0) is 0 is no sense data.
+    pub(crate) fn clear_sense(&self) -> Result {
+        io_write!(&self.chunk.sense, [try: self.off].data[try: 0], 0u8);
         Ok(())
     }
 
-    /// Reads context `i`'s sense buffer.
-    pub(crate) fn read_sense(&self, i: usize) -> Result<SenseBuf> {
-        let (chunk, off) = self.chunk(i)?;
-        Ok(io_project!(&chunk.sense, [try: off]).copy_read())
+    /// Reads the sense buffer.
+    pub(crate) fn read_sense(&self) -> Result<SenseBuf> {
+        Ok(io_project!(&self.chunk.sense, [try: self.off]).copy_read())
     }
 }

@@ -38,6 +38,7 @@ use super::{
     hw::Hw,
     kext::{
         self,
+        InHardIrq,
         PciIrq,
         RebootHandler,
         RebootNotifier, //
@@ -99,7 +100,7 @@ pub(crate) struct PvscsiData<'bound> {
     host: Host<Adapter<'bound>>,
     /// The interrupt vector and handler.
     #[pin]
-    irq: PciIrq<'bound, IrqHandler<'bound>>,
+    irq: PciIrq<'bound, InHardIrq<IrqHandler<'bound>>>,
     /// The shared adapter state.
     adapter: Arc<Adapter<'bound>>,
 }
@@ -230,10 +231,15 @@ impl pci::Driver for PvscsiDriver {
                         IrqType::Msi => "MSI",
                         IrqType::Intx => "INTx",
                     });
-                    (IrqHandler::flags(ty), Ok::<_, Error>(IrqHandler::new(irq_adapter, ty)))
+                    (
+                        IrqHandler::flags(ty),
+                        Ok::<_, Error>(InHardIrq(IrqHandler::new(irq_adapter, ty))),
+                    )
                 }),
-                host: register_host(pdev, &adapter)?,
                 shutdown <- RebootNotifier::new(Shutdown(adapter.clone())),
+                // Last: it unmasks interrupts and scans, so nothing after it
+                // can fail.
+                host: register_host(pdev, &adapter)?,
                 adapter,
             }))
         })

@@ -19,9 +19,11 @@ use kernel::{
         DmaMask, //
     },
     error::to_result,
+    interrupt::LocalInterruptDisabled,
     irq::{
         self,
-        Flags, //
+        Flags,
+        IrqReturn, //
     },
     pci::{
         self,
@@ -84,6 +86,27 @@ impl<'bound, T: irq::Handler + 'bound> PciIrq<'bound, T> {
     /// Waits until no handler runs on any CPU.
     pub(crate) fn synchronize(&self) {
         self.registration.synchronize();
+    }
+}
+
+/// An interrupt handler that knows it runs with interrupts disabled, so it
+/// can take `SpinLockIrq` locks without saving and restoring the interrupt
+/// state ([`kernel::sync::SpinLockIrq::lock_with`]).
+pub(crate) trait HardIrqHandler: Sync {
+    /// Handles the interrupt; `irqs_off` proves interrupts are disabled.
+    fn handle(&self, irqs_off: &LocalInterruptDisabled) -> IrqReturn;
+}
+
+/// Registers a [`HardIrqHandler`] as a plain (non-threaded) handler.
+pub(crate) struct InHardIrq<T>(pub(crate) T);
+
+impl<T: HardIrqHandler> irq::Handler for InHardIrq<T> {
+    fn handle(&self) -> IrqReturn {
+        // SAFETY: `irq::Handler::handle` is only called by the interrupt core
+        // from the hard interrupt handler of an `irq::Registration` (not a
+        // threaded one), where local interrupts are disabled until it returns.
+        let irqs_off = unsafe { LocalInterruptDisabled::assume_disabled() };
+        self.0.handle(irqs_off)
     }
 }
 

@@ -129,8 +129,10 @@ pub(crate) fn layout(
 pub(crate) struct Request<'a> {
     /// Context cookie, never 0.
     pub(crate) context: u64,
-    /// The CDB (at most 16 bytes are sent).
-    pub(crate) cdb: &'a [u8],
+    /// The CDB, zero-padded to the descriptor's 16 bytes.
+    pub(crate) cdb: &'a [u8; 16],
+    /// Valid bytes in `cdb` (at most 16 are sent).
+    pub(crate) cdb_len: usize,
     /// Channel.
     pub(crate) bus: u8,
     /// Target id.
@@ -153,9 +155,6 @@ pub(crate) struct Request<'a> {
 
 /// Builds the request descriptor.
 pub(crate) fn descriptor(r: &Request<'_>) -> ReqDesc {
-    let mut cdb = [0u8; 16];
-    let cdb_len = r.cdb.len().min(cdb.len());
-    cdb[..cdb_len].copy_from_slice(&r.cdb[..cdb_len]);
     let mut lun = [0u8; 8];
     lun[1] = r.lun;
     let (data_addr, data_len, data_flag) = match r.data {
@@ -170,9 +169,9 @@ pub(crate) fn descriptor(r: &Request<'_>) -> ReqDesc {
         sense_addr: r.sense.0,
         sense_len: r.sense.1,
         flags: r.direction.flag() | data_flag,
-        cdb,
-        // `cdb_len <= 16`.
-        cdb_len: cdb_len as u8,
+        cdb: *r.cdb,
+        // At most 16.
+        cdb_len: r.cdb_len.min(16) as u8,
         lun,
         tag: SIMPLE_QUEUE_TAG,
         bus: r.bus,
@@ -310,7 +309,8 @@ pub(crate) mod cases {
     fn request(data: DataLayout, direction: Direction, lun: u8) -> ReqDesc {
         descriptor(&Request {
             context: 7,
-            cdb: &[0x28, 0, 0, 0, 0, 8, 0, 0, 8, 0],
+            cdb: &[0x28, 0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0],
+            cdb_len: 10,
             bus: 0,
             target: 63,
             lun,

@@ -14,10 +14,7 @@ use kernel::{
     },
     prelude::*,
     sync::{
-        atomic::ordering::{
-            Full,
-            Relaxed, //
-        },
+        atomic::ordering::Relaxed,
         barrier::{
             dma_mb,
             Write, //
@@ -29,7 +26,8 @@ use super::{
     abi::ReqDesc,
     adapter::{
         Adapter,
-        Faults, //
+        Faults,
+        Kicks, //
     },
     request::{
         self,
@@ -76,12 +74,12 @@ enum Refusal {
 }
 
 impl Adapter<'_> {
-    /// Rings the doorbells of every published but unannounced request.
-    fn flush_kicks(&self) {
-        if self.kick_non_rw_pending.xchg(false, Full) {
+    /// Rings the doorbells owed (taken from [`SubmitState::kicks`]).
+    fn ring_doorbells(&self, kicks: Kicks) {
+        if kicks.non_rw {
             self.hw.kick_non_rw();
         }
-        if self.kick_rw_pending.xchg(false, Full) {
+        if kicks.rw {
             if self.req_threshold.load(Relaxed) {
                 // The device announces how many unconsumed requests make a
                 // read/write doorbell worthwhile.
@@ -119,15 +117,16 @@ impl Adapter<'_> {
         };
         let bufflen = cmd.bufflen();
         let direction = Direction::from(cmd.direction());
-        let (Ok(sg_list_addr), Ok(sense_addr)) =
-            (self.ctx.sg_list_addr(tag), self.ctx.sense_addr(tag))
-        else {
+        let Some(dma) = self.ctx.dma(tag) else {
+            return Err((cmd, Refusal::Fail(did::ERROR, "no context memory")));
+        };
+        let (Ok(sg_list_addr), Ok(sense_addr)) = (dma.sg_list_addr(), dma.sense_addr()) else {
             return Err((cmd, Refusal::Fail(did::ERROR, "no context memory")));
         };
         let mut sg_error = false;
         let data = cmd.map_data().map(|segments| {
             request::layout(bufflen, segments, |j, elem| {
-                sg_error |= self.ctx.write_sg(tag, j, elem).is_err();
+                sg_error |= dma.write_sg(j, elem).is_err();
             })
         });
         let data = match data {
@@ -150,14 +149,15 @@ impl Adapter<'_> {
                 Refusal::Fail(did::ERROR, "data buffer without segments"),
             ));
         }
-        if self.ctx.clear_sense(tag).is_err() {
+        if dma.clear_sense().is_err() {
             return Err((cmd, Refusal::Fail(did::ERROR, "no sense buffer")));
         }
-        let cdb = cmd.cdb();
-        let rw = request::is_rw(cdb.first().copied().unwrap_or(0));
+        let (cdb, cdb_len) = cmd.cdb16();
+        let rw = request::is_rw(cdb[0]);
         let desc = request::descriptor(&Request {
             context: request::context_of(tag as u32),
             cdb,
+            cdb_len,
             bus,
             target,
             lun,
@@ -171,6 +171,11 @@ impl Adapter<'_> {
         let last = cmd.is_last();
 
         let mut st = self.submit.lock();
+        if st.stopped {
+            // Quiesced for reboot: the device no longer has rings.
+            drop(st);
+            return Err((cmd, Refusal::Fail(did::NO_CONNECT, "adapter quiesced")));
+        }
         let state = &*self.rings.state;
         let cons = io_read!(state, .req_cons_idx);
         // `can_queue` equals the ring size, so it cannot be full unless the
@@ -199,27 +204,27 @@ impl Adapter<'_> {
         dma_mb(Write);
         st.prod = st.prod.wrapping_add(1);
         io_write!(state, .req_prod_idx, st.prod);
-        drop(st);
 
         if rw {
-            self.kick_rw_pending.store(true, Relaxed);
+            st.kicks.rw = true;
         } else {
-            self.kick_non_rw_pending.store(true, Relaxed);
+            st.kicks.non_rw = true;
         }
-        if last {
-            self.flush_kicks();
-        }
+        // Ring once per batch: the midlayer calls `commit_rqs` when the batch
+        // ends without a request marked last.
+        let kicks = if last {
+            core::mem::take(&mut st.kicks)
+        } else {
+            Kicks::default()
+        };
+        drop(st);
+        self.ring_doorbells(kicks);
         Ok(())
     }
 }
 
 impl HostOps for Adapter<'_> {
     fn queue_command(&self, cmd: Command) -> Result<(), Command> {
-        if self.stopped.load(Relaxed) {
-            // Quiesced for reboot: the device no longer has rings.
-            cmd.fail(did::NO_CONNECT);
-            return Ok(());
-        }
         let tag = cmd.tag() as usize;
         match self.submit(cmd, tag) {
             Ok(()) => Ok(()),
@@ -235,6 +240,7 @@ impl HostOps for Adapter<'_> {
     }
 
     fn commit_rqs(&self) {
-        self.flush_kicks();
+        let kicks = core::mem::take(&mut self.submit.lock().kicks);
+        self.ring_doorbells(kicks);
     }
 }

@@ -11,7 +11,6 @@ use core::{
 use kernel::{
     bindings as kbindings,
     prelude::*,
-    scatterlist::SGTable,
     sync::atomic::{
         ordering::{
             Acquire,
@@ -105,11 +104,15 @@ impl Command {
         unsafe { &*self.cmd().device }
     }
 
-    /// The CDB.
-    pub(crate) fn cdb(&self) -> &[u8] {
+    /// The CDB's first 16 bytes (the host's `max_cmd_len` is 16) and its
+    /// length.
+    pub(crate) fn cdb16(&self) -> (&[u8; 16], usize) {
         let cmd = self.cmd();
-        let len = usize::from(cmd.cmd_len).min(cmd.cmnd.len());
-        &cmd.cmnd[..len]
+        let (head, _) = cmd
+            .cmnd
+            .split_first_chunk::<16>()
+            .unwrap_or((&[0; 16], &[]));
+        (head, usize::from(cmd.cmd_len))
     }
 
     /// The data buffer's length.
@@ -161,24 +164,21 @@ impl Command {
     /// # Errors
     ///
     /// `ENOMEM` if the mapping failed (the caller should ask for a retry).
-    pub(crate) fn map_data(&mut self) -> Result<impl Iterator<Item = (u64, u32)> + '_> {
+    pub(crate) fn map_data(&mut self) -> Result<Segments<'_>> {
         // SAFETY: The command is valid and not mapped yet: `CmdPriv::mapped`
         // is cleared when the driver receives it and set only here.
         let nseg = unsafe { bindings::scsi_dma_map(self.raw()) };
-        let nseg = usize::try_from(nseg).map_err(|_| ENOMEM)?;
+        let left = usize::try_from(nseg).map_err(|_| ENOMEM)?;
         // SAFETY: `CmdPriv` follows the command (type invariant).
-        unsafe { (*Self::priv_of(self.raw())).mapped = nseg > 0 };
-        // SAFETY: `sdb.table` is the command's valid scatter-gather table,
-        // which stays valid while the driver owns the command.
-        let table = unsafe { SGTable::from_raw(core::ptr::addr_of_mut!((*self.raw()).sdb.table)) };
-        // Only the first `nseg` entries carry DMA addresses: an IOMMU may
-        // have merged segments, and `nents` is not updated.
-        Ok(table.iter().take(nseg).map(|sg| {
-            (
-                sg.dma_address(),
-                u32::try_from(sg.dma_len()).unwrap_or(u32::MAX),
-            )
-        }))
+        unsafe { (*Self::priv_of(self.raw())).mapped = left > 0 };
+        // INVARIANT: `sgl` heads the command's scatter-gather table, which
+        // `scsi_dma_map` just mapped into `left` DMA segments.
+        Ok(Segments {
+            // SAFETY: The command is valid (type invariant).
+            sg: unsafe { (*self.raw()).sdb.table.sgl },
+            left,
+            _cmd: core::marker::PhantomData,
+        })
     }
 
     /// Completes the command with `result` (host byte << 16 | SCSI status)
@@ -238,6 +238,49 @@ impl Drop for Command {
         // its timeout. Complete it as an error instead.
         let cmd = Command { cmd: self.cmd };
         cmd.fail(bindings::scsi_host_status_DID_ERROR);
+    }
+}
+
+/// The DMA segments of a mapped command, as (bus address, length).
+///
+/// Only the first `nseg` entries that `scsi_dma_map` returned carry DMA
+/// addresses (an IOMMU may merge segments, and the table's `nents` is not
+/// updated), so the iterator stops there, and follows chained tables with
+/// `sg_next` only between segments.
+///
+/// # Invariants
+///
+/// While `left > 0`, `sg` points to a mapped entry of the command's table.
+pub(crate) struct Segments<'a> {
+    sg: *mut kbindings::scatterlist,
+    left: usize,
+    _cmd: core::marker::PhantomData<&'a mut Command>,
+}
+
+impl Iterator for Segments<'_> {
+    type Item = (u64, u32);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 || self.sg.is_null() {
+            return None;
+        }
+        // SAFETY: `sg` is a mapped entry (type invariant); the fields are
+        // what the C `sg_dma_address()` and `sg_dma_len()` macros read.
+        let segment = unsafe {
+            #[cfg(CONFIG_NEED_SG_DMA_LENGTH)]
+            let len = (*self.sg).dma_length;
+            #[cfg(not(CONFIG_NEED_SG_DMA_LENGTH))]
+            let len = (*self.sg).length;
+            ((*self.sg).dma_address, len)
+        };
+        self.left -= 1;
+        if self.left > 0 {
+            // INVARIANT: there are more mapped entries, so `sg_next` (which
+            // follows chain links) returns the next one.
+            // SAFETY: `sg` is a valid entry of the table.
+            self.sg = unsafe { kbindings::sg_next(self.sg) };
+        }
+        Some(segment)
     }
 }
 
