@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fio, wait_disks  # noqa: E402
+from common import fio, first_disk  # noqa: E402
 from harness import paths  # noqa: E402
 from harness.guest import Disk, Guest, GuestConfig, GuestError  # noqa: E402
 
@@ -66,12 +66,11 @@ def run_driver(g: Guest, name: str, args, samples: list, rnd: int) -> bool:
     module, params, proc = DRIVERS[name]
     g.insmod(module, params)
     try:
-        disks = wait_disks(g, proc, 1, timeout=60)
+        dev = first_disk(g, proc, timeout=60)
     except GuestError:
         say(f"    {name}: no disk appeared; skipped")
         g.rmmod(module)
         return False
-    dev = disks[0]
     for job, rw, bs, qd, ios in JOBS:
         if args.mode == "icount" and not ios:
             continue

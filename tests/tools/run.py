@@ -15,7 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import driver_disks, fio  # noqa: E402
-from harness.guest import Disk, Guest, GuestConfig  # noqa: E402
+from harness.scsi import wait_disks  # noqa: E402
+from harness.guest import Disk, Guest, GuestConfig, GuestError  # noqa: E402
 
 KCONFIG = os.environ.get("KCONFIG_RUN", "perf")
 
@@ -35,11 +36,15 @@ def main() -> int:
         g.mark_console()
         g.insmod("vmw_pvscsi_rs")
         say(f"    {bdf} is bound to: {g.bound_driver(bdf)}")
+        try:
+            wait_disks(g, "vmw_pvscsi_rs", len(disks))
+        except GuestError as e:
+            say(f"    {e}")
         log = g.run("dmesg | grep -E 'vmw_pvscsi_rs|scsi host|sd [0-9]' | tail -n 20")
         say("    kernel log:\n" + "".join(f"      {line}\n" for line in log.splitlines()))
         found = driver_disks(g, "vmw_pvscsi_rs")
         if not found:
-            say("    no disks: this version of vmw_pvscsi_rs does not register a SCSI host yet")
+            say("    no disks found")
         for dev in found:
             info = g.run(f"cat /sys/block/{dev}/device/model /sys/block/{dev}/size").split()
             hctl = g.run(f"ls /sys/block/{dev}/device/scsi_disk").strip()
