@@ -40,7 +40,7 @@ def main() -> int:
             wait_disks(g, "vmw_pvscsi_rs", len(disks))
         except GuestError as e:
             say(f"    {e}")
-        log = g.run("dmesg | grep -E 'vmw_pvscsi_rs|scsi host|sd [0-9]' | tail -n 20")
+        log = g.run("dmesg | grep -E 'vmw_pvscsi_rs|scsi host|sd [0-9]' | grep -vE 'Subtest|# |ok [0-9]' | tail -n 20")
         say("    kernel log:\n" + "".join(f"      {line}\n" for line in log.splitlines()))
         found = driver_disks(g, "vmw_pvscsi_rs")
         if not found:

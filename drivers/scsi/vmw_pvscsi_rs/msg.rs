@@ -142,11 +142,14 @@ impl MsgWork {
     /// Queues the work item if messages are pending; callable from the
     /// interrupt handler.
     pub(crate) fn notify(self: &Arc<Self>) {
-        if !self.is_enabled() {
+        let state = &*self.state;
+        // The common case costs two reads of the rings-state page. The
+        // consumer index there is the driver's own (the work item writes it);
+        // a device that corrupts it only causes a spurious, validated run.
+        if io_read!(state, .msg_prod_idx) == io_read!(state, .msg_cons_idx) {
             return;
         }
-        let prod = io_read!(&*self.state, .msg_prod_idx);
-        if prod != self.cons.load(Relaxed) {
+        if self.is_enabled() {
             // Already queued is fine: the queued run sees these messages too.
             let _ = workqueue::system_long().enqueue(self.clone());
         }

@@ -72,6 +72,7 @@ pub(crate) enum LayoutError {
 }
 
 /// Lays out the mapped segments of a command whose buffer is `bufflen` bytes.
+#[inline(always)]
 ///
 /// One segment goes inline; more are passed to `put(index, element)`, which
 /// writes the context's SG list (at most [`MAX_SG_ENTRIES`] elements).
@@ -154,6 +155,7 @@ pub(crate) struct Request<'a> {
 }
 
 /// Builds the request descriptor.
+#[inline(always)]
 pub(crate) fn descriptor(r: &Request<'_>) -> ReqDesc {
     let mut lun = [0u8; 8];
     lun[1] = r.lun;

@@ -13,6 +13,7 @@ use kernel::{
         Device, //
     },
     dma::Coherent,
+    io::io_project,
     prelude::*,
     sync::Arc, //
 };
@@ -102,6 +103,25 @@ impl Rings {
             cmp_ring,
             pages,
         })
+    }
+
+    /// Writes request descriptor `slot`, which must be the slot of the next
+    /// producer index (not yet published).
+    ///
+    /// # Errors
+    ///
+    /// `ERANGE` if `slot` is outside the ring.
+    #[inline(always)]
+    pub(crate) fn write_request(&self, slot: usize, desc: ReqDesc) -> Result {
+        let view = io_project!(&self.req, [try: slot]);
+        // SAFETY: The device only reads request slots between its consumer
+        // index and the published producer index; the slot of the next,
+        // unpublished producer index is the driver's alone, and the submit
+        // lock serializes the driver's writers. A plain store lets the
+        // descriptor be built in place; the DMA write barrier before the
+        // producer index orders it for the device.
+        unsafe { *view.as_mut() = desc };
+        Ok(())
     }
 
     /// The data of `SETUP_RINGS` for these rings.

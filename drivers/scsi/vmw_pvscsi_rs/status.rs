@@ -109,7 +109,17 @@ fn sense_bytes(sense_len: u32) -> usize {
 }
 
 /// Maps a completion of a command whose buffer is `bufflen` bytes long.
+#[inline]
 pub(crate) fn map(c: &Completion, bufflen: u32) -> Outcome {
+    // The common case first: success, GOOD status, no residual to report.
+    if c.host_status == btstat::SUCCESS && c.scsi_status == 0 && c.data_len == 0 {
+        return Outcome {
+            result: did::OK << 16,
+            resid: None,
+            sense: Sense::Clear,
+            unknown_host_status: false,
+        };
+    }
     // Only the low byte of the SCSI status is defined.
     let sdstat = (c.scsi_status & 0xff) as u8;
     let status_sense = if sdstat == sam::CHECK_CONDITION {

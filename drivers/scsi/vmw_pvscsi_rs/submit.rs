@@ -7,10 +7,8 @@
 use kernel::{
     cpu::CpuId,
     io::{
-        io_project,
         io_read,
-        io_write,
-        Io, //
+        io_write, //
     },
     prelude::*,
     sync::{
@@ -23,7 +21,6 @@ use kernel::{
 };
 
 use super::{
-    abi::ReqDesc,
     adapter::{
         Adapter,
         Faults,
@@ -94,12 +91,6 @@ impl Adapter<'_> {
                 self.hw.kick_rw();
             }
         }
-    }
-
-    /// Writes request descriptor `slot`.
-    fn write_req(&self, slot: usize, desc: ReqDesc) -> Result {
-        io_project!(&self.rings.req, [try: slot]).copy_write(desc);
-        Ok(())
     }
 
     /// Builds and publishes the request for `cmd` in context `tag`.
@@ -185,7 +176,8 @@ impl Adapter<'_> {
             return Err((cmd, Refusal::Busy));
         }
         if self
-            .write_req(self.rings.req_ring.slot(st.prod), desc)
+            .rings
+            .write_request(self.rings.req_ring.slot(st.prod), desc)
             .is_err()
         {
             drop(st);
