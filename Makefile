@@ -8,6 +8,7 @@
 #   make test         everything: build, host tests, KUnit and guest integration tests
 #   make check        rustfmt, clippy and checkpatch
 #   make bench        C vmw_pvscsi vs vmw_pvscsi_rs vs virtio_scsi (fio, perf kernel)
+#   make profile      guest instructions per I/O by function, C vs Rust driver
 #
 # Variables: KCONFIG=debug|perf (test kernel), KDIR=<any Rust-enabled 7.3 build
 # tree> (instead of the cached kernels), LLVM=-19 (as the kernel was built).
@@ -16,7 +17,7 @@ KCONFIG ?= debug
 LLVM ?= -19
 export KCONFIG KDIR LLVM
 
-.PHONY: all modules check test run bench bootstrap kernel print-kdir print-module \
+.PHONY: all modules check test run bench profile bootstrap kernel print-kdir print-module \
 	rust-analyzer clean
 
 all: modules
@@ -35,6 +36,9 @@ run:
 
 bench:
 	@scripts/bench $(BENCH_ARGS)
+
+profile:
+	@scripts/profile $(PROFILE_ARGS)
 
 bootstrap:
 	@scripts/bootstrap

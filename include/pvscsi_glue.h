@@ -34,7 +34,6 @@ void pvscsi_rs_commit_rqs(struct Scsi_Host *shost);
 
 /* Implemented in C (pvscsi_glue.c); called by Rust. */
 struct Scsi_Host *pvscsi_glue_host_alloc(int privsize);
-unsigned int pvscsi_glue_cmd_tag(struct scsi_cmnd *cmd);
 
 /**
  * struct pvscsi_glue_layout - layout of SCSI midlayer structures, as the C
@@ -48,6 +47,7 @@ unsigned int pvscsi_glue_cmd_tag(struct scsi_cmnd *cmd);
  * @scsi_host_hostdata: offsetof(struct Scsi_Host, hostdata)
  * @scsi_device_size: sizeof(struct scsi_device)
  * @scsi_device_id: offsetof(struct scsi_device, id)
+ * @request_size: sizeof(struct request), which precedes every scsi_cmnd
  *
  * The Rust unit tests compare these with the module-local bindgen output.
  */
@@ -61,6 +61,7 @@ struct pvscsi_glue_layout {
 	size_t scsi_host_hostdata;
 	size_t scsi_device_size;
 	size_t scsi_device_id;
+	size_t request_size;
 };
 
 void pvscsi_glue_get_layout(struct pvscsi_glue_layout *layout);

@@ -75,6 +75,8 @@ pub(crate) struct SubmitState {
     pub(crate) kicks: Kicks,
     /// The adapter was quiesced for reboot: new commands are refused.
     pub(crate) stopped: bool,
+    /// The device coalesces read/write requests (`SETUP_REQCALLTHRESHOLD`).
+    pub(crate) req_threshold: bool,
 }
 
 /// Doorbells owed for published requests.
@@ -134,8 +136,6 @@ pub(crate) struct Adapter<'bound> {
     /// Completion ring consumer; see the module documentation.
     #[pin]
     pub(crate) complete: SpinLockIrq<CompleteState>,
-    /// The device coalesces read/write requests (`SETUP_REQCALLTHRESHOLD`).
-    pub(crate) req_threshold: Atomic<bool>,
     /// Hot-plug message processing, when the message ring is in use.
     pub(crate) msg: Option<Arc<MsgWork>>,
     /// Targets are `0..max_id`.
@@ -183,11 +183,11 @@ impl<'bound> Adapter<'bound> {
                     prod: 0,
                     kicks: Kicks::default(),
                     stopped: false,
+                    req_threshold: false,
                 },
                 "vmw_pvscsi_rs:submit"
             ),
             complete <- new_spinlock_irq!(CompleteState { cons: 0 }, "vmw_pvscsi_rs:complete"),
-            req_threshold: Atomic::new(false),
             msg,
             max_id: targets.max_id,
             cmd_per_lun,
@@ -251,7 +251,7 @@ impl<'bound> Adapter<'bound> {
         self.hw
             .command_with(Command::SetupReqCallThreshold, &SetupReqCall { enable: 1 });
         let enabled = self.hw.status() != 0;
-        self.req_threshold.store(enabled, Relaxed);
+        self.submit.lock().req_threshold = enabled;
         dev_info!(
             self.dev,
             "driver-based request coalescing {}\n",

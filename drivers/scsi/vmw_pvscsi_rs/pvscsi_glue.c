@@ -27,6 +27,7 @@ void pvscsi_glue_get_layout(struct pvscsi_glue_layout *layout)
 	layout->scsi_host_hostdata = offsetof(struct Scsi_Host, hostdata);
 	layout->scsi_device_size = sizeof(struct scsi_device);
 	layout->scsi_device_id = offsetof(struct scsi_device, id);
+	layout->request_size = sizeof(struct request);
 }
 
 /*
@@ -69,9 +70,4 @@ static const struct scsi_host_template pvscsi_glue_template = {
 struct Scsi_Host *pvscsi_glue_host_alloc(int privsize)
 {
 	return scsi_host_alloc(&pvscsi_glue_template, privsize);
-}
-
-unsigned int pvscsi_glue_cmd_tag(struct scsi_cmnd *cmd)
-{
-	return scsi_cmd_to_rq(cmd)->tag;
 }

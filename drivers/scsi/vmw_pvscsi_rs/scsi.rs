@@ -168,6 +168,8 @@ mod tests {
         );
         assert_eq!(size_of::<bindings::scsi_device>(), c.scsi_device_size);
         assert_eq!(offset_of!(bindings::scsi_device, id), c.scsi_device_id);
+        // `Command::tag` finds the request right before the command.
+        assert_eq!(size_of::<kernel::bindings::request>(), c.request_size);
     }
 
     #[test]

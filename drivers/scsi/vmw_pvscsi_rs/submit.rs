@@ -11,12 +11,9 @@ use kernel::{
         io_write, //
     },
     prelude::*,
-    sync::{
-        atomic::ordering::Relaxed,
-        barrier::{
-            dma_mb,
-            Write, //
-        },
+    sync::barrier::{
+        dma_mb,
+        Write, //
     }, //
 };
 
@@ -71,13 +68,15 @@ enum Refusal {
 }
 
 impl Adapter<'_> {
-    /// Rings the doorbells owed (taken from [`SubmitState::kicks`]).
-    fn ring_doorbells(&self, kicks: Kicks) {
+    /// Rings the doorbells owed (taken from [`SubmitState::kicks`]);
+    /// `coalesce` is [`SubmitState::req_threshold`].
+    #[inline(always)]
+    fn ring_doorbells(&self, kicks: Kicks, coalesce: bool) {
         if kicks.non_rw {
             self.hw.kick_non_rw();
         }
         if kicks.rw {
-            if self.req_threshold.load(Relaxed) {
+            if coalesce {
                 // The device announces how many unconsumed requests make a
                 // read/write doorbell worthwhile.
                 let state = &*self.rings.state;
@@ -209,8 +208,9 @@ impl Adapter<'_> {
         } else {
             Kicks::default()
         };
+        let coalesce = st.req_threshold;
         drop(st);
-        self.ring_doorbells(kicks);
+        self.ring_doorbells(kicks, coalesce);
         Ok(())
     }
 }
@@ -232,7 +232,9 @@ impl HostOps for Adapter<'_> {
     }
 
     fn commit_rqs(&self) {
-        let kicks = core::mem::take(&mut self.submit.lock().kicks);
-        self.ring_doorbells(kicks);
+        let mut st = self.submit.lock();
+        let (kicks, coalesce) = (core::mem::take(&mut st.kicks), st.req_threshold);
+        drop(st);
+        self.ring_doorbells(kicks, coalesce);
     }
 }

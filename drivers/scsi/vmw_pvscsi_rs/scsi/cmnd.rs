@@ -148,8 +148,18 @@ impl Command {
     /// The block layer's tag of the command: unique among the host's
     /// outstanding commands, and below the host's `can_queue`.
     pub(crate) fn tag(&self) -> u32 {
-        // SAFETY: The command is valid (type invariant).
-        unsafe { bindings::pvscsi_glue_cmd_tag(self.raw()) }
+        // `scsi_cmd_to_rq()`: the command is the request's payload, so the
+        // request sits right before it (`blk_mq_rq_from_pdu()`).
+        let rq = self
+            .raw()
+            .cast::<u8>()
+            .wrapping_sub(size_of::<kbindings::request>())
+            .cast::<kbindings::request>();
+        // SAFETY: Every command the midlayer queues is the payload of a
+        // valid block-layer request (a KUnit test checks the layout).
+        let tag = unsafe { (*rq).tag };
+        // Tags are never negative for a queued request.
+        tag as u32
     }
 
     /// Whether this is the last command of a batch (`SCMD_LAST`): when it is
