@@ -15,7 +15,9 @@ Modes:
           compare only within a run.
   icount  QEMU -icount shift=0,sleep=off: guest time advances with executed
           instructions, so "virtual IOPS" measure guest instructions per I/O
-          and repeat from run to run. Jobs run a fixed number of I/Os.
+          and repeat from run to run. Jobs run a fixed number of I/Os. QEMU
+          still completes I/O from its main loop in real time, so run it on
+          an otherwise idle machine: load elsewhere changes the numbers.
 
 Output: results.json (every sample) and chart.svg under build/bench/<time>/,
 and a table on stdout.
