@@ -28,9 +28,16 @@ struct scsi_cmnd;
  */
 #define PVSCSI_GLUE_MAX_SECTORS (PVSCSI_GLUE_SG_TABLESIZE * 4096 / 512)
 
-/* Implemented in Rust (pvscsi/host.rs); called by the host template. */
+/*
+ * Implemented in Rust (submit.rs, eh.rs); called by the host template. The
+ * error handlers return nonzero for SUCCESS and 0 for FAILED.
+ */
 int pvscsi_rs_queuecommand(struct Scsi_Host *shost, struct scsi_cmnd *cmd);
 void pvscsi_rs_commit_rqs(struct Scsi_Host *shost);
+int pvscsi_rs_eh_abort(struct Scsi_Host *shost, struct scsi_cmnd *cmd);
+int pvscsi_rs_eh_device_reset(struct Scsi_Host *shost, struct scsi_cmnd *cmd);
+int pvscsi_rs_eh_bus_reset(struct Scsi_Host *shost, struct scsi_cmnd *cmd);
+int pvscsi_rs_eh_host_reset(struct Scsi_Host *shost, struct scsi_cmnd *cmd);
 
 /* Implemented in C (pvscsi_glue.c); called by Rust. */
 struct Scsi_Host *pvscsi_glue_host_alloc(int privsize);

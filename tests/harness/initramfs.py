@@ -35,6 +35,7 @@ TOOLS = [
     "/usr/bin/sg_turs",
     "/usr/bin/sg_luns",
     "/usr/bin/sg_dd",
+    "/usr/bin/sg_reset",
 ]
 BUSYBOX = "/bin/busybox"
 GUEST_DIR = paths.TOP / "tests" / "guest"
@@ -52,7 +53,7 @@ def _libs(binary: str) -> list[str]:
 
 
 def _base_key() -> str:
-    h = hashlib.sha256(b"base-v1")
+    h = hashlib.sha256(b"base-v2")
     for f in [BUSYBOX, *TOOLS]:
         st = os.stat(f)
         h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())

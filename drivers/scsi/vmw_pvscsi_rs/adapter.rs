@@ -26,6 +26,7 @@ use kernel::{
     io::{
         io_project,
         io_read,
+        io_write,
         Io, //
     },
     new_spinlock_irq,
@@ -142,6 +143,8 @@ pub(crate) struct Adapter<'bound> {
     pub(crate) max_id: u32,
     /// Queue depth of each LUN.
     pub(crate) cmd_per_lun: u32,
+    /// Whether to set up request coalescing (the `use_req_threshold` parameter).
+    pub(crate) use_req_threshold: bool,
     /// Device misbehaviour counters.
     pub(crate) faults: Faults,
 }
@@ -173,6 +176,7 @@ impl<'bound> Adapter<'bound> {
             None
         };
         let cmd_per_lun = cfg.cmd_per_lun.min(rings.req_ring.entries());
+        let use_req_threshold = cfg.use_req_threshold;
         Ok(try_pin_init!(Self {
             dev: dev.into(),
             hw,
@@ -191,6 +195,7 @@ impl<'bound> Adapter<'bound> {
             msg,
             max_id: targets.max_id,
             cmd_per_lun,
+            use_req_threshold,
             faults: Faults::new(),
         }? Error))
     }
@@ -201,7 +206,7 @@ impl<'bound> Adapter<'bound> {
     /// # Errors
     ///
     /// `EIO` if the device did not accept the rings.
-    pub(crate) fn start(&self, use_req_threshold: bool) -> Result {
+    pub(crate) fn start(&self) -> Result {
         self.hw
             .command_with(Command::SetupRings, &self.rings.setup_desc());
         let state = &*self.rings.state;
@@ -235,10 +240,29 @@ impl<'bound> Adapter<'bound> {
                 msg.disable();
             }
         }
-        if use_req_threshold {
+        if self.use_req_threshold {
             self.setup_req_threshold();
         }
         Ok(())
+    }
+
+    /// Sets every ring index, the driver's copies included, back to 0 for a
+    /// new `SETUP_RINGS` after an adapter reset.
+    pub(crate) fn restart_rings(&self) {
+        let mut st = self.submit.lock();
+        st.prod = 0;
+        st.kicks = Kicks::default();
+        st.req_threshold = false;
+        drop(st);
+        self.complete.lock().cons = 0;
+        let state = &*self.rings.state;
+        io_write!(state, .req_prod_idx, 0);
+        io_write!(state, .req_cons_idx, 0);
+        io_write!(state, .req_call_threshold, 0);
+        io_write!(state, .cmp_prod_idx, 0);
+        io_write!(state, .cmp_cons_idx, 0);
+        io_write!(state, .msg_prod_idx, 0);
+        io_write!(state, .msg_cons_idx, 0);
     }
 
     /// Enables driver-side request coalescing if the device supports it.

@@ -215,7 +215,7 @@ impl pci::Driver for PvscsiDriver {
                 Adapter::new(pdev.as_ref(), hw, &cfg, targets, use_msg)?,
                 GFP_KERNEL,
             )?;
-            adapter.start(cfg.use_req_threshold)?;
+            adapter.start()?;
             dev_info!(
                 pdev,
                 "PVSCSI adapter at BAR {}, {}-bit DMA\n",

@@ -73,6 +73,8 @@ pub(crate) struct MsgWork {
     cons: Atomic<u32>,
     /// Set on teardown, and when the device ignored the ring.
     disabled: Atomic<bool>,
+    /// Scan the host (messages may have been lost in an adapter reset).
+    rescan: Atomic<bool>,
     max_id: u32,
     dev: ARef<Device>,
 }
@@ -105,6 +107,7 @@ impl MsgWork {
                 host: SetOnce::new(),
                 cons: Atomic::new(0),
                 disabled: Atomic::new(false),
+                rescan: Atomic::new(false),
                 max_id,
                 dev,
             }),
@@ -139,6 +142,20 @@ impl MsgWork {
         kext::cancel_work_sync(self);
     }
 
+    /// Prepares for a new `SETUP_MSG_RING` after an adapter reset (call after
+    /// [`MsgWork::stop`]): the ring restarts at index 0.
+    pub(crate) fn reset(&self) {
+        self.cons.store(0, Relaxed);
+        self.disabled.store(false, Release);
+    }
+
+    /// Queues a scan of the host: hot-plug messages of the devices that came
+    /// or went during an adapter reset are lost.
+    pub(crate) fn rescan(self: &Arc<Self>) {
+        self.rescan.store(true, Release);
+        let _ = workqueue::system_long().enqueue(self.clone());
+    }
+
     /// Queues the work item if messages are pending; callable from the
     /// interrupt handler.
     pub(crate) fn notify(self: &Arc<Self>) {
@@ -160,6 +177,14 @@ impl MsgWork {
         let Some(host) = self.host.as_ref() else {
             return;
         };
+        if self.rescan.xchg(false, Acquire) {
+            dev_info!(
+                self.dev,
+                "rescanning scsi{} after an adapter reset\n",
+                host.host_no()
+            );
+            host.scan();
+        }
         let mut cons = self.cons.load(Relaxed);
         while self.is_enabled() {
             let prod = io_read!(&*self.state, .msg_prod_idx);

@@ -27,6 +27,7 @@ mod complete;
 mod config;
 mod context;
 mod driver;
+mod eh;
 mod hw;
 mod kext;
 mod message;

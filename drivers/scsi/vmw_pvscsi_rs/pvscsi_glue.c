@@ -47,6 +47,26 @@ static void pvscsi_glue_commit_rqs(struct Scsi_Host *shost, u16 hwq)
 	pvscsi_rs_commit_rqs(shost);
 }
 
+static int pvscsi_glue_eh_abort(struct scsi_cmnd *cmd)
+{
+	return pvscsi_rs_eh_abort(cmd->device->host, cmd) ? SUCCESS : FAILED;
+}
+
+static int pvscsi_glue_eh_device_reset(struct scsi_cmnd *cmd)
+{
+	return pvscsi_rs_eh_device_reset(cmd->device->host, cmd) ? SUCCESS : FAILED;
+}
+
+static int pvscsi_glue_eh_bus_reset(struct scsi_cmnd *cmd)
+{
+	return pvscsi_rs_eh_bus_reset(cmd->device->host, cmd) ? SUCCESS : FAILED;
+}
+
+static int pvscsi_glue_eh_host_reset(struct scsi_cmnd *cmd)
+{
+	return pvscsi_rs_eh_host_reset(cmd->device->host, cmd) ? SUCCESS : FAILED;
+}
+
 /*
  * One template for every adapter: the per-adapter limits (can_queue,
  * cmd_per_lun, max_id) are set on the Scsi_Host between scsi_host_alloc()
@@ -58,6 +78,10 @@ static const struct scsi_host_template pvscsi_glue_template = {
 	.proc_name = "vmw_pvscsi_rs",
 	.queuecommand = pvscsi_glue_queuecommand,
 	.commit_rqs = pvscsi_glue_commit_rqs,
+	.eh_abort_handler = pvscsi_glue_eh_abort,
+	.eh_device_reset_handler = pvscsi_glue_eh_device_reset,
+	.eh_bus_reset_handler = pvscsi_glue_eh_bus_reset,
+	.eh_host_reset_handler = pvscsi_glue_eh_host_reset,
 	.this_id = -1,
 	.sg_tablesize = PVSCSI_GLUE_SG_TABLESIZE,
 	.max_sectors = PVSCSI_GLUE_MAX_SECTORS,

@@ -29,7 +29,8 @@ use super::bindings;
 pub(crate) use cmnd::{
     Command,
     CommandSlot,
-    DataDirection, //
+    DataDirection,
+    EhCommand, //
 };
 pub(crate) use host::{
     Host,
@@ -56,6 +57,48 @@ pub(crate) trait HostOps: Sync {
 
     /// Tells the hardware about commands queued without [`Command::is_last`].
     fn commit_rqs(&self);
+
+    /// Aborts `cmd`, which timed out. Called by the error handler thread
+    /// (process context, may sleep); returns whether the command is gone.
+    fn eh_abort(&self, _cmd: EhCommand<'_>) -> bool {
+        false
+    }
+
+    /// Resets the device (target) of `cmd`; returns whether its commands
+    /// are gone. May sleep.
+    fn eh_device_reset(&self, _cmd: EhCommand<'_>) -> bool {
+        false
+    }
+
+    /// Resets the bus of `cmd`; returns whether its commands are gone.
+    /// May sleep.
+    fn eh_bus_reset(&self, _cmd: EhCommand<'_>) -> bool {
+        false
+    }
+
+    /// Resets the host adapter; returns whether it is working again with no
+    /// command outstanding. May sleep.
+    fn eh_host_reset(&self, _cmd: EhCommand<'_>) -> bool {
+        false
+    }
+}
+
+/// Entry point for the error handlers; see [`scsi_host_entry_points!`].
+///
+/// # Safety
+///
+/// `shost` must be a host created by [`Host::new`] for a `T` that is still
+/// registered, and `cmd` a command the midlayer's error handler passes.
+pub(crate) unsafe fn eh_entry<T: HostOps>(
+    shost: *mut bindings::Scsi_Host,
+    cmd: *mut bindings::scsi_cmnd,
+    handler: fn(&T, EhCommand<'_>) -> bool,
+) -> c_int {
+    // SAFETY: By the function's safety requirements.
+    let ops = unsafe { host::ops_of::<T>(shost) };
+    // SAFETY: The error handler owns `cmd` for the duration of the call.
+    let cmd = unsafe { EhCommand::from_raw(cmd) };
+    c_int::from(handler(ops, cmd))
 }
 
 /// Entry point for `queuecommand`; see [`scsi_host_entry_points!`].
@@ -117,6 +160,26 @@ macro_rules! scsi_host_entry_points {
         extern "C" fn $commit(shost: *mut $crate::bindings::Scsi_Host) {
             // SAFETY: As above.
             unsafe { $crate::scsi::commit_rqs_entry::<$ops>(shost) }
+        }
+
+        $crate::scsi::scsi_host_entry_points!(@eh $ops, pvscsi_rs_eh_abort, eh_abort);
+        $crate::scsi::scsi_host_entry_points!(@eh $ops, pvscsi_rs_eh_device_reset, eh_device_reset);
+        $crate::scsi::scsi_host_entry_points!(@eh $ops, pvscsi_rs_eh_bus_reset, eh_bus_reset);
+        $crate::scsi::scsi_host_entry_points!(@eh $ops, pvscsi_rs_eh_host_reset, eh_host_reset);
+    };
+    (@eh $ops:ty, $name:ident, $method:ident) => {
+        /// An error handler of the host template (called by the C glue).
+        #[no_mangle]
+        extern "C" fn $name(
+            shost: *mut $crate::bindings::Scsi_Host,
+            cmd: *mut $crate::bindings::scsi_cmnd,
+        ) -> ::kernel::ffi::c_int {
+            // SAFETY: The glue calls this for hosts allocated by `Host::new`
+            // with this ops type, while they are registered, with the command
+            // the error handler passes.
+            unsafe {
+                $crate::scsi::eh_entry::<$ops>(shost, cmd, <$ops as $crate::scsi::HostOps>::$method)
+            }
         }
     };
 }

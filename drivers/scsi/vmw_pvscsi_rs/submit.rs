@@ -34,6 +34,7 @@ use super::{
         self,
         Command,
         DataDirection,
+        EhCommand,
         HostOps, //
     },
     status::{
@@ -229,6 +230,22 @@ impl HostOps for Adapter<'_> {
                 Ok(())
             }
         }
+    }
+
+    fn eh_abort(&self, cmd: EhCommand<'_>) -> bool {
+        self.abort(cmd)
+    }
+
+    fn eh_device_reset(&self, cmd: EhCommand<'_>) -> bool {
+        self.device_reset(cmd)
+    }
+
+    fn eh_bus_reset(&self, cmd: EhCommand<'_>) -> bool {
+        self.bus_reset(cmd)
+    }
+
+    fn eh_host_reset(&self, cmd: EhCommand<'_>) -> bool {
+        self.host_reset(cmd)
     }
 
     fn commit_rqs(&self) {

@@ -148,18 +148,7 @@ impl Command {
     /// The block layer's tag of the command: unique among the host's
     /// outstanding commands, and below the host's `can_queue`.
     pub(crate) fn tag(&self) -> u32 {
-        // `scsi_cmd_to_rq()`: the command is the request's payload, so the
-        // request sits right before it (`blk_mq_rq_from_pdu()`).
-        let rq = self
-            .raw()
-            .cast::<u8>()
-            .wrapping_sub(size_of::<kbindings::request>())
-            .cast::<kbindings::request>();
-        // SAFETY: Every command the midlayer queues is the payload of a
-        // valid block-layer request (a KUnit test checks the layout).
-        let tag = unsafe { (*rq).tag };
-        // Tags are never negative for a queued request.
-        tag as u32
+        request_tag(self.raw())
     }
 
     /// Whether this is the last command of a batch (`SCMD_LAST`): when it is
@@ -251,6 +240,65 @@ impl Drop for Command {
     }
 }
 
+/// A command the midlayer's error handler owns and passes to a handler.
+///
+/// # Invariants
+///
+/// `cmd` is valid for `'a`.
+pub(crate) struct EhCommand<'a> {
+    cmd: NonNull<bindings::scsi_cmnd>,
+    _life: core::marker::PhantomData<&'a bindings::scsi_cmnd>,
+}
+
+impl EhCommand<'_> {
+    /// # Safety
+    ///
+    /// `cmd` must be a valid command for the lifetime chosen by the caller.
+    pub(super) unsafe fn from_raw(cmd: *mut bindings::scsi_cmnd) -> Self {
+        Self {
+            // SAFETY: Valid, hence not null.
+            cmd: unsafe { NonNull::new_unchecked(cmd) },
+            _life: core::marker::PhantomData,
+        }
+    }
+
+    fn sdev(&self) -> &bindings::scsi_device {
+        // SAFETY: A command passed to an error handler has a valid device.
+        unsafe { &*self.cmd.as_ref().device }
+    }
+
+    /// The block layer's tag of the command.
+    pub(crate) fn tag(&self) -> u32 {
+        request_tag(self.cmd.as_ptr())
+    }
+
+    /// Channel of the target device.
+    pub(crate) fn channel(&self) -> u32 {
+        self.sdev().channel
+    }
+
+    /// Id of the target device.
+    pub(crate) fn id(&self) -> u32 {
+        self.sdev().id
+    }
+}
+
+/// The tag of the block-layer request whose payload is `cmd`
+/// (`scsi_cmd_to_rq(cmd)->tag`).
+fn request_tag(cmd: *mut bindings::scsi_cmnd) -> u32 {
+    // The command is the request's payload, so the request sits right before
+    // it (`blk_mq_rq_from_pdu()`).
+    let rq = cmd
+        .cast::<u8>()
+        .wrapping_sub(size_of::<kbindings::request>())
+        .cast::<kbindings::request>();
+    // SAFETY: Every command of a host is the payload of a valid block-layer
+    // request (a KUnit test checks the layout).
+    let tag = unsafe { (*rq).tag };
+    // Tags are never negative for a started request.
+    tag as u32
+}
+
 /// The DMA segments of a mapped command, as (bus address, length).
 ///
 /// Only the first `nseg` entries that `scsi_dma_map` returned carry DMA
@@ -334,5 +382,10 @@ impl CommandSlot {
     /// Whether a command is in the slot.
     pub(crate) fn is_busy(&self) -> bool {
         !self.cmd.load(Acquire).is_null()
+    }
+
+    /// Whether the slot holds `cmd`.
+    pub(crate) fn holds(&self, cmd: &EhCommand<'_>) -> bool {
+        self.cmd.load(Acquire) == cmd.cmd.as_ptr()
     }
 }

@@ -205,6 +205,13 @@ impl HostRef {
         unsafe { (*self.shost.as_ptr()).host_no }
     }
 
+    /// Scans the host for devices. May sleep.
+    pub(crate) fn scan(&self) {
+        // SAFETY: The host is valid while we hold a reference; the scan
+        // skips hosts that are being removed.
+        unsafe { bindings::scsi_scan_host(self.shost.as_ptr()) };
+    }
+
     /// Whether a device is known at `channel:id:lun`.
     pub(crate) fn has_device(&self, channel: u32, id: u32, lun: u64) -> bool {
         // SAFETY: The host is valid; a found device is put right away.
