@@ -85,7 +85,7 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	qemu_plugin_register_vcpu_tb_exec_cb(tb, on_exec, QEMU_PLUGIN_CB_NO_REGS, t);
 }
 
-static void on_exit(qemu_plugin_id_t id, void *data)
+static void on_plugin_exit(qemu_plugin_id_t id, void *data)
 {
 	FILE *f = fopen(out_path, "w");
 
@@ -106,6 +106,6 @@ int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
 		if (!strncmp(argv[i], "out=", 4))
 			out_path = strdup(argv[i] + 4);
 	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
-	qemu_plugin_register_atexit_cb(id, on_exit, NULL);
+	qemu_plugin_register_atexit_cb(id, on_plugin_exit, NULL);
 	return 0;
 }
