@@ -246,29 +246,32 @@ impl pci::Driver for PvscsiDriver {
     }
 
     fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
-        // Waits for outstanding commands and removes the disks.
-        this.host.remove();
-        this.adapter.mask_interrupts();
-        // No handler runs after this, so none queues message work again.
-        this.irq.synchronize();
-        if let Some(msg) = &this.adapter.msg {
-            msg.stop();
-        }
         // Dropping the data then frees the interrupt, resets the adapter and
         // frees its memory.
+        this.stop();
+    }
+}
+
+impl PvscsiData<'_> {
+    /// Stops all activity: removes the host (which waits for outstanding
+    /// commands and removes the disks), masks interrupts, waits for running
+    /// handlers and stops hot-plug work. Idempotent.
+    fn stop(&self) {
+        self.host.remove();
+        self.adapter.mask_interrupts();
+        // No handler runs after this, so none queues message work again.
+        self.irq.synchronize();
+        if let Some(msg) = &self.adapter.msg {
+            msg.stop();
+        }
     }
 }
 
 #[pinned_drop]
 impl PinnedDrop for PvscsiData<'_> {
     fn drop(self: Pin<&mut Self>) {
-        // On a probe that failed after the host was registered, unbind did
-        // not run: quiesce here. (Idempotent after unbind.)
-        self.host.remove();
-        self.adapter.mask_interrupts();
-        self.irq.synchronize();
-        if let Some(msg) = &self.adapter.msg {
-            msg.stop();
-        }
+        // After unbind this does nothing new; on a probe that failed after
+        // the host was registered, unbind did not run.
+        self.stop();
     }
 }

@@ -111,7 +111,7 @@ impl Adapter<'_> {
         let Some(dma) = self.ctx.dma(tag) else {
             return Err((cmd, Refusal::Fail(did::ERROR, "no context memory")));
         };
-        let (Ok(sg_list_addr), Ok(sense_addr)) = (dma.sg_list_addr(), dma.sense_addr()) else {
+        let Ok(sense_addr) = dma.sense_addr() else {
             return Err((cmd, Refusal::Fail(did::ERROR, "no context memory")));
         };
         let mut sg_error = false;
@@ -140,6 +140,14 @@ impl Adapter<'_> {
                 Refusal::Fail(did::ERROR, "data buffer without segments"),
             ));
         }
+        // Only a list needs the SG list's address.
+        let sg_list_addr = match data {
+            DataLayout::List { .. } => match dma.sg_list_addr() {
+                Ok(addr) => addr,
+                Err(_) => return Err((cmd, Refusal::Fail(did::ERROR, "no context memory"))),
+            },
+            _ => 0,
+        };
         if dma.clear_sense().is_err() {
             return Err((cmd, Refusal::Fail(did::ERROR, "no sense buffer")));
         }
