@@ -3,12 +3,21 @@
 """`make bench`: the C vmw_pvscsi, vmw_pvscsi_rs and the C virtio_scsi on the
 same guest, alternating, over several rounds.
 
-One guest (the `perf` kernel) has a pvscsi controller and a virtio-scsi
+One guest (the `perf` kernel) has two pvscsi controllers and a virtio-scsi
 controller, each with a 1 GiB null-co disk, so the numbers measure the driver
-and device path, not a disk. Each round loads every driver in turn, runs each
-fio job on its disk and unloads it; the driver order rotates from round to
-round. The report gives per-driver medians and the medians of per-round
-(paired) ratios against the C vmw_pvscsi.
+and device path, not a disk. Each pvscsi controller is given to one of the two
+pvscsi drivers (`driver_override`), and all three drivers stay loaded for the
+whole run. Every round runs each fio job on each driver's disk back to back,
+the driver order rotating from round to round, so the samples that form a
+pair are seconds apart. The report gives per-driver medians and the medians of
+per-round (paired) ratios against the C vmw_pvscsi.
+
+Each pvscsi driver has one interrupt vector; both are steered to the same CPU
+and each fio job runs on the CPU its driver's interrupt is delivered to, so
+every sample measures the same path (completion on the submitting CPU)
+rather than wherever the scheduler happened to put fio. On the host, QEMU's
+vCPU threads and its main loop (which completes the I/O) are kept on
+different cores (Guest.pin_vcpus).
 
 Modes:
   wall    fio jobs of a fixed duration, real (wall-clock) time. Noisy here:
@@ -47,6 +56,8 @@ DRIVERS = {
     "virtio_scsi": ("virtio_scsi", "", "virtio_scsi"),
 }
 BASELINE = "vmw_pvscsi"
+# The CPU that takes the pvscsi interrupts and runs fio.
+BENCH_CPU = 1
 JOBS = [
     # name, rw, bs, iodepth, I/Os in icount mode (0: not run in icount mode)
     #
@@ -64,31 +75,65 @@ def say(msg: str) -> None:
     print(msg, flush=True)
 
 
-def run_driver(g: Guest, name: str, args, samples: list, rnd: int) -> bool:
-    module, params, proc = DRIVERS[name]
-    g.insmod(module, params)
-    try:
-        dev = first_disk(g, proc, timeout=60)
-    except GuestError:
-        say(f"    {name}: no disk appeared; skipped")
-        g.rmmod(module)
-        return False
-    for job, rw, bs, qd, ios in JOBS:
-        if args.mode == "icount" and not ios:
+def pvscsi_functions(g: Guest) -> list[str]:
+    """PCI addresses of the pvscsi controllers, in bus order."""
+    out = g.run("for d in /sys/bus/pci/devices/*; do "
+                "[ \"$(cat $d/vendor)$(cat $d/device)\" = 0x15ad0x07c0 ] && echo ${d##*/}; done; true")
+    return sorted(out.split())
+
+
+def steer_irqs(g: Guest, bdf: str, dev: str, cpu: int) -> int:
+    """Steers the interrupt of PCI function `bdf` (disk `dev`) to `cpu` where
+    the kernel allows it, and returns the CPU it is delivered to."""
+    irq = g.run(f"ls /sys/bus/pci/devices/{bdf}/msi_irqs 2>/dev/null | head -n1; "
+                f"cat /sys/bus/pci/devices/{bdf}/irq").split()[0]
+    g.run(f"echo {cpu} > /proc/irq/{irq}/smp_affinity_list 2>/dev/null; "
+          # x86 moves an interrupt when it next fires: make it fire.
+          f"dd if=/dev/{dev} of=/dev/null bs=4k count=8 iflag=direct 2>/dev/null; true")
+    eff = g.run(f"cat /proc/irq/{irq}/effective_affinity_list").strip()
+    return int(eff.replace("-", ",").split(",")[0])
+
+
+def setup_drivers(g: Guest, drivers: list[str]) -> dict[str, tuple[str, int]]:
+    """Loads every driver (each pvscsi driver on its own controller) and
+    returns driver -> (disk, CPU to run fio on); drivers whose disk does not
+    appear are left out."""
+    functions = pvscsi_functions(g)
+    pv = [d for d in drivers if d in ("vmw_pvscsi", "vmw_pvscsi_rs")]
+    if len(functions) < len(pv):
+        raise GuestError(f"{len(functions)} pvscsi controllers for {len(pv)} drivers")
+    owner = dict(zip(pv, functions))
+    for d, bdf in owner.items():
+        g.run(f"echo {d} > /sys/bus/pci/devices/{bdf}/driver_override")
+    ready: dict[str, tuple[str, int]] = {}
+    for d in drivers:
+        module, params, proc = DRIVERS[d]
+        g.insmod(module, params)
+        try:
+            dev = first_disk(g, proc, timeout=60)
+        except GuestError:
+            say(f"    {d}: no disk appeared; skipped")
             continue
-        if args.mode == "icount":
-            res = fio(g, dev, rw, bs, qd, number_ios=ios, extra=f"--size={args.size}")
-        else:
-            res = fio(g, dev, rw, bs, qd, runtime=args.runtime)
-        read = res["read"]
-        samples.append({
-            "round": rnd, "driver": name, "job": job, "iops": read["iops"],
-            "bw_kib": read["bw"], "lat_mean_ns": read["lat_ns"]["mean"],
-            "clat_p99_ns": read["clat_ns"].get("percentile", {}).get("99.000000"),
-        })
-        say(f"    round {rnd} {name:14} {job:18} {read['iops']:10.0f} IOPS")
-    g.rmmod(module)
-    return True
+        cpu = steer_irqs(g, owner[d], dev, BENCH_CPU) if d in owner else BENCH_CPU
+        say(f"    {d:14} disk {dev}, fio on CPU {cpu}")
+        ready[d] = (dev, cpu)
+    return ready
+
+
+def run_job(g: Guest, name: str, dev: str, cpu: int, job: tuple, args, samples: list, rnd: int) -> None:
+    jname, rw, bs, qd, ios = job
+    pin = f"--cpus_allowed={cpu}"
+    if args.mode == "icount":
+        res = fio(g, dev, rw, bs, qd, number_ios=ios, extra=f"--size={args.size} {pin}")
+    else:
+        res = fio(g, dev, rw, bs, qd, runtime=args.runtime, extra=pin)
+    read = res["read"]
+    samples.append({
+        "round": rnd, "driver": name, "job": jname, "iops": read["iops"],
+        "bw_kib": read["bw"], "lat_mean_ns": read["lat_ns"]["mean"],
+        "clat_p99_ns": read["clat_ns"].get("percentile", {}).get("99.000000"),
+    })
+    say(f"    round {rnd} {jname:18} {name:14} {read['iops']:10.0f} IOPS")
 
 
 def summarize(samples: list, drivers: list[str]) -> dict:
@@ -197,20 +242,25 @@ def main() -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     cfg = GuestConfig(
         kconfig=args.kconfig, virtio_scsi=True, icount=args.mode == "icount", name="bench",
+        pvscsi_count=2,
         disks=[Disk(scsi_id=0, size_mb=1024, backend="null", bus="pv0"),
+               Disk(scsi_id=0, size_mb=1024, backend="null", bus="pv1"),
                Disk(scsi_id=0, size_mb=1024, backend="null", bus="vs0")])
     samples: list = []
-    skipped: set = set()
     say(f">>> bench: mode {args.mode}, {args.rounds} rounds, drivers {', '.join(drivers)}")
     started = time.monotonic()
     with Guest(cfg) as g:
+        say(f"    host: {g.pin_vcpus()}")
+        ready = setup_drivers(g, drivers)
+        skipped = {d for d in drivers if d not in ready}
+        jobs = [j for j in JOBS if args.mode == "wall" or j[4]]
         for rnd in range(1, args.rounds + 1):
-            order = drivers[rnd % len(drivers):] + drivers[:rnd % len(drivers)]
-            for d in order:
-                if d in skipped:
-                    continue
-                if not run_driver(g, d, args, samples, rnd):
-                    skipped.add(d)
+            order = [d for d in drivers if d in ready]
+            order = order[rnd % len(order):] + order[:rnd % len(order)]
+            for job in jobs:
+                for d in order:
+                    dev, cpu = ready[d]
+                    run_job(g, d, dev, cpu, job, args, samples, rnd)
     present = [d for d in drivers if d not in skipped]
     summary = summarize(samples, present)
     result = {"mode": args.mode, "rounds": args.rounds, "drivers": drivers, "skipped": sorted(skipped),

@@ -6,9 +6,12 @@ each driver under the same fio load.
 A QEMU TCG plugin (tbprof/tbprof.c) counts the instructions executed in every
 kernel translation block while one guest (perf kernel, icount mode) loads a
 driver and runs 4 KiB random reads at QD32 on a null-co disk. Blocks are
-mapped to symbols with the guest's /proc/kallsyms. The report lists each
-driver's own functions, in instructions per I/O, and the kernel functions
-whose cost differs most between the drivers.
+mapped to symbols with the guest's /proc/kallsyms. Each driver runs twice, with
+N and 2N I/Os, and the report uses the difference of the two runs divided by
+N: boot, module loading and idle cancel out, leaving the cost of one I/O. It
+lists each driver's own functions, in instructions per I/O, and the kernel
+functions whose cost differs most between the drivers. The raw counts, the
+per-block counts and /proc/kallsyms are kept under build/profile/<time>/.
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ def build_plugin(out: Path) -> Path:
     return so
 
 
-def profile(driver: str, plugin: Path, out: Path, ios: int) -> tuple[collections.Counter, int]:
-    counts = out / f"{driver}.tb"
+def profile(driver: str, plugin: Path, out: Path, ios: int) -> collections.Counter:
+    """Instructions per kernel symbol, and per (symbol, block offset), over a
+    whole guest run with `ios` I/Os."""
+    counts = out / f"{driver}-{ios}.tb"
     cfg = GuestConfig(kconfig="perf", icount=True, name=f"profile-{driver}",
                       disks=[Disk(scsi_id=0, size_mb=1024, backend="null")],
                       extra_qemu=["-plugin", f"file={plugin},out={counts}"])
@@ -48,6 +53,7 @@ def profile(driver: str, plugin: Path, out: Path, ios: int) -> tuple[collections
         g.run(f"fio --name=p --filename=/dev/{dev} --direct=1 --ioengine=libaio --rw=randread "
               f"--bs=4k --iodepth=32 --number_ios={ios} --size=1g > /dev/null", timeout=900)
         syms = g.run("cat /proc/kallsyms", timeout=120)
+    (out / f"{driver}-{ios}.kallsyms").write_text(syms)
     table = sorted((int(p[0], 16), " ".join(p[2:])) for p in (line.split() for line in syms.splitlines())
                    if len(p) >= 3 and p[1] in "tTwW")
     addrs = [a for a, _ in table]
@@ -55,30 +61,52 @@ def profile(driver: str, plugin: Path, out: Path, ios: int) -> tuple[collections
     for line in counts.read_text().splitlines():
         vaddr, insns = line.split()
         i = bisect.bisect_right(addrs, int(vaddr, 16)) - 1
-        per[table[i][1] if i >= 0 else "?"] += int(insns)
-    return per, ios
+        name = table[i][1] if i >= 0 else "?"
+        per[name] += int(insns)
+        per[(name, int(vaddr, 16) - (table[i][0] if i >= 0 else 0))] += int(insns)
+    return per
+
+
+def per_io(driver: str, plugin: Path, out: Path, ios: int) -> tuple[collections.Counter, int]:
+    """Instructions per kernel symbol for `ios` I/Os: a run with 2 * `ios`
+    minus a run with `ios`, so that everything but the I/O cancels out."""
+    print(f">>> {driver}: {ios} and {2 * ios} I/Os", flush=True)
+    one, two = profile(driver, plugin, out, ios), profile(driver, plugin, out, 2 * ios)
+    delta = collections.Counter()
+    for k in set(one) | set(two):
+        delta[k] = two.get(k, 0) - one.get(k, 0)
+    return delta, ios
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ios", type=int, default=20000)
     ap.add_argument("--top", type=int, default=15)
+    ap.add_argument("--annotate", metavar="TEXT", action="append", default=[],
+                    help="also list the blocks (offset: instructions per I/O) of the "
+                         "functions whose name contains TEXT")
     args = ap.parse_args()
     out = paths.TOP / "build" / "profile" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     plugin = build_plugin(out)
-    res = {d: profile(d, plugin, out, args.ios) for d in DRIVERS}
+    res = {d: per_io(d, plugin, out, args.ios) for d in DRIVERS}
     for d, (per, ios) in res.items():
-        own = [(k, v) for k, v in per.items() if f"[{d}]" in k]
+        print(f"\n>>> {d}: whole kernel, instructions per I/O: "
+              f"{sum(v for k, v in per.items() if isinstance(k, str)) / ios:.0f}")
+        own = [(k, v) for k, v in per.items() if isinstance(k, str) and f"[{d}]" in k]
         print(f"\n>>> {d}: its own functions, instructions per I/O "
               f"(total {sum(v for _, v in own) / ios:.1f})")
         for k, v in sorted(own, key=lambda kv: -kv[1]):
             if v / ios >= 1:
                 print(f"  {v / ios:8.1f}  {k[:100]}")
+        for text in args.annotate:
+            blocks = sorted((k[1], v) for k, v in per.items()
+                            if isinstance(k, tuple) and text in k[0] and f"[{d}]" in k[0] and v)
+            if blocks:
+                print(f"  blocks of *{text}*: " + ", ".join(f"{o:#x}:{v / ios:.1f}" for o, v in blocks))
     (c, n), (r, _) = res[DRIVERS[0]], res[DRIVERS[1]]
-    print(f"\n>>> kernel functions that differ most ({DRIVERS[1]} - {DRIVERS[0]}), per I/O "
-          "(whole run: boot and idle included, so only large, I/O-path entries mean much)")
-    diff = {k: r.get(k, 0) - c.get(k, 0) for k in set(c) | set(r)}
+    print(f"\n>>> kernel functions that differ most ({DRIVERS[1]} - {DRIVERS[0]}), per I/O")
+    diff = {k: r.get(k, 0) - c.get(k, 0) for k in set(c) | set(r) if isinstance(k, str)}
     for k, v in sorted(diff.items(), key=lambda kv: -abs(kv[1]))[:args.top]:
         print(f"  {v / n:+9.1f}  {k[:100]}")
     print(f"\nraw counts: {out}")

@@ -320,7 +320,7 @@ impl<'bound> Adapter<'bound> {
 
     /// Commands in flight (for the teardown check).
     pub(crate) fn in_flight(&self) -> usize {
-        self.ctx.slots().iter().filter(|s| s.is_busy()).count()
+        self.ctx.slots().filter(|s| s.is_busy()).count()
     }
 }
 

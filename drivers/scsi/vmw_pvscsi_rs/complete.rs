@@ -39,9 +39,11 @@ use super::{
     },
     kext::HardIrqHandler,
     request,
+    scsi::Command,
     status::{
         self,
         Completion,
+        Outcome,
         Sense, //
     }, //
 };
@@ -109,7 +111,7 @@ impl Adapter<'_> {
             }
             return;
         };
-        let Some(cmd) = self.ctx.slot(index).and_then(|slot| slot.take()) else {
+        let Some(cmd) = self.ctx.get(index).and_then(|ctx| ctx.slot.take()) else {
             if Faults::should_log(&self.faults.bad_completions) {
                 dev_err!(
                     self.dev,
@@ -128,6 +130,19 @@ impl Adapter<'_> {
             },
             cmd.bufflen(),
         );
+        let resid = outcome.resid.unwrap_or(0);
+        if outcome.sense == Sense::Clear && desc.sense_len == 0 && !outcome.unknown_host_status {
+            // The common case: nothing to report, and no sense data written.
+            cmd.complete(outcome.result, resid, None);
+            return;
+        }
+        self.complete_unusual(cmd, desc, index, &outcome);
+    }
+
+    /// Completes `cmd` with sense data or an unusual status, and clears the
+    /// context's sense buffer for the next command.
+    #[inline(never)]
+    fn complete_unusual(&self, cmd: Command, desc: &CmpDesc, index: usize, outcome: &Outcome) {
         if outcome.unknown_host_status && Faults::should_log(&self.faults.bad_completions) {
             dev_warn!(
                 self.dev,
@@ -137,13 +152,17 @@ impl Adapter<'_> {
             );
         }
         let resid = outcome.resid.unwrap_or(0);
-        match outcome.sense {
-            Sense::Copy(n) => match self.ctx.dma(index).map(|dma| dma.read_sense()) {
-                Some(Ok(sense)) => cmd.complete(outcome.result, resid, sense.data.get(..n)),
-                _ => cmd.complete(outcome.result, resid, None),
-            },
-            Sense::Clear => cmd.complete(outcome.result, resid, None),
+        let Some(dma) = self.ctx.dma(index) else {
+            cmd.complete(outcome.result, resid, None);
+            return;
+        };
+        match (outcome.sense, dma.read_sense()) {
+            (Sense::Copy(n), Ok(sense)) => cmd.complete(outcome.result, resid, sense.data.get(..n)),
+            _ => cmd.complete(outcome.result, resid, None),
         }
+        // Whatever the device wrote is used (or ignored) now; a later command
+        // must not see it.
+        let _ = dma.clear_sense();
     }
 }
 

@@ -65,9 +65,20 @@ struct Chunk {
     sense: Coherent<[SenseBuf]>,
 }
 
+/// One context: the slot of its in-flight command and the bus addresses of
+/// its SG list and sense buffer, computed once at probe.
+pub(crate) struct Context {
+    /// The in-flight command.
+    pub(crate) slot: CommandSlot,
+    /// Bus address of the SG list.
+    pub(crate) sg_list_addr: u64,
+    /// Bus address of the sense buffer.
+    pub(crate) sense_addr: u64,
+}
+
 /// The contexts of an adapter.
 pub(crate) struct Contexts {
-    slots: KVec<CommandSlot>,
+    ctxs: KVec<Context>,
     chunks: KVec<Chunk>,
 }
 
@@ -78,10 +89,6 @@ impl Contexts {
     ///
     /// `ENOMEM`.
     pub(crate) fn new(dev: &Device<Bound>, count: usize) -> Result<Self> {
-        let mut slots = KVec::with_capacity(count, GFP_KERNEL)?;
-        for _ in 0..count {
-            slots.push(CommandSlot::new(), GFP_KERNEL)?;
-        }
         let mut chunks = KVec::new();
         for _ in 0..count.div_ceil(CHUNK) {
             chunks.push(
@@ -92,22 +99,41 @@ impl Contexts {
                 GFP_KERNEL,
             )?;
         }
-        Ok(Self { slots, chunks })
+        let mut ctxs = KVec::with_capacity(count, GFP_KERNEL)?;
+        for i in 0..count {
+            let chunk = chunks.get(i / CHUNK).ok_or(EINVAL)?;
+            let off = i % CHUNK;
+            ctxs.push(
+                Context {
+                    slot: CommandSlot::new(),
+                    sg_list_addr: io_project!(&chunk.sg, [try: off]).dma_address(),
+                    sense_addr: io_project!(&chunk.sense, [try: off]).dma_address(),
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self { ctxs, chunks })
     }
 
     /// Number of contexts.
     pub(crate) fn len(&self) -> usize {
-        self.slots.len()
+        self.ctxs.len()
+    }
+
+    /// Context `i`.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<&Context> {
+        self.ctxs.get(i)
     }
 
     /// The in-flight slot of context `i`.
     pub(crate) fn slot(&self, i: usize) -> Option<&CommandSlot> {
-        self.slots.get(i)
+        self.ctxs.get(i).map(|c| &c.slot)
     }
 
     /// Every slot.
-    pub(crate) fn slots(&self) -> &[CommandSlot] {
-        &self.slots
+    pub(crate) fn slots(&self) -> impl Iterator<Item = &CommandSlot> {
+        self.ctxs.iter().map(|c| &c.slot)
     }
 
     /// The DMA memory of context `i`.
@@ -127,31 +153,22 @@ pub(crate) struct ContextDma<'a> {
 }
 
 impl ContextDma<'_> {
-    /// Bus address of the SG list.
-    pub(crate) fn sg_list_addr(&self) -> Result<u64> {
-        Ok(io_project!(&self.chunk.sg, [try: self.off]).dma_address())
-    }
-
     /// Writes element `j` of the SG list.
     pub(crate) fn write_sg(&self, j: usize, elem: SgElement) -> Result {
         io_project!(&self.chunk.sg, [try: self.off].elems[try: j]).copy_write(elem);
         Ok(())
     }
 
-    /// Bus address of the sense buffer.
-    pub(crate) fn sense_addr(&self) -> Result<u64> {
-        Ok(io_project!(&self.chunk.sense, [try: self.off]).dma_address())
-    }
-
-    /// Invalidates the sense buffer before a new command: sense data whose
-    /// response code (byte 0) is 0 is no sense data.
-    pub(crate) fn clear_sense(&self) -> Result {
-        io_write!(&self.chunk.sense, [try: self.off].data[try: 0], 0u8);
-        Ok(())
-    }
-
     /// Reads the sense buffer.
     pub(crate) fn read_sense(&self) -> Result<SenseBuf> {
         Ok(io_project!(&self.chunk.sense, [try: self.off]).copy_read())
+    }
+
+    /// Invalidates the sense buffer after its data was used, so that a later
+    /// command cannot see it: sense data whose response code (byte 0) is 0 is
+    /// no sense data.
+    pub(crate) fn clear_sense(&self) -> Result {
+        io_write!(&self.chunk.sense, [try: self.off].data[try: 0], 0u8);
+        Ok(())
     }
 }

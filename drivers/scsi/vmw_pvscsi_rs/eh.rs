@@ -71,7 +71,7 @@ impl Adapter<'_> {
 
     /// Whether no command is in flight.
     fn all_idle(&self) -> bool {
-        self.ctx.slots().iter().all(|s| !s.is_busy())
+        self.ctx.slots().all(|s| !s.is_busy())
     }
 
     /// Resets the adapter and brings it back: every command is completed

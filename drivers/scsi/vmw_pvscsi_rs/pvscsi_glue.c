@@ -68,6 +68,18 @@ static int pvscsi_glue_eh_host_reset(struct scsi_cmnd *cmd)
 }
 
 /*
+ * The Rust layer writes its per-command state (struct CmdPriv in
+ * scsi/cmnd.rs) in queuecommand before reading it, so the private area needs
+ * no initialisation. Providing this hook stops the midlayer from clearing the
+ * area before every command (scsi_queue_rq()).
+ */
+static int pvscsi_glue_init_cmd_priv(struct Scsi_Host *shost,
+				     struct scsi_cmnd *cmd)
+{
+	return 0;
+}
+
+/*
  * One template for every adapter: the per-adapter limits (can_queue,
  * cmd_per_lun, max_id) are set on the Scsi_Host between scsi_host_alloc()
  * and scsi_add_host(), never in this shared template.
@@ -87,6 +99,7 @@ static const struct scsi_host_template pvscsi_glue_template = {
 	.max_sectors = PVSCSI_GLUE_MAX_SECTORS,
 	.dma_boundary = UINT_MAX,
 	.cmd_size = PVSCSI_GLUE_CMD_PRIV_SIZE,
+	.init_cmd_priv = pvscsi_glue_init_cmd_priv,
 	.can_queue = 1,
 	.cmd_per_lun = 1,
 };

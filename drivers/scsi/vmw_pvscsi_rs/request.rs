@@ -154,33 +154,31 @@ pub(crate) struct Request<'a> {
     pub(crate) vcpu_hint: u16,
 }
 
-/// Builds the request descriptor.
+/// Writes the request descriptor for `r` into `d`, in place (a ring slot).
+///
+/// Every field is written except `unused`, which the device ignores: the
+/// rings are zeroed when allocated and nothing writes that field.
 #[inline(always)]
-pub(crate) fn descriptor(r: &Request<'_>) -> ReqDesc {
-    let mut lun = [0u8; 8];
-    lun[1] = r.lun;
+pub(crate) fn fill(d: &mut ReqDesc, r: &Request<'_>) {
     let (data_addr, data_len, data_flag) = match r.data {
         DataLayout::None => (0, 0, 0),
         DataLayout::Inline { addr, .. } => (addr, u64::from(r.bufflen), 0),
         DataLayout::List { .. } => (r.sg_list_addr, u64::from(r.bufflen), FLAG_CMD_WITH_SG_LIST),
     };
-    ReqDesc {
-        context: r.context,
-        data_addr,
-        data_len,
-        sense_addr: r.sense.0,
-        sense_len: r.sense.1,
-        flags: r.direction.flag() | data_flag,
-        cdb: *r.cdb,
-        // At most 16.
-        cdb_len: r.cdb_len.min(16) as u8,
-        lun,
-        tag: SIMPLE_QUEUE_TAG,
-        bus: r.bus,
-        target: r.target,
-        vcpu_hint: r.vcpu_hint,
-        unused: [0; 58],
-    }
+    d.context = r.context;
+    d.data_addr = data_addr;
+    d.data_len = data_len;
+    d.sense_addr = r.sense.0;
+    d.sense_len = r.sense.1;
+    d.flags = r.direction.flag() | data_flag;
+    d.cdb = *r.cdb;
+    // At most 16.
+    d.cdb_len = r.cdb_len.min(16) as u8;
+    d.lun = [0, r.lun, 0, 0, 0, 0, 0, 0];
+    d.tag = SIMPLE_QUEUE_TAG;
+    d.bus = r.bus;
+    d.target = r.target;
+    d.vcpu_hint = r.vcpu_hint;
 }
 
 /// Whether `opcode` is a READ or WRITE (6, 10, 12 or 16), which uses the
@@ -308,21 +306,46 @@ pub(crate) mod cases {
         Ok(())
     }
 
+    /// A descriptor full of stale bytes, as a reused ring slot holds.
+    fn stale() -> ReqDesc {
+        ReqDesc {
+            context: u64::MAX,
+            data_addr: u64::MAX,
+            data_len: u64::MAX,
+            sense_addr: u64::MAX,
+            sense_len: u32::MAX,
+            flags: u32::MAX,
+            cdb: [0xaa; 16],
+            cdb_len: 0xaa,
+            lun: [0xaa; 8],
+            tag: 0xaa,
+            bus: 0xaa,
+            target: 0xaa,
+            vcpu_hint: u16::MAX,
+            unused: [0; 58],
+        }
+    }
+
     fn request(data: DataLayout, direction: Direction, lun: u8) -> ReqDesc {
-        descriptor(&Request {
-            context: 7,
-            cdb: &[0x28, 0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0],
-            cdb_len: 10,
-            bus: 0,
-            target: 63,
-            lun,
-            direction,
-            bufflen: 8192,
-            data,
-            sg_list_addr: 0xabc000,
-            sense: (0x5000, 96),
-            vcpu_hint: 300,
-        })
+        let mut d = stale();
+        fill(
+            &mut d,
+            &Request {
+                context: 7,
+                cdb: &[0x28, 0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0],
+                cdb_len: 10,
+                bus: 0,
+                target: 63,
+                lun,
+                direction,
+                bufflen: 8192,
+                data,
+                sg_list_addr: 0xabc000,
+                sense: (0x5000, 96),
+                vcpu_hint: 300,
+            },
+        );
+        d
     }
 
     /// Descriptor fields.

@@ -35,6 +35,10 @@ use super::{
         PVSCSI_PAGE_SIZE,
         REQ_ENTRIES_PER_PAGE, //
     },
+    request::{
+        self,
+        Request, //
+    },
     ring_index::Ring, //
 };
 
@@ -105,22 +109,22 @@ impl Rings {
         })
     }
 
-    /// Writes request descriptor `slot`, which must be the slot of the next
-    /// producer index (not yet published).
+    /// Fills request descriptor `slot` for `r`, which must be the slot of
+    /// the next producer index (not yet published).
     ///
     /// # Errors
     ///
     /// `ERANGE` if `slot` is outside the ring.
     #[inline(always)]
-    pub(crate) fn write_request(&self, slot: usize, desc: ReqDesc) -> Result {
+    pub(crate) fn write_request(&self, slot: usize, r: &Request<'_>) -> Result {
         let view = io_project!(&self.req, [try: slot]);
         // SAFETY: The device only reads request slots between its consumer
         // index and the published producer index; the slot of the next,
         // unpublished producer index is the driver's alone, and the submit
-        // lock serializes the driver's writers. A plain store lets the
-        // descriptor be built in place; the DMA write barrier before the
-        // producer index orders it for the device.
-        unsafe { *view.as_mut() = desc };
+        // lock serializes the driver's writers. Plain stores let the
+        // descriptor be written in place; the DMA write barrier before the
+        // producer index orders them for the device.
+        request::fill(unsafe { view.as_mut() }, r);
         Ok(())
     }
 

@@ -87,6 +87,7 @@ pub(crate) struct Completion {
 /// A zero `data_len` is what QEMU always reports, and what ESXi reports for
 /// some commands with valid data; a residual derived from it would throw the
 /// data away (the C regression fixed by 142c779d05d1).
+#[inline(always)]
 fn residual(data_len: u64, bufflen: u32) -> Option<u32> {
     if data_len > 0 && data_len < u64::from(bufflen) {
         // `data_len < bufflen <= u32::MAX`, so the difference fits.
@@ -99,8 +100,9 @@ fn residual(data_len: u64, bufflen: u32) -> Option<u32> {
 /// Sense bytes to copy for a CHECK CONDITION.
 ///
 /// The device's count is used when it is plausible; a device that reports 0
-/// gets the whole buffer copied, since the driver cleared its first byte
-/// before submitting (so no stale sense can leak through).
+/// gets the whole buffer copied. The driver clears the buffer's first byte
+/// after every completion that carried sense, so bytes the device did not
+/// write for this command read as "no sense data".
 fn sense_bytes(sense_len: u32) -> usize {
     match usize::try_from(sense_len) {
         Ok(n) if (1..=SENSE_BUFFER_SIZE).contains(&n) => n,
@@ -109,17 +111,23 @@ fn sense_bytes(sense_len: u32) -> usize {
 }
 
 /// Maps a completion of a command whose buffer is `bufflen` bytes long.
-#[inline]
+#[inline(always)]
 pub(crate) fn map(c: &Completion, bufflen: u32) -> Outcome {
-    // The common case first: success, GOOD status, no residual to report.
-    if c.host_status == btstat::SUCCESS && c.scsi_status == 0 && c.data_len == 0 {
+    // The common case, inline: success with GOOD status.
+    if c.host_status == btstat::SUCCESS && c.scsi_status == 0 {
         return Outcome {
             result: did::OK << 16,
-            resid: None,
+            resid: residual(c.data_len, bufflen),
             sense: Sense::Clear,
             unknown_host_status: false,
         };
     }
+    map_other(c, bufflen)
+}
+
+/// [`map`] for every completion but success with GOOD status.
+#[inline(never)]
+fn map_other(c: &Completion, bufflen: u32) -> Outcome {
     // Only the low byte of the SCSI status is defined.
     let sdstat = (c.scsi_status & 0xff) as u8;
     let status_sense = if sdstat == sam::CHECK_CONDITION {

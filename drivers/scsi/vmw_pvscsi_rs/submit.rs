@@ -18,6 +18,7 @@ use kernel::{
 };
 
 use super::{
+    abi::SgElement,
     adapter::{
         Adapter,
         Faults,
@@ -69,6 +70,12 @@ enum Refusal {
 }
 
 impl Adapter<'_> {
+    /// Writes element `j` of context `tag`'s SG list.
+    #[inline(never)]
+    fn write_sg(&self, tag: usize, j: usize, elem: SgElement) -> Result {
+        self.ctx.dma(tag).ok_or(EINVAL)?.write_sg(j, elem)
+    }
+
     /// Rings the doorbells owed (taken from [`SubmitState::kicks`]);
     /// `coalesce` is [`SubmitState::req_threshold`].
     #[inline(always)]
@@ -95,9 +102,8 @@ impl Adapter<'_> {
 
     /// Builds and publishes the request for `cmd` in context `tag`.
     fn submit(&self, mut cmd: Command, tag: usize) -> Result<(), (Command, Refusal)> {
-        let slot = match self.ctx.slot(tag) {
-            Some(slot) => slot,
-            None => return Err((cmd, Refusal::Fail(did::ERROR, "tag out of range"))),
+        let Some(ctx) = self.ctx.get(tag) else {
+            return Err((cmd, Refusal::Fail(did::ERROR, "tag out of range")));
         };
         let (Ok(bus), Ok(target), Ok(lun)) = (
             u8::try_from(cmd.channel()),
@@ -108,16 +114,11 @@ impl Adapter<'_> {
         };
         let bufflen = cmd.bufflen();
         let direction = Direction::from(cmd.direction());
-        let Some(dma) = self.ctx.dma(tag) else {
-            return Err((cmd, Refusal::Fail(did::ERROR, "no context memory")));
-        };
-        let Ok(sense_addr) = dma.sense_addr() else {
-            return Err((cmd, Refusal::Fail(did::ERROR, "no context memory")));
-        };
         let mut sg_error = false;
         let data = cmd.map_data().map(|segments| {
             request::layout(bufflen, segments, |j, elem| {
-                sg_error |= dma.write_sg(j, elem).is_err();
+                // Only commands with two or more segments get here.
+                sg_error |= self.write_sg(tag, j, elem).is_err();
             })
         });
         let data = match data {
@@ -140,20 +141,9 @@ impl Adapter<'_> {
                 Refusal::Fail(did::ERROR, "data buffer without segments"),
             ));
         }
-        // Only a list needs the SG list's address.
-        let sg_list_addr = match data {
-            DataLayout::List { .. } => match dma.sg_list_addr() {
-                Ok(addr) => addr,
-                Err(_) => return Err((cmd, Refusal::Fail(did::ERROR, "no context memory"))),
-            },
-            _ => 0,
-        };
-        if dma.clear_sense().is_err() {
-            return Err((cmd, Refusal::Fail(did::ERROR, "no sense buffer")));
-        }
         let (cdb, cdb_len) = cmd.cdb16();
         let rw = request::is_rw(cdb[0]);
-        let desc = request::descriptor(&Request {
+        let req = Request {
             context: request::context_of(tag as u32),
             cdb,
             cdb_len,
@@ -163,10 +153,10 @@ impl Adapter<'_> {
             direction,
             bufflen,
             data,
-            sg_list_addr,
-            sense: (sense_addr, SENSE_BUFFER_SIZE as u32),
+            sg_list_addr: ctx.sg_list_addr,
+            sense: (ctx.sense_addr, SENSE_BUFFER_SIZE as u32),
             vcpu_hint: u16::try_from(CpuId::current().as_u32()).unwrap_or(u16::MAX),
-        });
+        };
         let last = cmd.is_last();
 
         let mut st = self.submit.lock();
@@ -185,7 +175,7 @@ impl Adapter<'_> {
         }
         if self
             .rings
-            .write_request(self.rings.req_ring.slot(st.prod), desc)
+            .write_request(self.rings.req_ring.slot(st.prod), &req)
             .is_err()
         {
             drop(st);
@@ -196,7 +186,7 @@ impl Adapter<'_> {
         }
         // The slot owns the command from here; the device cannot complete it
         // before the producer index below is published.
-        if let Err(cmd) = slot.put(cmd) {
+        if let Err(cmd) = ctx.slot.put(cmd) {
             drop(st);
             return Err((cmd, Refusal::Fail(did::ERROR, "context already in flight")));
         }
