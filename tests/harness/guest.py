@@ -411,32 +411,6 @@ class Guest:
         out = self.run("ls /sys/class/scsi_disk 2>/dev/null || true").split()
         return sorted(out, key=lambda s: [int(x) for x in s.split(":")])
 
-    # ---- host threads ----------------------------------------------------
-
-    def pin_vcpus(self) -> str:
-        """Separates QEMU's threads on the host: every vCPU thread on the
-        last host CPU, every other thread (the main loop, which completes
-        I/O, and QEMU's workers) on the others. Without this, the host
-        scheduler sometimes puts the busy vCPU and the main loop on one core,
-        halving I/O throughput for as long as that lasts. Returns what was
-        done, for the log; does nothing on a host with one CPU."""
-        host = sorted(os.sched_getaffinity(0))
-        if len(host) < 2 or not self.qemu:
-            return "not pinned (one host CPU)"
-        mon = self.qmp()
-        try:
-            vcpus = {int(c["thread-id"]) for c in mon.cmd("query-cpus-fast")}
-        finally:
-            mon.close()
-        vcpu_cpu, others = {host[-1]}, set(host[:-1])
-        for task in Path(f"/proc/{self.qemu.pid}/task").iterdir():
-            tid = int(task.name)
-            try:
-                os.sched_setaffinity(tid, vcpu_cpu if tid in vcpus else others)
-            except OSError:
-                pass  # the thread exited meanwhile
-        return f"vCPU threads on host CPU {host[-1]}, other QEMU threads on {sorted(others)}"
-
     # ---- QMP -------------------------------------------------------------
 
     def qmp(self):
