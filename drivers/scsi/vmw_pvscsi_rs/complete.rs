@@ -56,11 +56,13 @@ impl Adapter<'_> {
 
     /// Completes every command the device has completed, in the interrupt
     /// handler.
+    #[inline(always)]
     fn drain_in_irq(&self, irqs_off: &LocalInterruptDisabled) {
         self.drain(&mut self.complete.lock_with(irqs_off));
     }
 
     /// Drains the completion ring; `st` is the locked consumer state.
+    #[inline(always)]
     fn drain(&self, st: &mut CompleteState) {
         let state = &*self.rings.state;
         loop {
@@ -95,11 +97,13 @@ impl Adapter<'_> {
     }
 
     /// Reads completion descriptor `slot`.
+    #[inline(always)]
     fn read_cmp(&self, slot: usize) -> Result<CmpDesc> {
         Ok(io_project!(&self.rings.cmp, [try: slot]).copy_read())
     }
 
     /// Completes the command `desc` names, after checking it.
+    #[inline(always)]
     fn complete_one(&self, desc: &CmpDesc) {
         let Some(index) = request::context_index(desc.context, self.ctx.len()) else {
             if Faults::should_log(&self.faults.bad_completions) {

@@ -78,9 +78,17 @@ pub(crate) enum LayoutError {
 /// writes the context's SG list (at most [`MAX_SG_ENTRIES`] elements).
 pub(crate) fn layout(
     bufflen: u32,
-    segments: impl Iterator<Item = (u64, u32)>,
+    mut segments: impl Iterator<Item = (u64, u32)>,
     mut put: impl FnMut(usize, SgElement),
 ) -> Result<DataLayout, LayoutError> {
+    // The common case, when the iterator knows its length: one segment.
+    if segments.size_hint() == (1, Some(1)) {
+        return match segments.next() {
+            Some((_, len)) if len > bufflen => Err(LayoutError::LengthMismatch),
+            Some((addr, len)) => Ok(DataLayout::Inline { addr, len }),
+            None => Ok(DataLayout::None),
+        };
+    }
     let mut first = None;
     let mut count = 0usize;
     let mut total = 0u64;

@@ -340,6 +340,13 @@ impl Iterator for Segments<'_> {
         }
         Some(segment)
     }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        // At most `left` (fewer if the table ended early), and at least the
+        // current entry, if there is one.
+        let now = usize::from(self.left > 0 && !self.sg.is_null());
+        (now, Some(if now == 0 { 0 } else { self.left }))
+    }
 }
 
 /// A place for one in-flight command, such as a ring context.
