@@ -247,7 +247,8 @@ impl<'bound> Adapter<'bound> {
     }
 
     /// Sets every ring index, the driver's copies included, back to 0 for a
-    /// new `SETUP_RINGS` after an adapter reset.
+    /// new `SETUP_RINGS` after an adapter reset, and invalidates the
+    /// contexts' sense buffers.
     pub(crate) fn restart_rings(&self) {
         let mut st = self.submit.lock();
         st.prod = 0;
@@ -263,6 +264,9 @@ impl<'bound> Adapter<'bound> {
         io_write!(state, .cmp_cons_idx, 0);
         io_write!(state, .msg_prod_idx, 0);
         io_write!(state, .msg_cons_idx, 0);
+        // Commands the reset ended never completed, so their sense buffers
+        // were not cleared after use.
+        self.ctx.clear_all_sense();
     }
 
     /// Enables driver-side request coalescing if the device supports it.

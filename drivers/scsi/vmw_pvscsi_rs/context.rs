@@ -136,6 +136,16 @@ impl Contexts {
         self.ctxs.iter().map(|c| &c.slot)
     }
 
+    /// Invalidates every context's sense buffer, for when commands ended
+    /// without a completion (an adapter reset) and may have left sense data.
+    pub(crate) fn clear_all_sense(&self) {
+        for i in 0..self.len() {
+            if let Some(dma) = self.dma(i) {
+                let _ = dma.clear_sense();
+            }
+        }
+    }
+
     /// The DMA memory of context `i`.
     pub(crate) fn dma(&self, i: usize) -> Option<ContextDma<'_>> {
         let chunk = self.chunks.get(i / CHUNK)?;

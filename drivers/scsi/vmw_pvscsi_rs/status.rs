@@ -101,8 +101,8 @@ fn residual(data_len: u64, bufflen: u32) -> Option<u32> {
 ///
 /// The device's count is used when it is plausible; a device that reports 0
 /// gets the whole buffer copied. The driver clears the buffer's first byte
-/// after every completion that carried sense, so bytes the device did not
-/// write for this command read as "no sense data".
+/// after every completion that carried sense and after an adapter reset, so
+/// bytes the device did not write for this command read as "no sense data".
 fn sense_bytes(sense_len: u32) -> usize {
     match usize::try_from(sense_len) {
         Ok(n) if (1..=SENSE_BUFFER_SIZE).contains(&n) => n,
