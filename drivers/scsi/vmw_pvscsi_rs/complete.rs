@@ -140,13 +140,20 @@ impl Adapter<'_> {
             cmd.complete(outcome.result, resid, None);
             return;
         }
-        self.complete_unusual(cmd, desc, index, &outcome);
+        self.complete_unusual(cmd, desc, index, &outcome, resid);
     }
 
     /// Completes `cmd` with sense data or an unusual status, and clears the
     /// context's sense buffer for the next command.
     #[inline(never)]
-    fn complete_unusual(&self, cmd: Command, desc: &CmpDesc, index: usize, outcome: &Outcome) {
+    fn complete_unusual(
+        &self,
+        cmd: Command,
+        desc: &CmpDesc,
+        index: usize,
+        outcome: &Outcome,
+        resid: u32,
+    ) {
         if outcome.unknown_host_status && Faults::should_log(&self.faults.bad_completions) {
             dev_warn!(
                 self.dev,
@@ -155,7 +162,6 @@ impl Adapter<'_> {
                 desc.scsi_status
             );
         }
-        let resid = outcome.resid.unwrap_or(0);
         let Some(dma) = self.ctx.dma(index) else {
             cmd.complete(outcome.result, resid, None);
             return;

@@ -154,11 +154,7 @@ impl Adapter<'_> {
             "reset of target {}:{}: {}\n",
             cmd.channel(),
             cmd.id(),
-            if done {
-                "done"
-            } else {
-                "commands still outstanding"
-            }
+            reset_outcome(done)
         );
         done
     }
@@ -168,15 +164,7 @@ impl Adapter<'_> {
         self.flush();
         self.hw.command(Command::ResetBus, &[]);
         let done = self.wait_until(RESET_WAIT_MS, Self::all_idle);
-        dev_info!(
-            self.dev,
-            "bus reset: {}\n",
-            if done {
-                "done"
-            } else {
-                "commands still outstanding"
-            }
-        );
+        dev_info!(self.dev, "bus reset: {}\n", reset_outcome(done));
         done
     }
 
@@ -192,5 +180,14 @@ impl Adapter<'_> {
                 false
             }
         }
+    }
+}
+
+/// How a reset that waited for outstanding commands ended, for the log.
+fn reset_outcome(done: bool) -> &'static str {
+    if done {
+        "done"
+    } else {
+        "commands still outstanding"
     }
 }
