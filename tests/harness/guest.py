@@ -77,6 +77,8 @@ class GuestConfig:
     name: str = "guest"
     # Include the C peers (vmw_pvscsi.ko, virtio_scsi.ko) in /modules.
     c_modules: bool = True
+    # Host CPUs QEMU may run on (a taskset list such as "0"); empty: any.
+    host_cpus: str = ""
 
 
 def _accel(kconfig: str) -> str:
@@ -160,7 +162,8 @@ class Guest:
         """The QEMU command line."""
         c = self.cfg
         accel = self.accel or _accel(c.kconfig)
-        cmd = [
+        pin = ["taskset", "-c", c.host_cpus] if c.host_cpus else []
+        cmd = pin + [
             "qemu-system-x86_64", "-machine", "pc", "-nodefaults", "-no-user-config",
             "-display", "none", "-no-reboot",
             "-m", str(c.memory_mb), "-smp", str(c.cpus),

@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import sys
 import time
@@ -147,7 +148,7 @@ def run_job(g: Guest, name: str, dev: str, cpu: int, job: tuple, args, samples: 
     if args.mode == "icount":
         res = fio(g, dev, rw, bs, qd, number_ios=ios, extra=f"--size={args.size} {pin}")
     else:
-        res = fio(g, dev, rw, bs, qd, runtime=args.runtime, extra=pin)
+        res = fio(g, dev, rw, bs, qd, runtime=args.runtime, ramp=args.ramp, extra=pin)
     read = res["read"]
     samples.append({
         "round": rnd, "driver": name, "job": jname, "iops": read["iops"],
@@ -155,6 +156,16 @@ def run_job(g: Guest, name: str, dev: str, cpu: int, job: tuple, args, samples: 
         "clat_p99_ns": read["clat_ns"].get("percentile", {}).get("99.000000"),
     })
     say(f"    round {rnd} {jname:18} {name:14} {read['iops']:10.0f} IOPS")
+
+
+def median_ci(values: list[float], level: float = 0.95, resamples: int = 4000) -> tuple[float, float]:
+    """A percentile-bootstrap confidence interval for the median of `values`.
+
+    Fixed seed: the same samples always give the same interval."""
+    rng = random.Random(0)
+    meds = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    cut = (1 - level) / 2
+    return meds[int(cut * resamples)], meds[min(resamples - 1, int((1 - cut) * resamples))]
 
 
 def summarize(samples: list, drivers: list[str]) -> dict:
@@ -176,6 +187,7 @@ def summarize(samples: list, drivers: list[str]) -> dict:
                       if s["driver"] == d and s["job"] == job and base.get(s["round"])]
             if ratios:
                 row[d]["paired_ratio_median"] = statistics.median(ratios)
+                row[d]["paired_ratio_ci95"] = median_ci(ratios)
                 row[d]["paired_ratios"] = ratios
         summary[job] = row
     return summary
@@ -193,7 +205,11 @@ def table(summary: dict, drivers: list[str]) -> str:
             if d == BASELINE:
                 continue
             r = row.get(d, {}).get("paired_ratio_median")
-            line += f"{r:28.3f}" if r is not None else f"{'-':>28}"
+            if r is None:
+                line += f"{'-':>28}"
+                continue
+            lo, hi = row[d]["paired_ratio_ci95"]
+            line += f"{f'{r:.3f} [{lo:.3f}, {hi:.3f}]':>28}"
         lines.append(line)
     return "\n".join(lines)
 
@@ -247,12 +263,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["wall", "icount"], default=os.environ.get("BENCH_MODE", "wall"))
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 9)))
-    ap.add_argument("--runtime", type=int, default=3, help="seconds per fio job (wall mode)")
+    ap.add_argument("--runtime", type=float, default=3, help="seconds per fio job (wall mode)")
+    ap.add_argument("--ramp", type=float, default=1, help="warm-up seconds before each fio job (wall mode)")
     ap.add_argument("--size", default="1g", help="fio region (icount mode)")
     ap.add_argument("--drivers", default=",".join(DRIVERS))
     ap.add_argument("--jobs", default=",".join(j[0] for j in JOBS),
                     help="comma-separated subset of: " + ", ".join(j[0] for j in JOBS))
     ap.add_argument("--kconfig", default="perf")
+    ap.add_argument("--host-cpus", default="",
+                    help="pin QEMU to these host CPUs (a taskset list such as 0); default: no pinning")
     args = ap.parse_args()
     if args.rounds < 5:
         say(f"note: {args.rounds} rounds; at least 5 are needed for meaningful medians")
@@ -264,7 +283,7 @@ def main() -> int:
     out_dir = paths.TOP / "build" / "bench" / time.strftime("%Y%m%d-%H%M%S")
     out_dir.mkdir(parents=True, exist_ok=True)
     cfg = GuestConfig(
-        kconfig=args.kconfig, virtio_scsi=True, icount=args.mode == "icount", name="bench",
+        kconfig=args.kconfig, virtio_scsi=True, host_cpus=args.host_cpus, icount=args.mode == "icount", name="bench",
         pvscsi_count=2,
         disks=[Disk(scsi_id=0, size_mb=1024, backend="null", bus="pv0"),
                Disk(scsi_id=0, size_mb=1024, backend="null", bus="pv1"),
@@ -290,7 +309,8 @@ def main() -> int:
     unit = "virtual IOPS" if args.mode == "icount" else "IOPS"
     if BASELINE in present:
         (out_dir / "chart.svg").write_text(svg_chart(summary, present, f"fio on a null-co disk, {args.mode} mode"))
-    say(f"\n>>> median {unit} over {args.rounds} rounds; ratios are medians of per-round ratios")
+    say(f"\n>>> median {unit} over {args.rounds} rounds; ratios are medians of per-round "
+        "ratios [95 % bootstrap confidence interval]")
     say(table(summary, present))
     for d in sorted(skipped):
         say(f"(skipped {d}: no disk appeared after loading it)")
