@@ -53,6 +53,8 @@ class Disk:
     backend: str = "file"  # "file" or "null"
     bus: str = "pv0"
     node: str | None = None
+    # null backend: every read and write takes this long (a slow disk).
+    latency_ms: int = 0
 
     def name(self) -> str:
         return self.node or f"{self.bus}d{self.scsi_id}"
@@ -194,7 +196,8 @@ class Guest:
         """QEMU arguments that create disk `d` (and its backing image)."""
         node = d.name()
         if d.backend == "null":
-            blockdev = f"driver=null-co,node-name={node},size={d.size_mb << 20},read-zeroes=on"
+            blockdev = (f"driver=null-co,node-name={node},size={d.size_mb << 20},read-zeroes=on,"
+                        f"latency-ns={d.latency_ms * 1_000_000}")
         else:
             img = self.dir / f"{node}.img"
             if not img.exists():
