@@ -9,9 +9,13 @@ driver and runs 4 KiB random reads at QD32 on a null-co disk. Blocks are
 mapped to symbols with the guest's /proc/kallsyms. Each driver runs twice, with
 N and 2N I/Os, and the report uses the difference of the two runs divided by
 N: boot, module loading and idle cancel out, leaving the cost of one I/O. It
-lists each driver's own functions, in instructions per I/O, and the kernel
-functions whose cost differs most between the drivers. The raw counts, the
-per-block counts and /proc/kallsyms are kept under build/profile/<time>/.
+lists each driver's own functions, in instructions and in translation blocks
+executed per I/O, and the kernel functions whose cost differs most between the
+drivers. Blocks matter under TCG beyond their instructions: every block
+executed costs a dispatch (and, after a return or an indirect jump, a lookup),
+so of two paths with the same instructions the one with more blocks is slower
+in wall-clock time. The raw counts, the per-block counts and /proc/kallsyms are
+kept under build/profile/<time>/.
 """
 
 from __future__ import annotations
@@ -42,8 +46,9 @@ def build_plugin(out: Path) -> Path:
 
 
 def profile(driver: str, plugin: Path, out: Path, ios: int) -> collections.Counter:
-    """Instructions per kernel symbol, and per (symbol, block offset), over a
-    whole guest run with `ios` I/Os."""
+    """Instructions per kernel symbol, and per (symbol, block offset), and
+    block executions per ("blocks", symbol), over a whole guest run with `ios`
+    I/Os."""
     counts = out / f"{driver}-{ios}.tb"
     cfg = GuestConfig(kconfig="perf", icount=True, name=f"profile-{driver}",
                       disks=[Disk(scsi_id=0, size_mb=1024, backend="null")],
@@ -59,11 +64,12 @@ def profile(driver: str, plugin: Path, out: Path, ios: int) -> collections.Count
     addrs = [a for a, _ in table]
     per: collections.Counter = collections.Counter()
     for line in counts.read_text().splitlines():
-        vaddr, insns = line.split()
+        vaddr, insns, runs = line.split()
         i = bisect.bisect_right(addrs, int(vaddr, 16)) - 1
         name = table[i][1] if i >= 0 else "?"
         per[name] += int(insns)
         per[(name, int(vaddr, 16) - (table[i][0] if i >= 0 else 0))] += int(insns)
+        per[("blocks", name)] += int(runs)
     return per
 
 
@@ -91,24 +97,30 @@ def main() -> int:
     plugin = build_plugin(out)
     res = {d: per_io(d, plugin, out, args.ios) for d in DRIVERS}
     for d, (per, ios) in res.items():
-        print(f"\n>>> {d}: whole kernel, instructions per I/O: "
-              f"{sum(v for k, v in per.items() if isinstance(k, str)) / ios:.0f}")
+        blocks = {k[1]: v for k, v in per.items() if isinstance(k, tuple) and k[0] == "blocks"}
+        print(f"\n>>> {d}: whole kernel, per I/O: "
+              f"{sum(v for k, v in per.items() if isinstance(k, str)) / ios:.0f} instructions, "
+              f"{sum(blocks.values()) / ios:.0f} blocks")
         own = [(k, v) for k, v in per.items() if isinstance(k, str) and f"[{d}]" in k]
-        print(f"\n>>> {d}: its own functions, instructions per I/O "
-              f"(total {sum(v for _, v in own) / ios:.1f})")
+        print(f"\n>>> {d}: its own functions, instructions and blocks per I/O "
+              f"(total {sum(v for _, v in own) / ios:.1f} and "
+              f"{sum(blocks.get(k, 0) for k, _ in own) / ios:.1f})")
         for k, v in sorted(own, key=lambda kv: -kv[1]):
             if v / ios >= 1:
-                print(f"  {v / ios:8.1f}  {k[:100]}")
+                print(f"  {v / ios:8.1f} {blocks.get(k, 0) / ios:6.1f}  {k[:100]}")
         for text in args.annotate:
-            blocks = sorted((k[1], v) for k, v in per.items()
-                            if isinstance(k, tuple) and text in k[0] and f"[{d}]" in k[0] and v)
-            if blocks:
-                print(f"  blocks of *{text}*: " + ", ".join(f"{o:#x}:{v / ios:.1f}" for o, v in blocks))
+            offs = sorted((k[1], v) for k, v in per.items()
+                          if isinstance(k, tuple) and isinstance(k[1], int)
+                          and text in k[0] and f"[{d}]" in k[0] and v)
+            if offs:
+                print(f"  blocks of *{text}*: " + ", ".join(f"{o:#x}:{v / ios:.1f}" for o, v in offs))
     (c, n), (r, _) = res[DRIVERS[0]], res[DRIVERS[1]]
-    print(f"\n>>> kernel functions that differ most ({DRIVERS[1]} - {DRIVERS[0]}), per I/O")
-    diff = {k: r.get(k, 0) - c.get(k, 0) for k in set(c) | set(r) if isinstance(k, str)}
-    for k, v in sorted(diff.items(), key=lambda kv: -abs(kv[1]))[:args.top]:
-        print(f"  {v / n:+9.1f}  {k[:100]}")
+    for what, keep in (("instructions", lambda k: isinstance(k, str)),
+                       ("blocks", lambda k: isinstance(k, tuple) and k[0] == "blocks")):
+        print(f"\n>>> kernel functions whose {what} differ most ({DRIVERS[1]} - {DRIVERS[0]}), per I/O")
+        diff = {k: r.get(k, 0) - c.get(k, 0) for k in set(c) | set(r) if keep(k)}
+        for k, v in sorted(diff.items(), key=lambda kv: -abs(kv[1]))[:args.top]:
+            print(f"  {v / n:+9.1f}  {(k if isinstance(k, str) else k[1])[:100]}")
     print(f"\nraw counts: {out}")
     return 0
 
