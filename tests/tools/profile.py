@@ -5,7 +5,7 @@ each driver under the same fio load.
 
 A QEMU TCG plugin (tbprof/tbprof.c) counts the instructions executed in every
 kernel translation block while one guest (perf kernel, icount mode) loads a
-driver and runs 4 KiB random reads at QD32 on a null-co disk. Blocks are
+driver and runs 4 KiB random reads at QD32 (--iodepth) on a null-co disk. Blocks are
 mapped to symbols with the guest's /proc/kallsyms. Each driver runs twice, with
 N and 2N I/Os, and the report uses the difference of the two runs divided by
 N: boot, module loading and idle cancel out, leaving the cost of one I/O. It
@@ -45,7 +45,7 @@ def build_plugin(out: Path) -> Path:
     return so
 
 
-def profile(driver: str, plugin: Path, out: Path, ios: int) -> collections.Counter:
+def profile(driver: str, plugin: Path, out: Path, ios: int, qd: int) -> collections.Counter:
     """Instructions per kernel symbol, and per (symbol, block offset), and
     block executions per ("blocks", symbol), over a whole guest run with `ios`
     I/Os."""
@@ -56,7 +56,7 @@ def profile(driver: str, plugin: Path, out: Path, ios: int) -> collections.Count
     with Guest(cfg) as g:
         dev = sorted(load(g, driver, 1).values())[0]
         g.run(f"fio --name=p --filename=/dev/{dev} --direct=1 --ioengine=libaio --rw=randread "
-              f"--bs=4k --iodepth=32 --number_ios={ios} --size=1g > /dev/null", timeout=900)
+              f"--bs=4k --iodepth={qd} --number_ios={ios} --size=1g > /dev/null", timeout=900)
         syms = g.run("cat /proc/kallsyms", timeout=120)
     (out / f"{driver}-{ios}.kallsyms").write_text(syms)
     table = sorted((int(p[0], 16), " ".join(p[2:])) for p in (line.split() for line in syms.splitlines())
@@ -73,11 +73,11 @@ def profile(driver: str, plugin: Path, out: Path, ios: int) -> collections.Count
     return per
 
 
-def per_io(driver: str, plugin: Path, out: Path, ios: int) -> tuple[collections.Counter, int]:
+def per_io(driver: str, plugin: Path, out: Path, ios: int, qd: int) -> tuple[collections.Counter, int]:
     """Instructions per kernel symbol for `ios` I/Os: a run with 2 * `ios`
     minus a run with `ios`, so that everything but the I/O cancels out."""
-    print(f">>> {driver}: {ios} and {2 * ios} I/Os", flush=True)
-    one, two = profile(driver, plugin, out, ios), profile(driver, plugin, out, 2 * ios)
+    print(f">>> {driver}: {ios} and {2 * ios} I/Os at QD{qd}", flush=True)
+    one, two = profile(driver, plugin, out, ios, qd), profile(driver, plugin, out, 2 * ios, qd)
     delta = collections.Counter()
     for k in set(one) | set(two):
         delta[k] = two.get(k, 0) - one.get(k, 0)
@@ -87,6 +87,9 @@ def per_io(driver: str, plugin: Path, out: Path, ios: int) -> tuple[collections.
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ios", type=int, default=20000)
+    ap.add_argument("--iodepth", type=int, default=32,
+                    help="fio queue depth (at QD1 the idle loop runs between I/Os; it is "
+                         "counted, but executes few instructions with -icount sleep=off)")
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--annotate", metavar="TEXT", action="append", default=[],
                     help="also list the blocks (offset: instructions per I/O) of the "
@@ -95,7 +98,7 @@ def main() -> int:
     out = paths.TOP / "build" / "profile" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     plugin = build_plugin(out)
-    res = {d: per_io(d, plugin, out, args.ios) for d in DRIVERS}
+    res = {d: per_io(d, plugin, out, args.ios, args.iodepth) for d in DRIVERS}
     for d, (per, ios) in res.items():
         blocks = {k[1]: v for k, v in per.items() if isinstance(k, tuple) and k[0] == "blocks"}
         print(f"\n>>> {d}: whole kernel, per I/O: "
