@@ -39,6 +39,7 @@ def guest(request, kconfig):
 
 
 def scsi_dev_attr(g: Guest, hctl: str, attr: str) -> str:
+    """Sysfs attribute `attr` of SCSI device `hctl`."""
     return g.run(f"cat /sys/class/scsi_device/{hctl}/device/{attr}").strip()
 
 

@@ -175,6 +175,15 @@ def round_order(present: list[str], rnd: int) -> list[str]:
     return order + others[1:] if pv else others
 
 
+def sample(rnd: int, driver: str, job: str, read: dict) -> dict:
+    """One result: fio's read statistics of `driver` in `job`, round `rnd`."""
+    return {
+        "round": rnd, "driver": driver, "job": job, "iops": read["iops"],
+        "bw_kib": read["bw"], "lat_mean_ns": read["lat_ns"]["mean"],
+        "clat_p99_ns": read["clat_ns"].get("percentile", {}).get("99.000000"),
+    }
+
+
 def run_job(g: Guest, name: str, dev: str, cpu: int, job: tuple, args, samples: list, rnd: int) -> None:
     jname, rw, bs, qd, ios = job
     pin = f"--cpus_allowed={cpu}"
@@ -182,13 +191,8 @@ def run_job(g: Guest, name: str, dev: str, cpu: int, job: tuple, args, samples: 
         res = fio(g, dev, rw, bs, qd, number_ios=ios, extra=f"--size={args.size} {pin}")
     else:
         res = fio(g, dev, rw, bs, qd, runtime=args.runtime, ramp=args.ramp, extra=pin)
-    read = res["read"]
-    samples.append({
-        "round": rnd, "driver": name, "job": jname, "iops": read["iops"],
-        "bw_kib": read["bw"], "lat_mean_ns": read["lat_ns"]["mean"],
-        "clat_p99_ns": read["clat_ns"].get("percentile", {}).get("99.000000"),
-    })
-    say(f"    round {rnd} {jname:18} {name:14} {read['iops']:10.0f} IOPS")
+    samples.append(sample(rnd, name, jname, res["read"]))
+    say(f"    round {rnd} {jname:18} {name:14} {res['read']['iops']:10.0f} IOPS")
 
 
 def median_ci(values: list[float], level: float = 0.95, resamples: int = 4000) -> tuple[float, float]:
@@ -219,12 +223,7 @@ def run_pair(g: Guest, ready: dict, owner: dict[str, str], job: tuple, args, sam
     for res in doc["jobs"]:
         if res.get("error"):
             raise GuestError(f"fio reported error {res['error']} for {res['jobname']}")
-        read = res["read"]
-        samples.append({
-            "round": rnd, "driver": res["jobname"], "job": jname, "iops": read["iops"],
-            "bw_kib": read["bw"], "lat_mean_ns": read["lat_ns"]["mean"],
-            "clat_p99_ns": read["clat_ns"].get("percentile", {}).get("99.000000"),
-        })
+        samples.append(sample(rnd, res["jobname"], jname, res["read"]))
     say(f"    round {rnd} {jname:18} " + "  ".join(
         f"{s['driver']} {s['iops']:8.0f} IOPS (CPU {cpus[s['driver']]})" for s in samples[-2:]))
 
