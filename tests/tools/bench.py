@@ -51,7 +51,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fio, first_disk  # noqa: E402
+from common import fio, first_disk, timed  # noqa: E402
 from harness.scsi import fio_json  # noqa: E402
 from harness import paths  # noqa: E402
 from harness.guest import Disk, Guest, GuestConfig, GuestError  # noqa: E402
@@ -102,10 +102,10 @@ def steer_irqs(g: Guest, bdf: str, dev: str, cpu: int) -> int:
     return int(eff.replace("-", ",").split(",")[0])
 
 
-def setup_drivers(g: Guest, drivers: list[str]) -> dict[str, tuple[str, int]]:
+def setup_drivers(g: Guest, drivers: list[str]) -> tuple[dict[str, tuple[str, int]], dict[str, str]]:
     """Loads every driver (each pvscsi driver on its own controller) and
-    returns driver -> (disk, CPU to run fio on); drivers whose disk does not
-    appear are left out."""
+    returns driver -> (disk, CPU to run fio on), where drivers whose disk does
+    not appear are left out, and pvscsi driver -> its controller's address."""
     functions = pvscsi_functions(g)
     pv = [d for d in drivers if d in PVSCSI]
     if len(functions) < len(pv):
@@ -125,12 +125,13 @@ def setup_drivers(g: Guest, drivers: list[str]) -> dict[str, tuple[str, int]]:
         cpu = steer_irqs(g, owner[d], dev, BENCH_CPU) if d in owner else BENCH_CPU
         say(f"    {d:14} disk {dev}, fio on CPU {cpu}")
         ready[d] = (dev, cpu)
-    return ready
+    return ready, owner
 
 
-def swap_controllers(g: Guest, ready: dict[str, tuple[str, int]]) -> None:
-    """Gives each pvscsi driver in `ready` the other's controller, updating
-    `ready` with the new disks.
+def swap_controllers(g: Guest, ready: dict[str, tuple[str, int]], owner: dict[str, str]) -> dict[str, str]:
+    """Gives each pvscsi driver in `ready` the other's controller (`owner`:
+    driver -> controller address), updates `ready` with the new disks and
+    returns the new `owner`.
 
     The run swaps once, halfway: measured with the C driver on both
     controllers, the second one came out at 0.935 of the first (12 rounds,
@@ -138,19 +139,19 @@ def swap_controllers(g: Guest, ready: dict[str, tuple[str, int]]) -> None:
     may keep one controller for a whole run."""
     pv = [d for d in PVSCSI if d in ready]
     if len(pv) != 2:
-        return
-    bdf = {d: g.run(f"basename $(readlink -f /sys/block/{ready[d][0]}/device/../../..)").strip()
-           for d in pv}
+        return owner
+    new = dict(zip(pv, reversed([owner[d] for d in pv])))
     for d in pv:
-        g.run(f"echo {bdf[d]} > /sys/bus/pci/drivers/{d}/unbind")
-    for d, other in zip(pv, reversed(pv)):
-        g.run(f"echo {d} > /sys/bus/pci/devices/{bdf[other]}/driver_override && "
-              f"echo {bdf[other]} > /sys/bus/pci/drivers/{d}/bind")
-    for d, other in zip(pv, reversed(pv)):
+        g.run(f"echo {owner[d]} > /sys/bus/pci/drivers/{d}/unbind")
+    for d in pv:
+        g.run(f"echo {d} > /sys/bus/pci/devices/{new[d]}/driver_override && "
+              f"echo {new[d]} > /sys/bus/pci/drivers/{d}/bind")
+    for d in pv:
         dev = first_disk(g, DRIVERS[d][2], timeout=60)
-        cpu = steer_irqs(g, bdf[other], dev, BENCH_CPU)
-        say(f"    {d:14} now on {bdf[other]}: disk {dev}, fio on CPU {cpu}")
+        cpu = steer_irqs(g, new[d], dev, BENCH_CPU)
+        say(f"    {d:14} now on {new[d]}: disk {dev}, fio on CPU {cpu}")
         ready[d] = (dev, cpu)
+    return new
 
 
 def round_order(present: list[str], rnd: int) -> list[str]:
@@ -218,8 +219,7 @@ def run_pair(g: Guest, ready: dict, owner: dict[str, str], job: tuple, args, sam
     jobs = " ".join(f"--name={d} --filename=/dev/{ready[d][0]} --cpus_allowed={cpus[d]}"
                     for d in PVSCSI)
     doc = fio_json(g, f"--direct=1 --ioengine=libaio --rw={rw} --bs={bs} --iodepth={qd} "
-                      f"--time_based --runtime={round(args.runtime * 1000)}ms "
-                      f"--ramp_time={round(args.ramp * 1000)}ms {jobs}", timeout=600)
+                      f"{timed(args.runtime, args.ramp)} {jobs}", timeout=600)
     for res in doc["jobs"]:
         if res.get("error"):
             raise GuestError(f"fio reported error {res['error']} for {res['jobname']}")
@@ -323,8 +323,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["wall", "pair", "icount"], default=os.environ.get("BENCH_MODE", "wall"))
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 9)))
-    ap.add_argument("--runtime", type=float, default=3, help="seconds per fio job (wall mode)")
-    ap.add_argument("--ramp", type=float, default=1, help="warm-up seconds before each fio job (wall mode)")
+    ap.add_argument("--runtime", type=float, default=3, help="seconds per fio job (wall and pair modes)")
+    ap.add_argument("--ramp", type=float, default=1, help="warm-up seconds before each fio job (wall and pair modes)")
     ap.add_argument("--size", default="1g", help="fio region (icount mode)")
     ap.add_argument("--drivers", default=",".join(DRIVERS))
     ap.add_argument("--jobs", default=",".join(j[0] for j in JOBS),
@@ -354,18 +354,15 @@ def main() -> int:
     say(f">>> bench: mode {args.mode}, {args.rounds} rounds, drivers {', '.join(drivers)}")
     started = time.monotonic()
     with Guest(cfg) as g:
-        ready = setup_drivers(g, drivers)
+        ready, owner = setup_drivers(g, drivers)
         skipped = {d for d in drivers if d not in ready}
         jobs = [j for j in JOBS if (args.mode != "icount" or j[4]) and j[0] in args.jobs.split(",")]
         if args.mode == "pair" and skipped:
             raise GuestError(f"pair mode needs both pvscsi drivers; no disk for {', '.join(skipped)}")
-        owner = dict(zip(PVSCSI, pvscsi_functions(g))) if args.mode == "pair" else {}
         for rnd in range(1, args.rounds + 1):
             if rnd == args.rounds // 2 + 1:
                 say("    swapping the pvscsi controllers between the drivers")
-                swap_controllers(g, ready)
-                if args.mode == "pair":
-                    owner = {d: owner[o] for d, o in zip(PVSCSI, reversed(PVSCSI))}
+                owner = swap_controllers(g, ready, owner)
             for job in jobs:
                 if args.mode == "pair":
                     run_pair(g, ready, owner, job, args, samples, rnd)

@@ -18,12 +18,16 @@ def first_disk(g: Guest, proc_name: str, timeout: float = 60.0) -> str:
     return sorted(wait_disks(g, proc_name, 1, timeout=timeout).values())[0]
 
 
+def timed(runtime: float, ramp: float) -> str:
+    """fio options for a run of `runtime` seconds after `ramp` seconds of warm-up."""
+    return f"--time_based --runtime={round(runtime * 1000)}ms --ramp_time={round(ramp * 1000)}ms"
+
+
 def fio(g: Guest, dev: str, rw: str, bs: str, iodepth: int, runtime: float = 0,
         number_ios: int = 0, extra: str = "", timeout: float = 600.0, ramp: float = 1.0) -> dict:
     """Runs one fio job on /dev/<dev>, for `runtime` seconds after `ramp`
     seconds of warm-up or for `number_ios` I/Os; returns the job's JSON."""
-    limit = (f"--time_based --runtime={round(runtime * 1000)}ms --ramp_time={round(ramp * 1000)}ms"
-             if runtime else f"--number_ios={number_ios}")
+    limit = timed(runtime, ramp) if runtime else f"--number_ios={number_ios}"
     doc = fio_json(g, f"--name=job --filename=/dev/{dev} --direct=1 --ioengine=libaio "
                       f"--rw={rw} --bs={bs} --iodepth={iodepth} {limit} {extra}", timeout=timeout)
     job = doc["jobs"][0]
