@@ -9,6 +9,7 @@
 #   make check        rustfmt, clippy and checkpatch
 #   make bench        C vmw_pvscsi vs vmw_pvscsi_rs vs virtio_scsi (fio, perf kernel)
 #   make profile      guest instructions per I/O by function, C vs Rust driver
+#   make stress       error-handling and sleep stress campaign (debug kernel, long)
 #
 # Variables: KCONFIG=debug|perf (test kernel), KDIR=<any Rust-enabled 7.3 build
 # tree> (instead of the cached kernels), LLVM=-19 (as the kernel was built).
@@ -17,7 +18,7 @@ KCONFIG ?= debug
 LLVM ?= -19
 export KCONFIG KDIR LLVM
 
-.PHONY: all modules check test run bench profile bootstrap kernel print-kdir print-module \
+.PHONY: all modules check test run bench profile stress bootstrap kernel print-kdir print-module \
 	rust-analyzer clean
 
 all: modules
@@ -39,6 +40,9 @@ bench:
 
 profile:
 	@scripts/profile $(PROFILE_ARGS)
+
+stress:
+	@scripts/stress $(STRESS_ARGS)
 
 bootstrap:
 	@scripts/bootstrap

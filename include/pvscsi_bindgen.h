@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Input of the module-local bindgen step (see drivers/scsi/vmw_pvscsi_rs/Kbuild):
- * the SCSI midlayer headers the driver uses, the reboot notifier chain, and
- * the glue interface.
+ * the SCSI midlayer headers the driver uses and the glue interface.
  */
-#include <linux/reboot.h>
 #include <scsi/scsi.h>
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_device.h>

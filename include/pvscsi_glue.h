@@ -23,19 +23,39 @@ struct scsi_cmnd;
 #define PVSCSI_GLUE_SG_TABLESIZE 128
 
 /*
- * Largest request in 512-byte sectors: 128 segments of one 4 KiB page each,
- * so that any request the block layer builds fits one SG list.
+ * Largest request in 512-byte sectors: the C driver's 0xffff. The block
+ * layer also keeps every request within PVSCSI_GLUE_SG_TABLESIZE segments
+ * (of up to 64 KiB each), so any request it builds fits one SG list; a DMA
+ * layer that maps less (swiotlb) lowers it further in scsi_add_host().
  */
-#define PVSCSI_GLUE_MAX_SECTORS (PVSCSI_GLUE_SG_TABLESIZE * 4096 / 512)
+#define PVSCSI_GLUE_MAX_SECTORS 0xffff
+
+/*
+ * Host attributes (sysfs files of the SCSI host) with an adapter's effective
+ * settings:
+ * @PVSCSI_GLUE_ATTR_RING_PAGES: pages of the request and completion rings
+ * @PVSCSI_GLUE_ATTR_MSG_RING_PAGES: pages of the message ring, 0 if unused
+ * @PVSCSI_GLUE_ATTR_REQ_THRESHOLD: 1 if request coalescing is on
+ * @PVSCSI_GLUE_ATTR_MAX_ID: targets scanned (0 to max_id - 1)
+ */
+enum pvscsi_glue_attr {
+	PVSCSI_GLUE_ATTR_RING_PAGES,
+	PVSCSI_GLUE_ATTR_MSG_RING_PAGES,
+	PVSCSI_GLUE_ATTR_REQ_THRESHOLD,
+	PVSCSI_GLUE_ATTR_MAX_ID,
+};
 
 /*
  * Implemented in Rust (submit.rs, eh.rs); called by the host template. The
- * error handlers return nonzero for SUCCESS and 0 for FAILED.
+ * error handlers return nonzero for SUCCESS and 0 for FAILED; the attribute
+ * returns a negative value when it has none.
  */
 int pvscsi_rs_queuecommand(struct Scsi_Host *shost, struct scsi_cmnd *cmd);
 void pvscsi_rs_commit_rqs(struct Scsi_Host *shost);
+long long pvscsi_rs_host_attr(struct Scsi_Host *shost, enum pvscsi_glue_attr which);
 int pvscsi_rs_eh_abort(struct Scsi_Host *shost, struct scsi_cmnd *cmd);
 int pvscsi_rs_eh_device_reset(struct Scsi_Host *shost, struct scsi_cmnd *cmd);
+int pvscsi_rs_eh_target_reset(struct Scsi_Host *shost, struct scsi_cmnd *cmd);
 int pvscsi_rs_eh_bus_reset(struct Scsi_Host *shost, struct scsi_cmnd *cmd);
 int pvscsi_rs_eh_host_reset(struct Scsi_Host *shost, struct scsi_cmnd *cmd);
 

@@ -23,6 +23,7 @@ import signal
 import socket
 import sys
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -86,6 +87,9 @@ class GuestConfig:
     c_modules: bool = True
     # Host CPUs QEMU may run on (a taskset list such as "0"); empty: any.
     host_cpus: str = ""
+    # QEMU trace events to enable (patterns such as "pvscsi_*"); they are
+    # written to trace.log in the guest's log folder (Guest.trace()).
+    trace: list[str] = dataclasses.field(default_factory=list)
 
 
 def _accel(kconfig: str) -> str:
@@ -131,6 +135,9 @@ class Guest:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.dir = paths.LOGS / f"{config.name}-{stamp}-{os.getpid()}"
         self.console_path = self.dir / "console.log"
+        # UNIX socket paths must stay below 108 bytes, whatever the log
+        # folder's name: the sockets live in a short folder of their own.
+        self.sock_dir = Path(tempfile.mkdtemp(prefix="pvscsi-"))
         self.qemu: subprocess.Popen | None = None
         self.agent: socket.socket | None = None
         self._buf = b""
@@ -178,9 +185,9 @@ class Guest:
             "-initrd", str(self.dir / "initrd.cpio"),
             "-append", f"console=ttyS0 panic=-1 printk.devkmsg=on {c.append}".strip(),
             "-chardev", f"file,id=con,path={self.console_path}", "-serial", "chardev:con",
-            "-chardev", f"socket,id=agent,path={self.dir / 'agent.sock'},server=on,wait=on",
+            "-chardev", f"socket,id=agent,path={self.sock_dir / 'agent.sock'},server=on,wait=on",
             "-serial", "chardev:agent",
-            "-qmp", f"unix:{self.dir / 'qmp.sock'},server=on,wait=off",
+            "-qmp", f"unix:{self.sock_dir / 'qmp.sock'},server=on,wait=off",
         ]
         if accel == "kvm":
             cmd += ["-accel", "kvm", "-cpu", "host"]
@@ -188,6 +195,10 @@ class Guest:
             cmd += ["-accel", "tcg", "-cpu", "max", "-icount", "shift=0,sleep=off"]
         else:
             cmd += ["-accel", "tcg", "-cpu", "max"]
+        for event in c.trace:
+            cmd += ["-trace", f"enable={event}"]
+        if c.trace:
+            cmd += ["-D", str(self.dir / "trace.log")]
         if c.pvscsi:
             for i in range(c.pvscsi_count):
                 cmd += ["-device", f"pvscsi,id=pv{i}"]
@@ -247,8 +258,8 @@ class Guest:
             os.killpg(self.qemu.pid, signal.SIGKILL)
             self.qemu.wait()
         self._buf = b""
-        (self.dir / "agent.sock").unlink(missing_ok=True)
-        (self.dir / "qmp.sock").unlink(missing_ok=True)
+        (self.sock_dir / "agent.sock").unlink(missing_ok=True)
+        (self.sock_dir / "qmp.sock").unlink(missing_ok=True)
 
     def _boot(self) -> None:
         """Starts QEMU and waits for the agent."""
@@ -260,7 +271,7 @@ class Guest:
                                      stdout=open(self.dir / "qemu.log", "wb"),
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 30
-        sock_path = self.dir / "agent.sock"
+        sock_path = self.sock_dir / "agent.sock"
         while not sock_path.exists():
             self._check_alive()
             if time.monotonic() > deadline:
@@ -295,6 +306,7 @@ class Guest:
         self._cleanup(failed)
 
     def _cleanup(self, failed: bool) -> None:
+        shutil.rmtree(self.sock_dir, ignore_errors=True)
         if failed or self.keep_logs:
             for img in self.dir.glob("*.img"):
                 img.unlink()
@@ -340,6 +352,19 @@ class Guest:
         """Makes wait_console() look only at what comes after this point."""
         self._console_offset = len(self.console())
 
+    def console_since_mark(self) -> str:
+        """The console from the last mark_console() on."""
+        return self.console()[self._console_offset:]
+
+    # ---- QEMU trace ------------------------------------------------------
+
+    def trace(self) -> str:
+        """The QEMU trace events written so far (GuestConfig.trace)."""
+        try:
+            return (self.dir / "trace.log").read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
     # ---- agent -----------------------------------------------------------
 
     def _send(self, script: str) -> str:
@@ -371,11 +396,24 @@ class Guest:
         head, _, self._buf = self._buf.partition(token)
         return head
 
+    def start_script(self, script: str) -> str:
+        """Starts a shell script in the guest without waiting for it (for a
+        command that suspends the guest); finish_script() collects it."""
+        return self._send(script)
+
+    def finish_script(self, tag: str, timeout: float = 120.0) -> tuple[int, str]:
+        """Waits for a script start_script() started; returns (exit status,
+        output). Scripts finish in the order they were sent."""
+        return self._collect(tag, timeout, f"script {tag}")
+
     def run_rc(self, script: str, timeout: float = 120.0) -> tuple[int, str]:
         """Runs a shell script in the guest; returns (exit status, output)."""
-        tag = self._send(script)
-        self._read_until(f"@@PVSCSI-BEGIN {tag}@@\n".encode(), timeout, f"`{script[:60]}`")
-        body = self._read_until(f"@@PVSCSI-END {tag} ".encode(), timeout, f"`{script[:60]}`")
+        return self._collect(self._send(script), timeout, f"`{script[:60]}`")
+
+    def _collect(self, tag: str, timeout: float, what: str) -> tuple[int, str]:
+        """Reads the answer to script `tag`."""
+        self._read_until(f"@@PVSCSI-BEGIN {tag}@@\n".encode(), timeout, what)
+        body = self._read_until(f"@@PVSCSI-END {tag} ".encode(), timeout, what)
         rc_line = self._read_until(b"@@\n", 5, "the exit status")
         output = base64.b64decode(b"".join(body.split())).decode(errors="replace")
         return int(rc_line), output
@@ -430,6 +468,6 @@ class Guest:
     def qmp(self):
         """A connected synchronous QMP client (qemu.qmp.legacy)."""
         from qemu.qmp.legacy import QEMUMonitorProtocol
-        mon = QEMUMonitorProtocol(str(self.dir / "qmp.sock"))
+        mon = QEMUMonitorProtocol(str(self.sock_dir / "qmp.sock"))
         mon.connect()
         return mon

@@ -12,6 +12,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness.guest import Disk, Guest, GuestConfig  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "stress: long cases run by `make stress` only (`make test` deselects them)")
+
+
 @pytest.fixture(scope="session")
 def kconfig() -> str:
     """The test-kernel configuration the suite runs on (debug unless told)."""

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
-"""SG_IO through sg3-utils: INQUIRY and READ CAPACITY succeed, and CHECK
+"""SG_IO through sg3-utils: INQUIRY and READ CAPACITY succeed, CHECK
 CONDITIONs with a data phase reach user space as CHECK CONDITION with
-ILLEGAL REQUEST sense.
+ILLEGAL REQUEST sense, and a command that QEMU under-runs (REPORT LUNS,
+answered by its target-level emulation with fewer bytes than asked for, as
+BTSTAT_DATARUN without a length) succeeds with its data.
 
 QEMU reports every data-phase CHECK CONDITION as BTSTAT_DATARUN. The C driver
 turns that into DID_ERROR and drops the status; the same cases run on it and
@@ -59,3 +61,23 @@ def test_check_condition_with_data_phase(guest, case):
         assert rc == 99, out
         assert "DID_ERROR" in out, out
         assert "Check Condition" not in out, out
+
+
+def test_report_luns_under_run(guest):
+    # REPORT LUNS with a 4 KiB allocation: QEMU returns 16 bytes (one LUN)
+    # and reports the rest as a data under-run, without saying how much moved.
+    rc, out = guest.run_rc("sg_raw -r 4096 /dev/sg0 a0 00 00 00 00 00 00 00 10 00 00 00 2>&1")
+    if guest.driver == RS:
+        # Not a READ or WRITE: the data carries its own length, so the
+        # command completes (DID_OK, GOOD) and the LUN list is readable.
+        assert rc == 0, out
+        assert "SCSI Status: Good" in out, out
+        # LUN list length 8 (one LUN: LUN 0).
+        assert " 00     00 00 00 08 00 00 00 00" in out, out
+        out = guest.run("sg_luns /dev/sg0")
+        assert "Lun list length = 8" in out, out
+    else:
+        # Recorded C driver behaviour: every under-run is DID_ERROR, so user
+        # space (and the midlayer's LUN scan) never gets the list.
+        assert rc == 99, out
+        assert "DID_ERROR" in out, out

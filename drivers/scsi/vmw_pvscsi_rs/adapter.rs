@@ -7,15 +7,25 @@
 //!
 //! # Locking
 //!
+//! - `eh` (a mutex) serializes everything that sends the device a command
+//!   through COMMAND/COMMAND_DATA (the dwords of two commands must never
+//!   interleave) and every whole-adapter transition: the error handlers
+//!   (which the midlayer's error thread, its asynchronous abort work and the
+//!   SG_SCSI_RESET ioctl may all run at once), shutdown and system sleep.
 //! - `submit` serializes producers of the request ring (`queuecommand` runs
-//!   concurrently on several CPUs, without the host lock).
+//!   concurrently on several CPUs, without the host lock), and holds the
+//!   gate that stops submission during a reset, a sleep or after shutdown.
 //! - `complete` serializes consumers of the completion ring (the interrupt
-//!   handler, and teardown).
-//! - `complete` is never taken while `submit` is held, and the driver takes
-//!   no other lock under either. (A completion handed to the midlayer under
-//!   `complete` could, in principle, start new I/O and take `submit`: that
-//!   order is the only one allowed.) In-flight commands move between the two
-//!   through [`super::scsi::CommandSlot`]s, which are atomic.
+//!   handler and its thread, the error handlers, resets). Every command
+//!   leaves its context slot under `complete`, and the completion path holds
+//!   it until the command is handed back to the midlayer; so "has this
+//!   command finished?" is decided under `complete`, never by a bare look at
+//!   a slot.
+//! - Order: `eh`, then the message ring's `cursor` ([`MsgWork`]), then
+//!   `complete`, then `submit`. (A completion handed to the midlayer under
+//!   `complete` may start new I/O and take `submit`.) Nothing waits, under
+//!   any of them, for work that needs the host: resets do not wait for the
+//!   hot-plug work item, which may itself wait for a command.
 
 use kernel::{
     device::{
@@ -29,6 +39,8 @@ use kernel::{
         io_write,
         Io, //
     },
+    new_condvar,
+    new_mutex,
     new_spinlock_irq,
     prelude::*,
     sync::{
@@ -38,6 +50,8 @@ use kernel::{
             Atomic, //
         },
         Arc,
+        CondVar,
+        Mutex,
         SpinLockIrq, //
     }, //
 };
@@ -57,6 +71,7 @@ use super::{
         INTR_MSG_MASK,
         MAX_TARGETS, //
     },
+    complete::Drained,
     config::Config,
     context::Contexts,
     hw::Hw,
@@ -65,7 +80,10 @@ use super::{
         MsgRing,
         Rings, //
     },
-    status::sam, //
+    status::{
+        did,
+        sam, //
+    }, //
 };
 
 /// Producer state of the request ring, under [`Adapter::submit`].
@@ -74,10 +92,21 @@ pub(crate) struct SubmitState {
     pub(crate) prod: u32,
     /// Doorbells owed for published requests, rung at the end of a batch.
     pub(crate) kicks: Kicks,
-    /// The adapter was quiesced for reboot: new commands are refused.
-    pub(crate) stopped: bool,
+    /// Whether new commands may be published.
+    pub(crate) gate: Gate,
     /// The device coalesces read/write requests (`SETUP_REQCALLTHRESHOLD`).
     pub(crate) req_threshold: bool,
+}
+
+/// Whether the request ring takes new commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// Yes.
+    Open,
+    /// Not now (an adapter reset or a system sleep): the midlayer retries.
+    Paused,
+    /// Never again (shut down, or the device failed to restart): fail them.
+    Closed,
 }
 
 /// Doorbells owed for published requests.
@@ -99,6 +128,8 @@ pub(crate) struct CompleteState {
 pub(crate) struct Faults {
     /// Completions the driver refused.
     pub(crate) bad_completions: Atomic<u32>,
+    /// Completions for an earlier command of their context.
+    pub(crate) stale_completions: Atomic<u32>,
     /// Commands refused at submission.
     pub(crate) bad_submissions: Atomic<u32>,
 }
@@ -108,6 +139,7 @@ impl Faults {
     fn new() -> Self {
         Self {
             bad_completions: Atomic::new(0),
+            stale_completions: Atomic::new(0),
             bad_submissions: Atomic::new(0),
         }
     }
@@ -137,6 +169,16 @@ pub(crate) struct Adapter<'bound> {
     /// Completion ring consumer; see the module documentation.
     #[pin]
     pub(crate) complete: SpinLockIrq<CompleteState>,
+    /// Device commands and adapter transitions; see the module
+    /// documentation.
+    #[pin]
+    pub(crate) eh: Mutex<()>,
+    /// Signalled (under `complete`) when commands complete while an error
+    /// handler waits for some.
+    #[pin]
+    pub(crate) idle: CondVar,
+    /// Error handlers waiting on `idle`.
+    pub(crate) waiters: Atomic<u32>,
     /// Hot-plug message processing, when the message ring is in use.
     pub(crate) msg: Option<Arc<MsgWork>>,
     /// Targets are `0..max_id`.
@@ -166,12 +208,7 @@ impl<'bound> Adapter<'bound> {
         let ctx = Contexts::new(dev, rings.req_ring.entries() as usize)?;
         let msg = if use_msg {
             let ring = MsgRing::new(dev, cfg.msg_ring_pages)?;
-            Some(MsgWork::new(
-                ring,
-                rings.state.clone(),
-                targets.max_id,
-                dev.into(),
-            )?)
+            Some(MsgWork::new(ring, rings.state.clone(), dev.into())?)
         } else {
             None
         };
@@ -186,12 +223,15 @@ impl<'bound> Adapter<'bound> {
                 SubmitState {
                     prod: 0,
                     kicks: Kicks::default(),
-                    stopped: false,
+                    gate: Gate::Open,
                     req_threshold: false,
                 },
                 "vmw_pvscsi_rs:submit"
             ),
             complete <- new_spinlock_irq!(CompleteState { cons: 0 }, "vmw_pvscsi_rs:complete"),
+            eh <- new_mutex!((), "vmw_pvscsi_rs:eh"),
+            idle <- new_condvar!("vmw_pvscsi_rs:idle"),
+            waiters: Atomic::new(0),
             msg,
             max_id: targets.max_id,
             cmd_per_lun,
@@ -201,7 +241,8 @@ impl<'bound> Adapter<'bound> {
     }
 
     /// Registers the rings with the device, then the message ring and
-    /// request coalescing where available. Interrupts stay masked.
+    /// request coalescing where available. Interrupts stay masked. Called at
+    /// probe, and with `eh` held afterwards.
     ///
     /// # Errors
     ///
@@ -230,15 +271,16 @@ impl<'bound> Adapter<'bound> {
             self.hw
                 .command_with(Command::SetupMsgRing, &msg.ring().setup_desc());
             let log2 = io_read!(state, .msg_num_entries_log2);
-            if !msg.ring().geometry.check_device_log2(log2) {
+            let accepted = msg.ring().geometry.check_device_log2(log2);
+            if !accepted {
                 // QEMU with use_msg=0 answers the support probe as if the
                 // command existed, then ignores it.
                 dev_info!(
                     self.dev,
                     "device ignored the message ring; no hot-plug notifications\n"
                 );
-                msg.disable();
             }
+            msg.set_enabled(accepted);
         }
         if self.use_req_threshold {
             self.setup_req_threshold();
@@ -305,26 +347,94 @@ impl<'bound> Adapter<'bound> {
         self.hw.set_intr_mask(0);
     }
 
-    /// Quiesces the adapter for reboot or kexec: masks interrupts, stops
-    /// hot-plug processing and resets the device, so that it stops using the
-    /// rings before the next kernel owns the memory. Commands the reset
-    /// cancelled are completed; later ones are refused.
-    pub(crate) fn quiesce(&self) {
-        self.submit.lock().stopped = true;
+    /// Wakes the error handlers waiting for commands to complete; called
+    /// under `complete`.
+    pub(crate) fn wake_waiters(&self) {
+        if self.waiters.load(Relaxed) != 0 {
+            self.idle.notify_all();
+        }
+    }
+
+    /// Stops the device and takes every command back from it; the caller
+    /// holds `eh`.
+    ///
+    /// Submission stops at `gate` first, so nothing is published after the
+    /// sweep below. The device is reset (it completes what it cancels into
+    /// the ring: QEMU does so synchronously) and the ring drained; a command
+    /// still in its context after that is completed with host byte
+    /// `leftover`. Interrupts are left masked, the message ring paused (the
+    /// hot-plug work item is not waited for).
+    pub(crate) fn halt(&self, gate: Gate, leftover: u32) {
+        self.submit.lock().gate = gate;
         self.mask_interrupts();
         if let Some(msg) = &self.msg {
-            msg.disable();
+            msg.pause();
         }
+        // Let the device see every published request before the reset, as
+        // the C driver does; the reset then cancels them.
+        self.hw.kick_non_rw();
         self.hw.reset();
-        // The device completes cancelled requests into the ring during the
-        // reset (QEMU does so synchronously).
-        self.drain_completions();
-        dev_info!(self.dev, "adapter quiesced for reboot\n");
+        let mut st = self.complete.lock();
+        // The device writes nothing after the reset: this drain ends.
+        while self.drain(&mut st, self.rings.cmp_ring.entries()) == Drained::More {}
+        let mut swept = false;
+        for (i, ctx) in self.ctx.iter().enumerate() {
+            if let Some(cmd) = ctx.slot.take() {
+                // The device may have written sense data for it.
+                if let Some(dma) = self.ctx.dma(i) {
+                    let _ = dma.clear_sense();
+                }
+                cmd.fail(leftover);
+                swept = true;
+            }
+        }
+        if swept {
+            self.wake_waiters();
+        }
+    }
+
+    /// Brings the device back after [`Adapter::halt`] or a system sleep
+    /// (whatever state the device is in): resets it, registers the rings
+    /// anew, opens submission, unmasks interrupts and queues a rescan for
+    /// the hot-plug events missed meanwhile. The caller holds `eh`.
+    ///
+    /// # Errors
+    ///
+    /// `EIO` if the device does not take the rings; submission is then
+    /// closed for good (commands fail with `DID_NO_CONNECT`).
+    pub(crate) fn restart(&self) -> Result {
+        self.mask_interrupts();
+        self.hw.reset();
+        self.restart_rings();
+        if let Some(msg) = &self.msg {
+            msg.restart();
+        }
+        if let Err(e) = self.start() {
+            self.submit.lock().gate = Gate::Closed;
+            return Err(e);
+        }
+        self.submit.lock().gate = Gate::Open;
+        self.unmask_interrupts();
+        if let Some(msg) = &self.msg {
+            msg.rescan();
+        }
+        Ok(())
+    }
+
+    /// Quiesces the adapter for power-off, reboot or kexec, once the disks
+    /// are shut down (`device_shutdown()` runs the PCI driver's shutdown
+    /// after its children's): resets the device, so that it stops using the
+    /// rings before the next kernel owns the memory, and refuses every later
+    /// command.
+    pub(crate) fn shut_down(&self) {
+        let _eh = self.eh.lock();
+        self.halt(Gate::Closed, did::NO_CONNECT);
+        dev_info!(self.dev, "adapter quiesced for shutdown\n");
     }
 
     /// Commands in flight (for the teardown check).
     pub(crate) fn in_flight(&self) -> usize {
-        self.ctx.slots().filter(|s| s.is_busy()).count()
+        self.ctx.iter().filter(|c| c.slot.is_busy()).count()
     }
 }
 
@@ -343,19 +453,25 @@ impl PinnedDrop for Adapter<'_> {
     }
 }
 
+/// Targets scanned when the device does not say: QEMU's PVSCSI accepts
+/// scsi-id 0 to 64 (`PVSCSI_MAX_DEVS` is 64, and only ids above it are
+/// refused), one more than the protocol's nominal [`MAX_TARGETS`].
+pub(crate) const SCAN_TARGETS: u32 = MAX_TARGETS + 1;
+
 /// What the device says about its targets.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Targets {
     /// The count the device reported, if it did.
     pub(crate) reported: Option<u32>,
-    /// Targets to scan: the reported count, or all 64 PVSCSI targets.
+    /// Targets to scan: the reported count, or every id QEMU accepts.
     pub(crate) max_id: u32,
 }
 
 /// Asks the device how many targets it has (the controller CONFIG page).
 ///
-/// QEMU does not implement the command; then every PVSCSI target (0 to 63)
-/// is scanned rather than the C driver's 16, so no disk is missed.
+/// QEMU does not implement the command; then every target QEMU accepts (0 to
+/// 64, [`SCAN_TARGETS`]) is scanned rather than the C driver's 16, so no disk
+/// is missed.
 pub(crate) fn query_targets(dev: &Device<Bound>, hw: &Hw<'_>) -> Result<Targets> {
     let page = Coherent::<ConfigPageController>::zeroed(dev, GFP_KERNEL)?;
     // Pre-mark the header as failed: a device that ignores the command leaves it.
@@ -389,15 +505,15 @@ pub(crate) fn query_targets(dev: &Device<Bound>, hw: &Hw<'_>) -> Result<Targets>
         Some(n) => dev_info!(dev, "device reports {} targets\n", n),
         None => dev_info!(
             dev,
-            "CONFIG page unavailable (host status {:#x}, SCSI status {:#x}); scanning all {} targets\n",
+            "CONFIG page unavailable (host status {:#x}, SCSI status {:#x}); scanning targets 0-{}\n",
             header.host_status,
             header.scsi_status,
-            MAX_TARGETS
+            SCAN_TARGETS - 1
         ),
     }
     Ok(Targets {
         reported,
-        max_id: reported.unwrap_or(MAX_TARGETS),
+        max_id: reported.unwrap_or(SCAN_TARGETS),
     })
 }
 

@@ -14,11 +14,16 @@ use kernel::{
     },
     irq::{
         self,
-        IrqReturn, //
+        IrqReturn,
+        ThreadedIrqReturn, //
     },
     pci::IrqType,
     prelude::*,
     sync::{
+        atomic::ordering::{
+            Acquire,
+            Relaxed, //
+        },
         barrier::{
             dma_mb,
             Read, //
@@ -37,7 +42,7 @@ use super::{
         CompleteState,
         Faults, //
     },
-    kext::HardIrqHandler,
+    kext::IrqHandlers,
     request,
     scsi::Command,
     status::{
@@ -48,27 +53,55 @@ use super::{
     }, //
 };
 
+/// Rounds of draining the interrupt thread does before it leaves the rest to
+/// the next interrupt (a device that keeps producing completions must not
+/// keep a CPU forever, even in a thread).
+const THREAD_ROUNDS: u32 = 16;
+
+/// Whether a bounded drain left completions in the ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Drained {
+    /// The ring is empty (or unusable).
+    All,
+    /// The budget ran out with completions pending.
+    More,
+}
+
 impl Adapter<'_> {
-    /// Completes every command the device has completed (process context).
-    pub(crate) fn drain_completions(&self) {
-        self.drain(&mut self.complete.lock());
+    /// Completions one drain consumes at most: as many as the ring holds.
+    /// A well-behaved device never has more pending than there are
+    /// contexts; the bound stops one that keeps advancing its index.
+    fn budget(&self) -> u32 {
+        self.rings.cmp_ring.entries()
     }
 
-    /// Completes every command the device has completed, in the interrupt
-    /// handler.
-    #[inline(always)]
-    fn drain_in_irq(&self, irqs_off: &LocalInterruptDisabled) {
-        self.drain(&mut self.complete.lock_with(irqs_off));
+    /// Completes what the device has completed, up to one budget (process
+    /// context).
+    pub(crate) fn drain_completions(&self) -> Drained {
+        let mut st = self.complete.lock();
+        self.drain(&mut st, self.budget())
     }
 
-    /// Drains the completion ring; `st` is the locked consumer state.
+    /// Completes what the device has completed, up to one budget, in the
+    /// hard interrupt handler.
     #[inline(always)]
-    fn drain(&self, st: &mut CompleteState) {
+    fn drain_in_irq(&self, irqs_off: &LocalInterruptDisabled) -> Drained {
+        self.drain(&mut self.complete.lock_with(irqs_off), self.budget())
+    }
+
+    /// Drains the completion ring, at most `budget` entries; `st` is the
+    /// locked consumer state. Holding it across the hand-back of each command
+    /// to the midlayer is what lets the error handlers decide, under the same
+    /// lock, that a command has finished completing.
+    #[inline(always)]
+    pub(crate) fn drain(&self, st: &mut CompleteState, budget: u32) -> Drained {
         let state = &*self.rings.state;
-        loop {
+        let mut left = budget;
+        let mut completed = false;
+        let drained = loop {
             let prod = io_read!(state, .cmp_prod_idx);
             let pending = match self.rings.cmp_ring.pending(prod, st.cons) {
-                Ok(0) => break,
+                Ok(0) => break Drained::All,
                 Ok(n) => n,
                 Err(e) => {
                     if Faults::should_log(&self.faults.bad_completions) {
@@ -79,21 +112,29 @@ impl Adapter<'_> {
                             e.cons
                         );
                     }
-                    break;
+                    break Drained::All;
                 }
             };
+            if left == 0 {
+                break Drained::More;
+            }
             // Read the descriptors only after the producer index.
             dma_mb(Read);
-            for _ in 0..pending {
+            for _ in 0..pending.min(left) {
                 let Ok(desc) = self.read_cmp(self.rings.cmp_ring.slot(st.cons)) else {
                     break;
                 };
                 st.cons = st.cons.wrapping_add(1);
-                self.complete_one(&desc);
+                left -= 1;
+                completed |= self.complete_one(&desc);
             }
             // The descriptors are copied out; the device may reuse the slots.
             io_write!(state, .cmp_cons_idx, st.cons);
+        };
+        if completed {
+            self.wake_waiters();
         }
+        drained
     }
 
     /// Reads completion descriptor `slot`.
@@ -102,10 +143,12 @@ impl Adapter<'_> {
         Ok(io_project!(&self.rings.cmp, [try: slot]).copy_read())
     }
 
-    /// Completes the command `desc` names, after checking it.
+    /// Completes the command `desc` names, after checking it; returns
+    /// whether it completed one. Runs under the `complete` lock.
     #[inline(always)]
-    fn complete_one(&self, desc: &CmpDesc) {
-        let Some(index) = request::context_index(desc.context, self.ctx.len()) else {
+    fn complete_one(&self, desc: &CmpDesc) -> bool {
+        let cookie = request::decode_cookie(desc.context, self.ctx.len());
+        let Some((cookie, ctx)) = cookie.and_then(|c| Some((c, self.ctx.get(c.index)?))) else {
             if Faults::should_log(&self.faults.bad_completions) {
                 dev_err!(
                     self.dev,
@@ -113,9 +156,12 @@ impl Adapter<'_> {
                     desc.context
                 );
             }
-            return;
+            return false;
         };
-        let Some(cmd) = self.ctx.get(index).and_then(|ctx| ctx.slot.take()) else {
+        // Every command leaves its slot under this lock, so a busy slot stays
+        // busy meanwhile, and its generation is the command's (see
+        // `Context`).
+        if !ctx.slot.is_busy() {
             if Faults::should_log(&self.faults.bad_completions) {
                 dev_err!(
                     self.dev,
@@ -123,7 +169,21 @@ impl Adapter<'_> {
                     desc.context
                 );
             }
-            return;
+            return false;
+        }
+        if !request::same_generation(ctx.generation.load(Acquire), &cookie) {
+            if Faults::should_log(&self.faults.stale_completions) {
+                dev_err!(
+                    self.dev,
+                    "stale completion {:#x} (context serves generation {:#x}); dropped\n",
+                    desc.context,
+                    ctx.generation.load(Relaxed) & 0xffff
+                );
+            }
+            return false;
+        }
+        let Some(cmd) = ctx.slot.take() else {
+            return false;
         };
         let outcome = status::map(
             &Completion {
@@ -133,18 +193,21 @@ impl Adapter<'_> {
                 sense_len: desc.sense_len,
             },
             cmd.bufflen(),
+            || request::is_rw(cmd.cdb16().0[0]),
         );
         let resid = outcome.resid.unwrap_or(0);
         if outcome.sense == Sense::Clear && desc.sense_len == 0 && !outcome.unknown_host_status {
             // The common case: nothing to report, and no sense data written.
             cmd.complete(outcome.result, resid, None);
-            return;
+            return true;
         }
-        self.complete_unusual(cmd, desc, index, &outcome, resid);
+        self.complete_unusual(cmd, desc, cookie.index, &outcome, resid);
+        true
     }
 
     /// Completes `cmd` with sense data or an unusual status, and clears the
-    /// context's sense buffer for the next command.
+    /// context's sense buffer for the next command first: once the command
+    /// is handed back, its tag (and so this context) may be reused at once.
     #[inline(never)]
     fn complete_unusual(
         &self,
@@ -166,13 +229,14 @@ impl Adapter<'_> {
             cmd.complete(outcome.result, resid, None);
             return;
         };
-        match (outcome.sense, dma.read_sense()) {
+        // Copy out whatever the device wrote, then invalidate it: a later
+        // command must not see it.
+        let sense = dma.read_sense();
+        let _ = dma.clear_sense();
+        match (outcome.sense, sense) {
             (Sense::Copy(n), Ok(sense)) => cmd.complete(outcome.result, resid, sense.data.get(..n)),
             _ => cmd.complete(outcome.result, resid, None),
         }
-        // Whatever the device wrote is used (or ignored) now; a later command
-        // must not see it.
-        let _ = dma.clear_sense();
     }
 }
 
@@ -202,22 +266,42 @@ impl<'bound> IrqHandler<'bound> {
     }
 }
 
-impl HardIrqHandler for IrqHandler<'_> {
-    fn handle(&self, irqs_off: &LocalInterruptDisabled) -> IrqReturn {
+impl IrqHandlers for IrqHandler<'_> {
+    fn hard(&self, irqs_off: &LocalInterruptDisabled) -> ThreadedIrqReturn {
         let a = &*self.adapter;
         if self.intx {
             // The line may be another device's: ours only if a cause is set.
             let causes = a.hw.intr_status();
             if causes & INTR_ALL_SUPPORTED == 0 {
-                return IrqReturn::None;
+                return ThreadedIrqReturn::None;
             }
             // Acknowledge before draining, so a completion arriving meanwhile
             // raises the line again rather than being lost.
             a.hw.ack_intr(causes);
         }
-        a.drain_in_irq(irqs_off);
+        let drained = a.drain_in_irq(irqs_off);
         if let Some(msg) = &a.msg {
             msg.notify();
+        }
+        match drained {
+            Drained::All => ThreadedIrqReturn::Handled,
+            // Finish in the interrupt thread, with interrupts enabled.
+            Drained::More => ThreadedIrqReturn::WakeThread,
+        }
+    }
+
+    fn thread(&self) -> IrqReturn {
+        let a = &*self.adapter;
+        for _ in 0..THREAD_ROUNDS {
+            if a.drain_completions() == Drained::All {
+                return IrqReturn::Handled;
+            }
+        }
+        if Faults::should_log(&a.faults.bad_completions) {
+            dev_err!(
+                a.dev,
+                "the device keeps producing completions; the rest waits for the next interrupt\n"
+            );
         }
         IrqReturn::Handled
     }

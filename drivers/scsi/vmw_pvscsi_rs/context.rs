@@ -5,8 +5,9 @@
 //! buffer in DMA-coherent memory, and the slot holding the in-flight command.
 //!
 //! Context `i` serves the command whose block-layer tag is `i` (its ring
-//! cookie is `i + 1`, see [`super::request::context_index`]), so the hot path
-//! neither allocates nor creates per-command streaming mappings for these.
+//! cookie is `i + 1` plus a generation, see [`super::request::context_of`]),
+//! so the hot path neither allocates nor creates per-command streaming
+//! mappings for these.
 
 use kernel::{
     device::{
@@ -19,7 +20,8 @@ use kernel::{
         io_write,
         Io, //
     },
-    prelude::*, //
+    prelude::*,
+    sync::atomic::Atomic, //
 };
 use zerocopy_derive::{
     FromBytes,
@@ -67,13 +69,28 @@ struct Chunk {
 
 /// One context: the slot of its in-flight command and the bus addresses of
 /// its SG list and sense buffer, computed once at probe.
+///
+/// `generation` and `target` are written by the submission path only, for
+/// the command about to enter the slot (the block layer never gives one tag
+/// to two commands at once), before the slot is filled; they are read under
+/// the adapter's `complete` lock, where every command leaves its slot, so
+/// while the slot is seen busy they describe the command in it.
 pub(crate) struct Context {
     /// The in-flight command.
     pub(crate) slot: CommandSlot,
+    /// Counts the commands this context served (the cookie carries it).
+    pub(crate) generation: Atomic<u32>,
+    /// Channel and target of the in-flight command ([`target_key`]).
+    pub(crate) target: Atomic<u32>,
     /// Bus address of the SG list.
     pub(crate) sg_list_addr: u64,
     /// Bus address of the sense buffer.
     pub(crate) sense_addr: u64,
+}
+
+/// The value of [`Context::target`] for channel `bus`, target `target`.
+pub(crate) fn target_key(bus: u8, target: u8) -> u32 {
+    (u32::from(bus) << 8) | u32::from(target)
 }
 
 /// The contexts of an adapter.
@@ -106,6 +123,8 @@ impl Contexts {
             ctxs.push(
                 Context {
                     slot: CommandSlot::new(),
+                    generation: Atomic::new(0),
+                    target: Atomic::new(0),
                     sg_list_addr: io_project!(&chunk.sg, [try: off]).dma_address(),
                     sense_addr: io_project!(&chunk.sense, [try: off]).dma_address(),
                 },
@@ -126,14 +145,9 @@ impl Contexts {
         self.ctxs.get(i)
     }
 
-    /// The in-flight slot of context `i`.
-    pub(crate) fn slot(&self, i: usize) -> Option<&CommandSlot> {
-        self.ctxs.get(i).map(|c| &c.slot)
-    }
-
-    /// Every slot.
-    pub(crate) fn slots(&self) -> impl Iterator<Item = &CommandSlot> {
-        self.ctxs.iter().map(|c| &c.slot)
+    /// Every context.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Context> {
+        self.ctxs.iter()
     }
 
     /// Invalidates every context's sense buffer, for when commands ended

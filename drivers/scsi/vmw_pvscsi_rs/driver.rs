@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 // Copyright (C) 2026 The vmw_pvscsi_rs authors.
 
-//! The PCI driver: device table, probe and unbind.
+//! The PCI driver: device table, probe, unbind, shutdown and system sleep.
 //!
 //! Resources are owned by RAII and released in mirror order, on every error
 //! path of probe as on unbind: the SCSI host, then the interrupt, then the
 //! vectors, then the adapter (which resets the device before its DMA memory
 //! is freed), then the register mapping.
+//!
+//! Shutdown runs from `device_shutdown()`, after the disks' own shutdown
+//! (their final SYNCHRONIZE CACHE), and resets the adapter. Suspend,
+//! freeze and power-off (the disks are already quiesced) stop the adapter
+//! the same way, keeping submission paused; resume, thaw and restore reset
+//! it, register the rings and the interrupt mask again and rescan for disks
+//! that came or went meanwhile.
 
 use kernel::{
     device::{
@@ -31,23 +38,24 @@ use super::{
     abi::MEM_SPACE_SIZE,
     adapter::{
         self,
-        Adapter, //
+        Adapter,
+        Gate, //
     },
     complete::IrqHandler,
     config::Config,
     hw::Hw,
     kext::{
         self,
-        InHardIrq,
         PciIrq,
-        RebootHandler,
-        RebootNotifier, //
+        PmDriver,
+        Sleep, //
     },
     params,
     scsi::{
         Host,
         HostLimits, //
-    }, //
+    },
+    status::did, //
 };
 
 /// PCI device id of the VMware PVSCSI adapter.
@@ -80,27 +88,14 @@ kernel::pci_device_table!(
     )]
 );
 
-/// Quiesces an adapter on reboot, halt, power-off and kexec (what the C
-/// driver's `.shutdown` does; the Rust `pci::Driver` has no such callback).
-pub(crate) struct Shutdown<'bound>(Arc<Adapter<'bound>>);
-
-impl RebootHandler for Shutdown<'_> {
-    fn reboot(&self) {
-        self.0.quiesce();
-    }
-}
-
 /// Everything a bound adapter owns, in drop order.
 #[pin_data(PinnedDrop)]
 pub(crate) struct PvscsiData<'bound> {
-    /// The shutdown hook.
-    #[pin]
-    shutdown: RebootNotifier<Shutdown<'bound>>,
     /// The SCSI host (removed in unbind, put on drop).
     host: Host<Adapter<'bound>>,
     /// The interrupt vector and handler.
     #[pin]
-    irq: PciIrq<'bound, InHardIrq<IrqHandler<'bound>>>,
+    irq: PciIrq<'bound, IrqHandler<'bound>>,
     /// The shared adapter state.
     adapter: Arc<Adapter<'bound>>,
 }
@@ -233,10 +228,9 @@ impl pci::Driver for PvscsiDriver {
                     });
                     (
                         IrqHandler::flags(ty),
-                        Ok::<_, Error>(InHardIrq(IrqHandler::new(irq_adapter, ty))),
+                        Ok::<_, Error>(IrqHandler::new(irq_adapter, ty)),
                     )
                 }),
-                shutdown <- RebootNotifier::new(Shutdown(adapter.clone())),
                 // Last: it unmasks interrupts and scans, so nothing after it
                 // can fail.
                 host: register_host(pdev, &adapter)?,
@@ -249,6 +243,67 @@ impl pci::Driver for PvscsiDriver {
         // Dropping the data then frees the interrupt, resets the adapter and
         // frees its memory.
         this.stop();
+    }
+}
+
+impl PmDriver for PvscsiDriver {
+    fn shutdown<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        this.adapter.shut_down();
+        this.irq.synchronize();
+    }
+
+    fn suspend<'bound>(
+        _pdev: &'bound pci::Device<Core<'_>>,
+        this: Pin<&Self::Data<'bound>>,
+        why: Sleep,
+    ) -> Result {
+        let a = &this.adapter;
+        {
+            let _eh = a.eh.lock();
+            // The disks are quiesced, so nothing should be in flight; should
+            // anything be, the midlayer requeues it after the wake-up.
+            a.halt(Gate::Paused, did::REQUEUE);
+        }
+        this.irq.synchronize();
+        dev_info!(a.dev, "adapter stopped for {}\n", sleep_name(why, true));
+        Ok(())
+    }
+
+    fn resume<'bound>(
+        _pdev: &'bound pci::Device<Core<'_>>,
+        this: Pin<&Self::Data<'bound>>,
+        why: Sleep,
+    ) -> Result {
+        let a = &this.adapter;
+        let _eh = a.eh.lock();
+        // The device may have been reset, or powered off, or left as the
+        // boot kernel of a hibernation restore had it: start it afresh.
+        a.restart().inspect_err(|e| {
+            dev_err!(
+                a.dev,
+                "adapter did not restart after {}: {:?}; its disks will fail\n",
+                sleep_name(why, false),
+                e
+            )
+        })?;
+        dev_info!(
+            a.dev,
+            "adapter restarted after {}\n",
+            sleep_name(why, false)
+        );
+        Ok(())
+    }
+}
+
+/// The transition `why`, for the log: going to sleep if `down`.
+fn sleep_name(why: Sleep, down: bool) -> &'static str {
+    match (why, down) {
+        (Sleep::Suspend, true) => "suspend",
+        (Sleep::Suspend, false) => "resume",
+        (Sleep::Freeze, true) => "hibernation (freeze)",
+        (Sleep::Freeze, false) => "hibernation (thaw)",
+        (Sleep::Hibernate, true) => "hibernation (power-off)",
+        (Sleep::Hibernate, false) => "hibernation (restore)",
     }
 }
 

@@ -1,23 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 // Copyright (C) 2026 The vmw_pvscsi_rs authors.
 
-//! Error handling: abort, device reset, bus reset and host reset.
+//! Error handling: abort, device (target) reset, bus reset and host reset.
 //!
-//! The midlayer runs these from its error handler thread once every
-//! outstanding command has either completed or timed out, and queues nothing
-//! new meanwhile. So every command still in a context slot here is one that
-//! timed out and that the error handler owns: its late completion (the device
-//! cancelling it) only unmaps its data, since the midlayer ignores
-//! `scsi_done` for it.
+//! The midlayer runs these from its error handler thread, from its
+//! asynchronous abort work, and from the SG_SCSI_RESET ioctl, possibly at
+//! the same time: each takes the adapter's `eh` mutex, so device commands
+//! never interleave and one reset finishes before the next begins.
 //!
-//! Unlike the C driver, the resets wait (bounded) until the device has
-//! completed the commands they cancel, so a late completion can never meet a
-//! command the error handler has already retried in the same context.
+//! Whether a command has finished is decided under the `complete` lock,
+//! which the completion path holds until it has handed the command back to
+//! the midlayer: a handler never reports success while another CPU is still
+//! completing the command (the midlayer would retry it meanwhile).
+//!
+//! Unlike the C driver, device and bus resets wait until the device has
+//! completed the commands they cancel, and only those of the reset target
+//! (or bus): they sleep until a completion wakes them (the completion path
+//! signals `idle`), with a bounded wait.
 
 use kernel::{
     prelude::*,
+    sync::{
+        atomic::ordering::Relaxed,
+        CondVarTimeoutResult, //
+    },
     time::{
         delay::fsleep,
+        msecs_to_jiffies,
         Delta,
         Instant,
         Monotonic, //
@@ -30,12 +39,16 @@ use super::{
         Command,
         ResetDevice, //
     },
-    adapter::Adapter,
-    request,
-    scsi::{
-        EhCommand,
-        HostOps, //
+    adapter::{
+        Adapter,
+        Gate, //
     },
+    context::{
+        target_key,
+        Context, //
+    },
+    request,
+    scsi::EhCommand,
     status::did, //
 };
 
@@ -43,90 +56,101 @@ use super::{
 const ABORT_WAIT_MS: i64 = 2000;
 /// How long a device or bus reset waits for the cancelled commands.
 const RESET_WAIT_MS: i64 = 10000;
+/// Longest single sleep of a wait: the ring is drained at least this often,
+/// should an interrupt be lost.
+const WAIT_SLICE_MS: u32 = 100;
 
 impl Adapter<'_> {
     /// Announces every published request and completes what the device has
     /// completed.
     fn flush(&self) {
-        self.commit_rqs();
+        self.commit_rqs_now();
         self.hw.kick_non_rw();
-        self.drain_completions();
+        let _ = self.drain_completions();
     }
 
-    /// Waits up to `ms` milliseconds until `done` holds, draining completions
-    /// meanwhile (the interrupt may be masked); returns whether it held.
+    /// Waits up to `ms` milliseconds until `done` holds, deciding under the
+    /// `complete` lock (after draining the ring) and sleeping until a
+    /// completion signals `idle`; returns whether it held.
     fn wait_until(&self, ms: i64, done: impl Fn(&Self) -> bool) -> bool {
         let start = Instant::<Monotonic>::now();
-        loop {
-            self.drain_completions();
+        self.waiters.fetch_add(1, Relaxed);
+        let mut st = self.complete.lock();
+        let held = loop {
+            let _ = self.drain(&mut st, self.rings.cmp_ring.entries());
             if done(self) {
-                return true;
+                break true;
             }
             if start.elapsed() > Delta::from_millis(ms) {
-                return false;
+                break false;
             }
-            fsleep(Delta::from_millis(5));
-        }
-    }
-
-    /// Whether no command is in flight.
-    fn all_idle(&self) -> bool {
-        self.ctx.slots().all(|s| !s.is_busy())
-    }
-
-    /// Resets the adapter and brings it back: every command is completed
-    /// (with `DID_RESET` if the device did not complete it), the rings are
-    /// registered anew and hot-plug is rescanned.
-    fn reset_and_restart(&self) -> Result {
-        self.mask_interrupts();
-        if let Some(msg) = &self.msg {
-            // The message ring restarts from index 0.
-            msg.stop();
-        }
-        self.hw.kick_non_rw();
-        self.hw.reset();
-        // QEMU completes the cancelled requests into the ring during the
-        // reset; after it the device no longer touches the rings.
-        self.drain_completions();
-        for slot in self.ctx.slots() {
-            if let Some(cmd) = slot.take() {
-                cmd.fail(did::RESET);
+            if let CondVarTimeoutResult::Signal { .. } = self
+                .idle
+                .wait_interruptible_timeout(&mut st, msecs_to_jiffies(WAIT_SLICE_MS))
+            {
+                // An ioctl caller with a signal pending: the wait returns at
+                // once, so sleep instead (without the lock).
+                drop(st);
+                fsleep(Delta::from_millis(10));
+                st = self.complete.lock();
             }
-        }
-        self.restart_rings();
-        if let Some(msg) = &self.msg {
-            msg.reset();
-        }
-        self.start()?;
-        self.unmask_interrupts();
-        if let Some(msg) = &self.msg {
-            msg.rescan();
-        }
-        Ok(())
+        };
+        drop(st);
+        self.waiters.fetch_sub(1, Relaxed);
+        held
     }
-}
 
-impl Adapter<'_> {
+    /// Whether `done` holds now, decided under the `complete` lock after
+    /// draining the ring.
+    fn holds_now(&self, done: impl Fn(&Self) -> bool) -> bool {
+        let mut st = self.complete.lock();
+        let _ = self.drain(&mut st, self.rings.cmp_ring.entries());
+        done(self)
+    }
+
+    /// The context of `cmd`, if its tag names one.
+    fn context_of(&self, cmd: &EhCommand<'_>) -> Option<&Context> {
+        self.ctx.get(cmd.tag() as usize)
+    }
+
+    /// Whether no command of channel `bus`, target `target` is in flight
+    /// (every one of `bus` if `target` is `None`); call under `complete`.
+    fn idle_on(&self, bus: u8, target: Option<u8>) -> bool {
+        self.ctx.iter().all(|c| {
+            if !c.slot.is_busy() {
+                return true;
+            }
+            let key = c.target.load(Relaxed);
+            match target {
+                Some(t) => key != target_key(bus, t),
+                None => key >> 8 != u32::from(bus),
+            }
+        })
+    }
+
     /// `eh_abort_handler`.
     pub(crate) fn abort(&self, cmd: EhCommand<'_>) -> bool {
-        let Some(slot) = self.ctx.slot(cmd.tag() as usize) else {
+        let _eh = self.eh.lock();
+        let Some(ctx) = self.context_of(&cmd) else {
             return false;
         };
         // A request the device has not seen cannot be aborted: announce it.
         self.flush();
-        if !slot.holds(&cmd) {
-            // Completed meanwhile.
+        let gone = |_: &Self| !ctx.slot.holds(&cmd);
+        if self.holds_now(gone) {
+            // Completed meanwhile, and its completion has finished.
             return true;
         }
+        let generation = ctx.generation.load(Relaxed);
         self.hw.command_with(
             Command::AbortCmd,
             &AbortCmd {
-                context: request::context_of(cmd.tag()),
+                context: request::context_of(cmd.tag(), generation),
                 target: cmd.id(),
                 _pad: 0,
             },
         );
-        let done = self.wait_until(ABORT_WAIT_MS, |_| !slot.holds(&cmd));
+        let done = self.wait_until(ABORT_WAIT_MS, gone);
         dev_info!(
             self.dev,
             "abort of command (tag {}) on target {}: {}\n",
@@ -137,10 +161,15 @@ impl Adapter<'_> {
         done
     }
 
-    /// `eh_device_reset_handler`.
+    /// `eh_device_reset_handler`: resets the target of `cmd` (the C driver
+    /// leaves the LUN 0 too: PVSCSI devices have one LUN) and waits for its
+    /// commands.
     pub(crate) fn device_reset(&self, cmd: EhCommand<'_>) -> bool {
+        let _eh = self.eh.lock();
+        let (Ok(bus), Ok(target)) = (u8::try_from(cmd.channel()), u8::try_from(cmd.id())) else {
+            return false;
+        };
         self.flush();
-        // The C driver leaves the LUN 0: this is a target reset.
         self.hw.command_with(
             Command::ResetDevice,
             &ResetDevice {
@@ -148,29 +177,37 @@ impl Adapter<'_> {
                 lun: [0; 8],
             },
         );
-        let done = self.wait_until(RESET_WAIT_MS, Self::all_idle);
+        let done = self.wait_until(RESET_WAIT_MS, |a| a.idle_on(bus, Some(target)));
         dev_info!(
             self.dev,
             "reset of target {}:{}: {}\n",
-            cmd.channel(),
-            cmd.id(),
+            bus,
+            target,
             reset_outcome(done)
         );
         done
     }
 
-    /// `eh_bus_reset_handler`.
-    pub(crate) fn bus_reset(&self, _cmd: EhCommand<'_>) -> bool {
+    /// `eh_bus_reset_handler`: resets the bus and waits for its commands.
+    pub(crate) fn bus_reset(&self, cmd: EhCommand<'_>) -> bool {
+        let _eh = self.eh.lock();
+        let Ok(bus) = u8::try_from(cmd.channel()) else {
+            return false;
+        };
         self.flush();
         self.hw.command(Command::ResetBus, &[]);
-        let done = self.wait_until(RESET_WAIT_MS, Self::all_idle);
+        let done = self.wait_until(RESET_WAIT_MS, |a| a.idle_on(bus, None));
         dev_info!(self.dev, "bus reset: {}\n", reset_outcome(done));
         done
     }
 
-    /// `eh_host_reset_handler`.
+    /// `eh_host_reset_handler`: resets the adapter, completes every command
+    /// (`DID_RESET` for those the device did not complete), registers the
+    /// rings anew and rescans. Never waits for the hot-plug work item.
     pub(crate) fn host_reset(&self, _cmd: EhCommand<'_>) -> bool {
-        match self.reset_and_restart() {
+        let _eh = self.eh.lock();
+        self.halt(Gate::Paused, did::RESET);
+        match self.restart() {
             Ok(()) => {
                 dev_info!(self.dev, "adapter reset\n");
                 true

@@ -4,8 +4,10 @@
 //! Decoding message-ring descriptors (hot-plug events) written by the device.
 //!
 //! Nothing in a message is trusted: the type must be known, and the address
-//! must name a target the host scans (channel 0, target below `max_id`) and a
-//! single-level LUN 0 (the only LUN PVSCSI devices have here).
+//! must name channel 0, a target a request descriptor can address (0 to 255:
+//! a hot-added disk is added even above the host's scan limit, as the C
+//! driver does) and a single-level LUN 0 (the only LUN PVSCSI devices have
+//! here).
 //!
 //! This file depends on `core` only, so host-side unit tests compile it as is.
 
@@ -40,7 +42,7 @@ pub(crate) enum Message {
 pub(crate) enum BadMessage {
     /// Unknown message type.
     UnknownType(u32),
-    /// The address is outside what the host scans.
+    /// The address is not one the driver can reach.
     BadAddress {
         /// Channel.
         bus: u32,
@@ -51,8 +53,11 @@ pub(crate) enum BadMessage {
     },
 }
 
-/// Decodes `desc` for a host whose targets are `0..max_id`.
-pub(crate) fn decode(desc: &MsgDesc, max_id: u32) -> Result<Message, BadMessage> {
+/// Highest target a request descriptor can address (its `target` is a byte).
+pub(crate) const MAX_ADDRESSABLE_TARGET: u32 = u8::MAX as u32;
+
+/// Decodes `desc`.
+pub(crate) fn decode(desc: &MsgDesc) -> Result<Message, BadMessage> {
     let kind = desc.msg_type;
     if kind != MSG_DEV_ADDED && kind != MSG_DEV_REMOVED {
         return Err(BadMessage::UnknownType(kind));
@@ -63,7 +68,7 @@ pub(crate) fn decode(desc: &MsgDesc, max_id: u32) -> Result<Message, BadMessage>
     lun[..4].copy_from_slice(&lun_lo.to_le_bytes());
     lun[4..].copy_from_slice(&lun_hi.to_le_bytes());
     // Single-level LUN addressing in byte 1; only LUN 0 exists.
-    if bus != 0 || target >= max_id || lun != [0; 8] {
+    if bus != 0 || target > MAX_ADDRESSABLE_TARGET || lun != [0; 8] {
         return Err(BadMessage::BadAddress { bus, target, lun });
     }
     let addr = Address {
@@ -106,33 +111,42 @@ pub(crate) mod cases {
             target: 63,
             lun: 0,
         };
-        check!(decode(&msg(MSG_DEV_ADDED, 0, 63, [0; 8]), 64) == Ok(Message::Added(a)));
-        check!(decode(&msg(MSG_DEV_REMOVED, 0, 63, [0; 8]), 64) == Ok(Message::Removed(a)));
+        check!(decode(&msg(MSG_DEV_ADDED, 0, 63, [0; 8])) == Ok(Message::Added(a)));
+        check!(decode(&msg(MSG_DEV_REMOVED, 0, 63, [0; 8])) == Ok(Message::Removed(a)));
+        // Above the scan limit (QEMU accepts scsi-id 64), and up to 255.
+        for target in [64, 255] {
+            let a = Address {
+                bus: 0,
+                target,
+                lun: 0,
+            };
+            check!(decode(&msg(MSG_DEV_ADDED, 0, target, [0; 8])) == Ok(Message::Added(a)));
+        }
         Ok(())
     }
 
     /// Unknown types and out-of-range addresses are refused.
     pub(crate) fn malformed_messages_are_refused() -> CaseResult {
-        check!(decode(&msg(2, 0, 0, [0; 8]), 64) == Err(BadMessage::UnknownType(2)));
-        check!(decode(&msg(u32::MAX, 0, 0, [0; 8]), 64).is_err());
+        check!(decode(&msg(2, 0, 0, [0; 8])) == Err(BadMessage::UnknownType(2)));
+        check!(decode(&msg(u32::MAX, 0, 0, [0; 8])).is_err());
         check!(matches!(
-            decode(&msg(MSG_DEV_ADDED, 0, 64, [0; 8]), 64),
+            decode(&msg(MSG_DEV_ADDED, 0, 256, [0; 8])),
             Err(BadMessage::BadAddress { .. })
         ));
         check!(matches!(
-            decode(&msg(MSG_DEV_ADDED, 1, 0, [0; 8]), 64),
+            decode(&msg(MSG_DEV_ADDED, 1, 0, [0; 8])),
             Err(BadMessage::BadAddress { .. })
         ));
         check!(matches!(
-            decode(&msg(MSG_DEV_ADDED, 0, 0, [0, 1, 0, 0, 0, 0, 0, 0]), 64),
+            decode(&msg(MSG_DEV_ADDED, 0, 0, [0, 1, 0, 0, 0, 0, 0, 0])),
             Err(BadMessage::BadAddress { .. })
         ));
         check!(matches!(
-            decode(&msg(MSG_DEV_ADDED, 0, 0, [1, 0, 0, 0, 0, 0, 0, 0]), 64),
+            decode(&msg(MSG_DEV_ADDED, 0, 0, [1, 0, 0, 0, 0, 0, 0, 0])),
             Err(BadMessage::BadAddress { .. })
         ));
         check!(matches!(
-            decode(&msg(MSG_DEV_REMOVED, 0, 16, [0; 8]), 16),
+            decode(&msg(MSG_DEV_REMOVED, 0, u32::MAX, [0; 8])),
             Err(BadMessage::BadAddress { .. })
         ));
         Ok(())

@@ -15,6 +15,7 @@ use kernel::{
         io_write,
         Io, //
     },
+    new_spinlock,
     new_work,
     prelude::*,
     sync::{
@@ -22,7 +23,6 @@ use kernel::{
         atomic::{
             ordering::{
                 Acquire,
-                Relaxed,
                 Release, //
             },
             Atomic, //
@@ -32,7 +32,8 @@ use kernel::{
             Read, //
         },
         Arc,
-        SetOnce, //
+        SetOnce,
+        SpinLock, //
     },
     workqueue::{
         self,
@@ -57,11 +58,30 @@ use super::{
     scsi::HostRef, //
 };
 
+/// The driver's side of the message ring, under [`MsgWork::cursor`].
+struct Cursor {
+    /// The driver's copy of `msg_cons_idx`.
+    cons: u32,
+    /// The device does not have the ring (an adapter reset or a system
+    /// sleep is in progress): nothing may read it or write its index.
+    paused: bool,
+}
+
 /// Hot-plug message processing of one adapter.
 ///
 /// It is `'static` (work items must be), so it owns the message ring and a
 /// reference to the rings-state page, and reaches the host through a counted
 /// reference set once the host is registered.
+///
+/// # Locking
+///
+/// `cursor` (a spinlock) covers every read of the ring and every write of
+/// its consumer index, one message at a time; the work item handles the
+/// message (adding or removing a disk, which sleeps and sends commands)
+/// with the lock released. An adapter reset only takes the lock to pause the
+/// ring: it never waits for the work item, which may itself be waiting for a
+/// command that cannot run until the reset ends. Lock order: the adapter's
+/// `eh` mutex, then `cursor`; nothing is taken under `cursor`.
 #[pin_data]
 pub(crate) struct MsgWork {
     #[pin]
@@ -69,13 +89,16 @@ pub(crate) struct MsgWork {
     ring: MsgRing,
     state: Arc<Coherent<RingsState>>,
     host: SetOnce<HostRef>,
-    /// The driver's copy of `msg_cons_idx` (only the work item changes it).
-    cons: Atomic<u32>,
-    /// Set on teardown, and when the device ignored the ring.
-    disabled: Atomic<bool>,
-    /// Scan the host (messages may have been lost in an adapter reset).
+    #[pin]
+    cursor: SpinLock<Cursor>,
+    /// The device accepted the ring at the last setup, and it has not
+    /// proven corrupt since.
+    enabled: Atomic<bool>,
+    /// Teardown began: no work is queued any more.
+    stopped: Atomic<bool>,
+    /// Scan the host (messages may have been lost in an adapter reset or a
+    /// system sleep).
     rescan: Atomic<bool>,
-    max_id: u32,
     dev: ARef<Device>,
 }
 
@@ -96,7 +119,6 @@ impl MsgWork {
     pub(crate) fn new(
         ring: MsgRing,
         state: Arc<Coherent<RingsState>>,
-        max_id: u32,
         dev: ARef<Device>,
     ) -> Result<Arc<Self>> {
         Arc::pin_init(
@@ -105,10 +127,10 @@ impl MsgWork {
                 ring,
                 state,
                 host: SetOnce::new(),
-                cons: Atomic::new(0),
-                disabled: Atomic::new(false),
+                cursor <- new_spinlock!(Cursor { cons: 0, paused: false }, "vmw_pvscsi_rs:msg"),
+                enabled: Atomic::new(false),
+                stopped: Atomic::new(false),
                 rescan: Atomic::new(false),
-                max_id,
                 dev,
             }),
             GFP_KERNEL,
@@ -122,12 +144,12 @@ impl MsgWork {
 
     /// Whether messages are processed.
     pub(crate) fn is_enabled(&self) -> bool {
-        !self.disabled.load(Acquire)
+        self.enabled.load(Acquire) && !self.stopped.load(Acquire)
     }
 
-    /// Stops queueing new work (the ring is unusable, or teardown began).
-    pub(crate) fn disable(&self) {
-        self.disabled.store(true, Release);
+    /// Records whether the device accepted the ring at setup.
+    pub(crate) fn set_enabled(&self, enabled: bool) {
+        self.enabled.store(enabled, Release);
     }
 
     /// Gives the work item its host, once registered.
@@ -135,23 +157,36 @@ impl MsgWork {
         self.host.populate(host);
     }
 
-    /// Stops processing: no new work is queued, and queued work is cancelled
-    /// or has finished when this returns. May sleep.
+    /// Stops processing for good (teardown): no new work is queued, and
+    /// queued work is cancelled or has finished when this returns. May
+    /// sleep; call only once the host is removed, so that the work item is
+    /// not waiting for commands.
     pub(crate) fn stop(&self) {
-        self.disable();
+        self.stopped.store(true, Release);
+        self.pause();
         kext::cancel_work_sync(self);
     }
 
-    /// Prepares for a new `SETUP_MSG_RING` after an adapter reset (call after
-    /// [`MsgWork::stop`]): the ring restarts at index 0.
-    pub(crate) fn reset(&self) {
-        self.cons.store(0, Relaxed);
-        self.disabled.store(false, Release);
+    /// Stops all access to the ring, without waiting for the work item
+    /// (before an adapter reset or a system sleep).
+    pub(crate) fn pause(&self) {
+        self.cursor.lock().paused = true;
+    }
+
+    /// Resumes access to the ring, which restarts at index 0 (before a new
+    /// `SETUP_MSG_RING`).
+    pub(crate) fn restart(&self) {
+        let mut cursor = self.cursor.lock();
+        cursor.cons = 0;
+        cursor.paused = false;
     }
 
     /// Queues a scan of the host: hot-plug messages of the devices that came
-    /// or went during an adapter reset are lost.
+    /// or went during an adapter reset or a sleep are lost.
     pub(crate) fn rescan(self: &Arc<Self>) {
+        if self.stopped.load(Acquire) {
+            return;
+        }
         self.rescan.store(true, Release);
         let _ = workqueue::system_long().enqueue(self.clone());
     }
@@ -178,43 +213,54 @@ impl MsgWork {
             return;
         };
         if self.rescan.xchg(false, Acquire) {
-            dev_info!(
-                self.dev,
-                "rescanning scsi{} after an adapter reset\n",
-                host.host_no()
-            );
+            let n = host.host_no();
+            dev_info!(self.dev, "rescanning scsi{}\n", n);
             host.scan();
+            host.remove_gone_devices(|bus, target, lun| {
+                dev_info!(
+                    self.dev,
+                    "rescan: device scsi{}:{}:{}:{} is gone, removed\n",
+                    n,
+                    bus,
+                    target,
+                    lun
+                );
+            });
         }
-        let mut cons = self.cons.load(Relaxed);
-        while self.is_enabled() {
-            let prod = io_read!(&*self.state, .msg_prod_idx);
-            let pending = match self.ring.geometry.pending(prod, cons) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) => {
-                    dev_err!(
-                        self.dev,
-                        "message ring indices corrupt (prod {}, cons {}); hot-plug stopped\n",
-                        e.prod,
-                        e.cons
-                    );
-                    self.disable();
-                    break;
-                }
-            };
-            // Read the descriptors only after the producer index.
-            dma_mb(Read);
-            for _ in 0..pending {
-                let Ok(desc) = self.read_msg(self.ring.geometry.slot(cons)) else {
-                    break;
-                };
-                cons = cons.wrapping_add(1);
-                self.handle(host, message::decode(&desc, self.max_id));
+        while let Some(desc) = self.next_message() {
+            self.handle(host, message::decode(&desc));
+        }
+    }
+
+    /// Takes the next message off the ring, if there is one and the ring is
+    /// usable.
+    fn next_message(&self) -> Option<MsgDesc> {
+        let mut cursor = self.cursor.lock();
+        if cursor.paused || !self.is_enabled() {
+            return None;
+        }
+        let prod = io_read!(&*self.state, .msg_prod_idx);
+        match self.ring.geometry.pending(prod, cursor.cons) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) => {
+                dev_err!(
+                    self.dev,
+                    "message ring indices corrupt (prod {}, cons {}); hot-plug stopped until the next adapter reset\n",
+                    e.prod,
+                    e.cons
+                );
+                self.set_enabled(false);
+                return None;
             }
-            self.cons.store(cons, Relaxed);
-            // The slots may be reused once the device sees the new index.
-            io_write!(&*self.state, .msg_cons_idx, cons);
         }
+        // Read the descriptor only after the producer index.
+        dma_mb(Read);
+        let desc = self.read_msg(self.ring.geometry.slot(cursor.cons)).ok()?;
+        cursor.cons = cursor.cons.wrapping_add(1);
+        // The slot may be reused once the device sees the new index.
+        io_write!(&*self.state, .msg_cons_idx, cursor.cons);
+        Some(desc)
     }
 
     /// Reads message descriptor `slot`.

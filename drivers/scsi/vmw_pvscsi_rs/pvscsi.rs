@@ -48,7 +48,6 @@ mod tests;
 
 use kernel::{
     driver::Registration,
-    pci,
     prelude::*, //
 };
 
@@ -56,7 +55,7 @@ use kernel::{
 #[pin_data]
 struct PvscsiModule {
     #[pin]
-    driver: Registration<pci::Adapter<driver::PvscsiDriver>>,
+    driver: Registration<kext::PmAdapter<driver::PvscsiDriver>>,
 }
 
 impl kernel::InPlaceModule for PvscsiModule {

@@ -10,6 +10,7 @@
 #include <linux/limits.h>
 #include <linux/module.h>
 #include <linux/stddef.h>
+#include <linux/sysfs.h>
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_device.h>
 #include <scsi/scsi_host.h>
@@ -57,6 +58,11 @@ static int pvscsi_glue_eh_device_reset(struct scsi_cmnd *cmd)
 	return pvscsi_rs_eh_device_reset(cmd->device->host, cmd) ? SUCCESS : FAILED;
 }
 
+static int pvscsi_glue_eh_target_reset(struct scsi_cmnd *cmd)
+{
+	return pvscsi_rs_eh_target_reset(cmd->device->host, cmd) ? SUCCESS : FAILED;
+}
+
 static int pvscsi_glue_eh_bus_reset(struct scsi_cmnd *cmd)
 {
 	return pvscsi_rs_eh_bus_reset(cmd->device->host, cmd) ? SUCCESS : FAILED;
@@ -65,6 +71,17 @@ static int pvscsi_glue_eh_bus_reset(struct scsi_cmnd *cmd)
 static int pvscsi_glue_eh_host_reset(struct scsi_cmnd *cmd)
 {
 	return pvscsi_rs_eh_host_reset(cmd->device->host, cmd) ? SUCCESS : FAILED;
+}
+
+/*
+ * As the C driver: an untagged device gets a depth of 1, a tagged one what
+ * was asked (the sysfs store already refuses more than can_queue).
+ */
+static int pvscsi_glue_change_queue_depth(struct scsi_device *sdev, int qdepth)
+{
+	if (!sdev->tagged_supported)
+		qdepth = 1;
+	return scsi_change_queue_depth(sdev, qdepth);
 }
 
 /*
@@ -80,6 +97,43 @@ static int pvscsi_glue_init_cmd_priv(struct Scsi_Host *shost,
 }
 
 /*
+ * Host attributes with each adapter's effective settings: the 7.3 Rust
+ * module! macro registers module parameters without sysfs files, and the
+ * values that matter are per adapter (the automatic ring size, whether the
+ * device took the message ring, request coalescing, the interrupt type).
+ */
+static ssize_t pvscsi_glue_attr_show(struct device *dev, enum pvscsi_glue_attr which, char *buf)
+{
+	long long value = pvscsi_rs_host_attr(class_to_shost(dev), which);
+
+	if (value < 0)
+		return -EIO;
+	return sysfs_emit(buf, "%lld\n", value);
+}
+
+#define PVSCSI_GLUE_ATTR(name, which)						\
+static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
+			   char *buf)						\
+{										\
+	return pvscsi_glue_attr_show(dev, which, buf);				\
+}										\
+static DEVICE_ATTR_RO(name)
+
+PVSCSI_GLUE_ATTR(ring_pages, PVSCSI_GLUE_ATTR_RING_PAGES);
+PVSCSI_GLUE_ATTR(msg_ring_pages, PVSCSI_GLUE_ATTR_MSG_RING_PAGES);
+PVSCSI_GLUE_ATTR(req_threshold, PVSCSI_GLUE_ATTR_REQ_THRESHOLD);
+PVSCSI_GLUE_ATTR(max_id, PVSCSI_GLUE_ATTR_MAX_ID);
+
+static struct attribute *pvscsi_glue_host_attrs[] = {
+	&dev_attr_ring_pages.attr,
+	&dev_attr_msg_ring_pages.attr,
+	&dev_attr_req_threshold.attr,
+	&dev_attr_max_id.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(pvscsi_glue_host);
+
+/*
  * One template for every adapter: the per-adapter limits (can_queue,
  * cmd_per_lun, max_id) are set on the Scsi_Host between scsi_host_alloc()
  * and scsi_add_host(), never in this shared template.
@@ -92,14 +146,17 @@ static const struct scsi_host_template pvscsi_glue_template = {
 	.commit_rqs = pvscsi_glue_commit_rqs,
 	.eh_abort_handler = pvscsi_glue_eh_abort,
 	.eh_device_reset_handler = pvscsi_glue_eh_device_reset,
+	.eh_target_reset_handler = pvscsi_glue_eh_target_reset,
 	.eh_bus_reset_handler = pvscsi_glue_eh_bus_reset,
 	.eh_host_reset_handler = pvscsi_glue_eh_host_reset,
+	.change_queue_depth = pvscsi_glue_change_queue_depth,
 	.this_id = -1,
 	.sg_tablesize = PVSCSI_GLUE_SG_TABLESIZE,
 	.max_sectors = PVSCSI_GLUE_MAX_SECTORS,
 	.dma_boundary = UINT_MAX,
 	.cmd_size = PVSCSI_GLUE_CMD_PRIV_SIZE,
 	.init_cmd_priv = pvscsi_glue_init_cmd_priv,
+	.shost_groups = pvscsi_glue_host_groups,
 	.can_queue = 1,
 	.cmd_per_lun = 1,
 };

@@ -208,17 +208,47 @@ pub(crate) fn rw_kick_needed(pending: u32, threshold: Option<u32>) -> bool {
     }
 }
 
-/// The ring cookie of the command with block-layer tag `tag`: `tag + 1`, so
-/// never 0, and its upper 32 bits are 0 as the device requires.
-pub(crate) fn context_of(tag: u32) -> u64 {
-    u64::from(tag) + 1
+/// Bits of a context cookie that hold the context's index plus one.
+const COOKIE_INDEX_BITS: u32 = 16;
+
+/// The ring cookie of the command with block-layer tag `tag`, in its
+/// context's `generation`: `tag + 1` in the low 16 bits (so never 0), the
+/// generation's low 16 bits above them, and the upper 32 bits 0 as the
+/// device requires. The generation changes with every command a context
+/// serves, so a completion the device repeats or delivers late for an
+/// earlier command is recognised as stale.
+pub(crate) fn context_of(tag: u32, generation: u32) -> u64 {
+    let index = u64::from(tag.wrapping_add(1) & 0xffff);
+    let generation = u64::from(generation & 0xffff);
+    (generation << COOKIE_INDEX_BITS) | index
 }
 
-/// The context that a cookie written by the device names, if it is one of
-/// `count` contexts.
-pub(crate) fn context_index(cookie: u64, count: usize) -> Option<usize> {
-    let index = usize::try_from(cookie.checked_sub(1)?).ok()?;
-    (index < count).then_some(index)
+/// A context cookie, as the device wrote it, taken apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cookie {
+    /// The context.
+    pub(crate) index: usize,
+    /// The low 16 bits of the generation the command was sent in.
+    pub(crate) generation: u32,
+}
+
+/// The context and generation that a cookie written by the device names, if
+/// it is one of `count` contexts (`count` is at most 65535).
+pub(crate) fn decode_cookie(cookie: u64, count: usize) -> Option<Cookie> {
+    if cookie >> 32 != 0 {
+        return None;
+    }
+    let index = usize::try_from(cookie & 0xffff).ok()?.checked_sub(1)?;
+    (index < count).then_some(Cookie {
+        index,
+        generation: ((cookie >> COOKIE_INDEX_BITS) & 0xffff) as u32,
+    })
+}
+
+/// Whether the generation `current` of a context (as stored by the driver)
+/// is the one a cookie names.
+pub(crate) fn same_generation(current: u32, cookie: &Cookie) -> bool {
+    current & 0xffff == cookie.generation
 }
 
 /// Test cases (see [`super::selftest`]).
@@ -403,15 +433,29 @@ pub(crate) mod cases {
         Ok(())
     }
 
-    /// Context cookies are `tag + 1`; only cookies of existing contexts map back.
+    /// Context cookies carry `tag + 1` and a generation; only cookies of
+    /// existing contexts map back, and the generation is recovered.
     pub(crate) fn context_cookies() -> CaseResult {
-        check!(context_of(0) == 1);
-        check!(context_of(u32::MAX) == 1 << 32);
-        check!(context_index(1, 256) == Some(0));
-        check!(context_index(256, 256) == Some(255));
-        check!(context_index(0, 256).is_none());
-        check!(context_index(257, 256).is_none());
-        check!(context_index(u64::MAX, 256).is_none());
+        check!(context_of(0, 0) == 1);
+        check!(context_of(255, 0) == 256);
+        check!(context_of(0, 1) == 0x1_0001);
+        check!(context_of(3, 0x1_2345) == 0x2345_0004);
+        check!(context_of(0, u32::MAX) >> 32 == 0);
+        let c = |index, generation| Some(Cookie { index, generation });
+        check!(decode_cookie(1, 256) == c(0, 0));
+        check!(decode_cookie(256, 256) == c(255, 0));
+        check!(decode_cookie(0x2345_0004, 256) == c(3, 0x2345));
+        check!(decode_cookie(0, 256).is_none());
+        check!(decode_cookie(0xffff_0000, 256).is_none());
+        check!(decode_cookie(257, 256).is_none());
+        check!(decode_cookie(1 << 32 | 1, 256).is_none());
+        check!(decode_cookie(u64::MAX, 256).is_none());
+        for (tag, generation) in [(0u32, 0u32), (1023, 7), (17, 0xffff), (5, 0x1_0000)] {
+            let cookie = decode_cookie(context_of(tag, generation), 1024);
+            check!(matches!(cookie, Some(k) if k.index == tag as usize));
+            check!(matches!(cookie, Some(k) if same_generation(generation, &k)));
+            check!(matches!(cookie, Some(k) if !same_generation(generation.wrapping_add(1), &k)));
+        }
         Ok(())
     }
 }

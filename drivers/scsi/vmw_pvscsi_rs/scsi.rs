@@ -22,7 +22,10 @@
 mod cmnd;
 mod host;
 
-use kernel::prelude::*;
+use kernel::{
+    ffi,
+    prelude::*, //
+};
 
 use super::bindings;
 
@@ -58,6 +61,12 @@ pub(crate) trait HostOps: Sync {
     /// Tells the hardware about commands queued without [`Command::is_last`].
     fn commit_rqs(&self);
 
+    /// The value of host attribute `which` (a sysfs file of the host that
+    /// the driver's template defines), if it has one.
+    fn host_attr(&self, _which: u32) -> Option<u64> {
+        None
+    }
+
     /// Aborts `cmd`, which timed out. Called by the error handler thread
     /// (process context, may sleep); returns whether the command is gone.
     fn eh_abort(&self, _cmd: EhCommand<'_>) -> bool {
@@ -67,6 +76,12 @@ pub(crate) trait HostOps: Sync {
     /// Resets the device (target) of `cmd`; returns whether its commands
     /// are gone. May sleep.
     fn eh_device_reset(&self, _cmd: EhCommand<'_>) -> bool {
+        false
+    }
+
+    /// Resets the target of `cmd`; returns whether its commands are gone.
+    /// May sleep.
+    fn eh_target_reset(&self, _cmd: EhCommand<'_>) -> bool {
         false
     }
 
@@ -138,6 +153,23 @@ pub(crate) unsafe fn commit_rqs_entry<T: HostOps>(shost: *mut bindings::Scsi_Hos
     ops.commit_rqs();
 }
 
+/// Entry point for host attributes; see [`scsi_host_entry_points!`].
+///
+/// # Safety
+///
+/// `shost` must be a host created by [`Host::new`] for a `T` that is still
+/// registered.
+pub(crate) unsafe fn host_attr_entry<T: HostOps>(
+    shost: *mut bindings::Scsi_Host,
+    which: u32,
+) -> ffi::c_longlong {
+    // SAFETY: By the function's safety requirements.
+    let ops = unsafe { host::ops_of::<T>(shost) };
+    ops.host_attr(which)
+        .and_then(|v| ffi::c_longlong::try_from(v).ok())
+        .unwrap_or(-1)
+}
+
 /// Defines the `extern "C"` functions the C glue's host template calls, for a
 /// [`HostOps`] type (named with `'static` lifetimes).
 ///
@@ -162,8 +194,21 @@ macro_rules! scsi_host_entry_points {
             unsafe { $crate::scsi::commit_rqs_entry::<$ops>(shost) }
         }
 
+        /// A host attribute's value (called by the C glue's sysfs files).
+        #[no_mangle]
+        extern "C" fn pvscsi_rs_host_attr(
+            shost: *mut $crate::bindings::Scsi_Host,
+            which: $crate::bindings::pvscsi_glue_attr,
+        ) -> ::kernel::ffi::c_longlong {
+            // SAFETY: The glue's attributes belong to hosts allocated by
+            // `Host::new` with this ops type; sysfs removes them before the
+            // host is removed.
+            unsafe { $crate::scsi::host_attr_entry::<$ops>(shost, which) }
+        }
+
         $crate::scsi::scsi_host_entry_points!(@eh $ops, pvscsi_rs_eh_abort, eh_abort);
         $crate::scsi::scsi_host_entry_points!(@eh $ops, pvscsi_rs_eh_device_reset, eh_device_reset);
+        $crate::scsi::scsi_host_entry_points!(@eh $ops, pvscsi_rs_eh_target_reset, eh_target_reset);
         $crate::scsi::scsi_host_entry_points!(@eh $ops, pvscsi_rs_eh_bus_reset, eh_bus_reset);
         $crate::scsi::scsi_host_entry_points!(@eh $ops, pvscsi_rs_eh_host_reset, eh_host_reset);
     };

@@ -32,6 +32,8 @@ pub(crate) mod did {
     pub(crate) const ERROR: u32 = 0x07;
     /// Reset by somebody.
     pub(crate) const RESET: u32 = 0x08;
+    /// Requeue the command (without counting a retry).
+    pub(crate) const REQUEUE: u32 = 0x0d;
 }
 
 /// SCSI status bytes used by the mapping.
@@ -110,9 +112,43 @@ fn sense_bytes(sense_len: u32) -> usize {
     }
 }
 
-/// Maps a completion of a command whose buffer is `bufflen` bytes long.
+/// A data-phase error (`BTSTAT_DATARUN` or `BTSTAT_DATA_UNDERRUN`) with GOOD
+/// status: fewer (or more) bytes moved than the command asked for.
+///
+/// - More than the buffer (an overrun): `DID_ERROR`.
+/// - A count the device reports, below the buffer: `DID_OK` with that
+///   residual, which SG_IO shows to user space and the midlayer checks
+///   against `underflow`.
+/// - No count (QEMU never writes `dataLen`): for a READ or WRITE the driver
+///   cannot know how much moved, so the command must never look complete:
+///   `DID_ERROR` with the whole buffer as residual (the midlayer retries it,
+///   then fails it with EIO). Other commands (REPORT LUNS, INQUIRY, MODE
+///   SENSE: QEMU's target-level emulation under-runs them routinely) carry
+///   their length in their data, so they complete with `DID_OK` and no
+///   residual. The C driver turns every one of these cases into `DID_ERROR`
+///   with the whole buffer as residual, which breaks REPORT LUNS on QEMU.
+fn short_transfer(data_len: u64, bufflen: u32, rw: bool) -> Outcome {
+    let outcome = |host: u32, resid: Option<u32>| Outcome {
+        result: host << 16,
+        resid,
+        sense: Sense::Clear,
+        unknown_host_status: false,
+    };
+    if data_len > u64::from(bufflen) {
+        outcome(did::ERROR, None)
+    } else if data_len > 0 {
+        outcome(did::OK, residual(data_len, bufflen))
+    } else if rw && bufflen > 0 {
+        outcome(did::ERROR, Some(bufflen))
+    } else {
+        outcome(did::OK, None)
+    }
+}
+
+/// Maps a completion of a command whose buffer is `bufflen` bytes long;
+/// `rw` tells, when asked, whether the command is a READ or WRITE.
 #[inline(always)]
-pub(crate) fn map(c: &Completion, bufflen: u32) -> Outcome {
+pub(crate) fn map(c: &Completion, bufflen: u32, rw: impl FnOnce() -> bool) -> Outcome {
     // The common case, inline: success with GOOD status.
     if c.host_status == btstat::SUCCESS && c.scsi_status == 0 {
         return Outcome {
@@ -122,12 +158,12 @@ pub(crate) fn map(c: &Completion, bufflen: u32) -> Outcome {
             unknown_host_status: false,
         };
     }
-    map_other(c, bufflen)
+    map_other(c, bufflen, rw())
 }
 
 /// [`map`] for every completion but success with GOOD status.
 #[inline(never)]
-fn map_other(c: &Completion, bufflen: u32) -> Outcome {
+fn map_other(c: &Completion, bufflen: u32, rw: bool) -> Outcome {
     // Only the low byte of the SCSI status is defined.
     let sdstat = (c.scsi_status & 0xff) as u8;
     let status_sense = if sdstat == sam::CHECK_CONDITION {
@@ -157,12 +193,9 @@ fn map_other(c: &Completion, bufflen: u32) -> Outcome {
                     sense: status_sense,
                     unknown_host_status: false,
                 }
-            } else if data_phase_error && c.data_len > u64::from(bufflen) {
-                // An overrun: the device moved more than the buffer holds.
-                plain(did::ERROR)
+            } else if data_phase_error {
+                short_transfer(c.data_len, bufflen, rw)
             } else {
-                // An underrun with GOOD status is not an error: the midlayer
-                // checks `underflow` against the residual.
                 Outcome {
                     resid: residual(c.data_len, bufflen),
                     ..plain(did::OK)
@@ -245,13 +278,13 @@ pub(crate) mod cases {
             (btstat::SCSIPARITY, did::PARITY),
         ];
         for &(host, want) in table {
-            let o = map(&cmp(host, 0, 0, 0), 512);
+            let o = map(&cmp(host, 0, 0, 0), 512, || false);
             check!(host_byte(&o) == want);
             check!(!o.unknown_host_status);
             check!(o.sense == Sense::Clear);
         }
         for unknown in [0x01u16, 0x0d, 0x35, 0xffff] {
-            let o = map(&cmp(unknown, 0, 0, 0), 512);
+            let o = map(&cmp(unknown, 0, 0, 0), 512, || false);
             check!(host_byte(&o) == did::ERROR);
             check!(o.unknown_host_status);
         }
@@ -260,24 +293,33 @@ pub(crate) mod cases {
 
     /// A successful command.
     pub(crate) fn success_good() -> CaseResult {
-        let o = map(&cmp(btstat::SUCCESS, 0, 0, 0), 4096);
+        let o = map(&cmp(btstat::SUCCESS, 0, 0, 0), 4096, || false);
         check!(o.result == 0 && o.resid.is_none() && o.sense == Sense::Clear);
         Ok(())
     }
 
     /// Residual only when `0 < data_len < bufflen`.
     pub(crate) fn residual_rule() -> CaseResult {
-        check!(map(&cmp(btstat::SUCCESS, 0, 1024, 0), 4096).resid == Some(3072));
-        check!(map(&cmp(btstat::SUCCESS, 0, 0, 0), 4096).resid.is_none());
-        check!(map(&cmp(btstat::SUCCESS, 0, 4096, 0), 4096).resid.is_none());
-        check!(map(&cmp(btstat::DATARUN, 0, 0, 0), 4096).resid.is_none());
-        check!(map(&cmp(btstat::DATA_UNDERRUN, 0, 100, 0), 4096).resid == Some(3996));
+        check!(map(&cmp(btstat::SUCCESS, 0, 1024, 0), 4096, || false).resid == Some(3072));
+        check!(map(&cmp(btstat::SUCCESS, 0, 0, 0), 4096, || false)
+            .resid
+            .is_none());
+        check!(map(&cmp(btstat::SUCCESS, 0, 4096, 0), 4096, || false)
+            .resid
+            .is_none());
+        check!(map(&cmp(btstat::DATARUN, 0, 0, 0), 4096, || false)
+            .resid
+            .is_none());
+        check!(map(&cmp(btstat::DATARUN, 0, 4096, 0), 4096, || true)
+            .resid
+            .is_none());
+        check!(map(&cmp(btstat::DATA_UNDERRUN, 0, 100, 0), 4096, || false).resid == Some(3996));
         Ok(())
     }
 
     /// CHECK CONDITION keeps its status and sense.
     pub(crate) fn check_condition_keeps_sense() -> CaseResult {
-        let o = map(&cmp(btstat::SUCCESS, 2, 0, 18), 0);
+        let o = map(&cmp(btstat::SUCCESS, 2, 0, 18), 0, || false);
         check!(o.result == 2 && o.sense == Sense::Copy(18));
         Ok(())
     }
@@ -286,7 +328,7 @@ pub(crate) mod cases {
     /// DID_ERROR: the C driver's bug, fixed.
     pub(crate) fn check_condition_with_data_phase() -> CaseResult {
         for host in [btstat::DATARUN, btstat::DATA_UNDERRUN] {
-            let o = map(&cmp(host, 2, 0, 18), 4096);
+            let o = map(&cmp(host, 2, 0, 18), 4096, || false);
             check!(o.result == 2);
             check!(o.sense == Sense::Copy(18));
             check!(o.resid.is_none());
@@ -296,35 +338,53 @@ pub(crate) mod cases {
 
     /// At most the valid sense bytes are copied, at most the buffer's size.
     pub(crate) fn sense_length_is_bounded() -> CaseResult {
-        check!(map(&cmp(btstat::SUCCESS, 2, 0, 0), 0).sense == Sense::Copy(96));
-        check!(map(&cmp(btstat::SUCCESS, 2, 0, 96), 0).sense == Sense::Copy(96));
-        check!(map(&cmp(btstat::SUCCESS, 2, 0, 4000), 0).sense == Sense::Copy(96));
-        check!(map(&cmp(btstat::SUCCESS, 2, 0, u32::MAX), 0).sense == Sense::Copy(96));
+        check!(map(&cmp(btstat::SUCCESS, 2, 0, 0), 0, || false).sense == Sense::Copy(96));
+        check!(map(&cmp(btstat::SUCCESS, 2, 0, 96), 0, || false).sense == Sense::Copy(96));
+        check!(map(&cmp(btstat::SUCCESS, 2, 0, 4000), 0, || false).sense == Sense::Copy(96));
+        check!(map(&cmp(btstat::SUCCESS, 2, 0, u32::MAX), 0, || false).sense == Sense::Copy(96));
         Ok(())
     }
 
     /// Other statuses pass through, with stale sense cleared.
     pub(crate) fn other_statuses_pass_through() -> CaseResult {
         for s in [0x08u16, 0x18, 0x28] {
-            let o = map(&cmp(btstat::SUCCESS, s, 0, 0), 0);
+            let o = map(&cmp(btstat::SUCCESS, s, 0, 0), 0, || false);
             check!(o.result == u32::from(s));
             check!(o.sense == Sense::Clear);
         }
         // Only the low byte of the status is defined.
-        check!(map(&cmp(btstat::SUCCESS, 0x1008, 0, 0), 0).result == 0x08);
+        check!(map(&cmp(btstat::SUCCESS, 0x1008, 0, 0), 0, || false).result == 0x08);
         Ok(())
     }
 
     /// COMMAND TERMINATED becomes DID_RESET.
     pub(crate) fn command_terminated_is_did_reset() -> CaseResult {
-        check!(host_byte(&map(&cmp(btstat::SUCCESS, 0x22, 0, 0), 0)) == did::RESET);
-        check!(host_byte(&map(&cmp(btstat::DATARUN, 0x22, 0, 0), 0)) == did::RESET);
+        check!(host_byte(&map(&cmp(btstat::SUCCESS, 0x22, 0, 0), 0, || false)) == did::RESET);
+        check!(host_byte(&map(&cmp(btstat::DATARUN, 0x22, 0, 0), 0, || false)) == did::RESET);
+        Ok(())
+    }
+
+    /// A READ or WRITE that under-ran without saying by how much is never
+    /// reported as fully transferred; other commands complete.
+    pub(crate) fn short_read_write_is_never_complete() -> CaseResult {
+        for host in [btstat::DATARUN, btstat::DATA_UNDERRUN] {
+            let o = map(&cmp(host, 0, 0, 0), 4096, || true);
+            check!(host_byte(&o) == did::ERROR && o.resid == Some(4096));
+            let o = map(&cmp(host, 0, 0, 0), 4096, || false);
+            check!(o.result == 0 && o.resid.is_none());
+            let o = map(&cmp(host, 0, 512, 0), 4096, || true);
+            check!(o.result == 0 && o.resid == Some(3584));
+        }
+        // A plain success says nothing about a short transfer (QEMU and some
+        // ESXi configurations leave `dataLen` 0 with all data moved).
+        let o = map(&cmp(btstat::SUCCESS, 0, 0, 0), 4096, || true);
+        check!(o.result == 0 && o.resid.is_none());
         Ok(())
     }
 
     /// An overrun with GOOD status is an error.
     pub(crate) fn overrun_is_an_error() -> CaseResult {
-        check!(host_byte(&map(&cmp(btstat::DATARUN, 0, 8192, 0), 4096)) == did::ERROR);
+        check!(host_byte(&map(&cmp(btstat::DATARUN, 0, 8192, 0), 4096, || false)) == did::ERROR);
         Ok(())
     }
 }

@@ -11,9 +11,12 @@ use kernel::{
         io_write, //
     },
     prelude::*,
-    sync::barrier::{
-        dma_mb,
-        Write, //
+    sync::{
+        atomic::ordering::Relaxed,
+        barrier::{
+            dma_mb,
+            Write, //
+        }, //
     }, //
 };
 
@@ -22,8 +25,10 @@ use super::{
     adapter::{
         Adapter,
         Faults,
+        Gate,
         Kicks, //
     },
+    context::target_key,
     request::{
         self,
         DataLayout,
@@ -100,12 +105,26 @@ impl Adapter<'_> {
         }
     }
 
+    /// Rings the doorbells owed by requests published without one.
+    pub(crate) fn commit_rqs_now(&self) {
+        let mut st = self.submit.lock();
+        let (kicks, coalesce) = (core::mem::take(&mut st.kicks), st.req_threshold);
+        drop(st);
+        self.ring_doorbells(kicks, coalesce);
+    }
+
     /// Builds and publishes the request for `cmd` in context `tag`.
     #[inline(always)]
     fn submit(&self, mut cmd: Command, tag: usize) -> Result<(), (Command, Refusal)> {
         let Some(ctx) = self.ctx.get(tag) else {
             return Err((cmd, Refusal::Fail(did::ERROR, "tag out of range")));
         };
+        // The block layer never gives one tag to two commands at once, and a
+        // command leaves its context before it is handed back; check anyway,
+        // before the context's SG list is written.
+        if ctx.slot.is_busy() {
+            return Err((cmd, Refusal::Fail(did::ERROR, "context already in flight")));
+        }
         let (Ok(bus), Ok(target), Ok(lun)) = (
             u8::try_from(cmd.channel()),
             u8::try_from(cmd.id()),
@@ -144,8 +163,11 @@ impl Adapter<'_> {
         }
         let (cdb, cdb_len) = cmd.cdb16();
         let rw = request::is_rw(cdb[0]);
+        // Only this path writes the context's generation, for the one
+        // command the tag has (see `Context`).
+        let generation = ctx.generation.load(Relaxed).wrapping_add(1);
         let req = Request {
-            context: request::context_of(tag as u32),
+            context: request::context_of(tag as u32, generation),
             cdb,
             cdb_len,
             bus,
@@ -161,10 +183,18 @@ impl Adapter<'_> {
         let last = cmd.is_last();
 
         let mut st = self.submit.lock();
-        if st.stopped {
-            // Quiesced for reboot: the device no longer has rings.
-            drop(st);
-            return Err((cmd, Refusal::Fail(did::NO_CONNECT, "adapter quiesced")));
+        match st.gate {
+            Gate::Open => {}
+            // An adapter reset or a sleep: the midlayer retries afterwards.
+            Gate::Paused => {
+                drop(st);
+                return Err((cmd, Refusal::Busy));
+            }
+            // Shut down: the device no longer has rings.
+            Gate::Closed => {
+                drop(st);
+                return Err((cmd, Refusal::Fail(did::NO_CONNECT, "adapter shut down")));
+            }
         }
         let state = &*self.rings.state;
         let cons = io_read!(state, .req_cons_idx);
@@ -186,7 +216,11 @@ impl Adapter<'_> {
             ));
         }
         // The slot owns the command from here; the device cannot complete it
-        // before the producer index below is published.
+        // before the producer index below is published. The generation and
+        // target are stored first: filling the slot orders them (see
+        // `Context`).
+        ctx.generation.store(generation, Relaxed);
+        ctx.target.store(target_key(bus, target), Relaxed);
         if let Err(cmd) = ctx.slot.put(cmd) {
             drop(st);
             return Err((cmd, Refusal::Fail(did::ERROR, "context already in flight")));
@@ -220,10 +254,21 @@ impl HostOps for Adapter<'_> {
     #[inline(always)]
     fn queue_command(&self, cmd: Command) -> Result<(), Command> {
         let tag = cmd.tag() as usize;
-        match self.submit(cmd, tag) {
-            Ok(()) => Ok(()),
-            Err((cmd, Refusal::Busy)) => Err(cmd),
-            Err((cmd, Refusal::Fail(host, why))) => {
+        let last = cmd.is_last();
+        let refused = match self.submit(cmd, tag) {
+            Ok(()) => return Ok(()),
+            Err(refused) => refused,
+        };
+        if last {
+            // The batch ends here, with no request of its own to ring for:
+            // ring what the earlier requests of the batch are owed (the
+            // midlayer does not call `commit_rqs` after a command it thinks
+            // was queued, nor always after a busy one).
+            self.commit_rqs_now();
+        }
+        match refused {
+            (cmd, Refusal::Busy) => Err(cmd),
+            (cmd, Refusal::Fail(host, why)) => {
                 if Faults::should_log(&self.faults.bad_submissions) {
                     dev_err!(self.dev, "refusing command (tag {}): {}\n", tag, why);
                 }
@@ -241,6 +286,12 @@ impl HostOps for Adapter<'_> {
         self.device_reset(cmd)
     }
 
+    fn eh_target_reset(&self, cmd: EhCommand<'_>) -> bool {
+        // PVSCSI's RESET_DEVICE addresses a target; its devices have LUN 0
+        // only, so a device reset already is a target reset.
+        self.device_reset(cmd)
+    }
+
     fn eh_bus_reset(&self, cmd: EhCommand<'_>) -> bool {
         self.bus_reset(cmd)
     }
@@ -250,9 +301,26 @@ impl HostOps for Adapter<'_> {
     }
 
     fn commit_rqs(&self) {
-        let mut st = self.submit.lock();
-        let (kicks, coalesce) = (core::mem::take(&mut st.kicks), st.req_threshold);
-        drop(st);
-        self.ring_doorbells(kicks, coalesce);
+        self.commit_rqs_now();
+    }
+
+    fn host_attr(&self, which: u32) -> Option<u64> {
+        use crate::bindings::{
+            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_MAX_ID as MAX_ID,
+            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_MSG_RING_PAGES as MSG_RING_PAGES,
+            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_REQ_THRESHOLD as REQ_THRESHOLD,
+            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_RING_PAGES as RING_PAGES, //
+        };
+        Some(match which {
+            RING_PAGES => u64::from(self.rings.pages),
+            MSG_RING_PAGES => self
+                .msg
+                .as_ref()
+                .filter(|m| m.is_enabled())
+                .map_or(0, |m| u64::from(m.ring().pages)),
+            REQ_THRESHOLD => u64::from(self.submit.lock().req_threshold),
+            MAX_ID => u64::from(self.max_id),
+            _ => return None,
+        })
     }
 }

@@ -228,6 +228,11 @@ mod status_cases {
     }
 
     #[test]
+    fn short_read_write_is_never_complete() -> Result {
+        run(c::short_read_write_is_never_complete())
+    }
+
+    #[test]
     fn check_condition_keeps_sense() -> Result {
         run(c::check_condition_keeps_sense())
     }
@@ -267,6 +272,8 @@ mod status_cases {
         assert_eq!(did::PARITY, b::scsi_host_status_DID_PARITY);
         assert_eq!(did::ERROR, b::scsi_host_status_DID_ERROR);
         assert_eq!(did::RESET, b::scsi_host_status_DID_RESET);
+        assert_eq!(did::NO_CONNECT, b::scsi_host_status_DID_NO_CONNECT);
+        assert_eq!(did::REQUEUE, b::scsi_host_status_DID_REQUEUE);
         assert_eq!(
             crate::status::SENSE_BUFFER_SIZE,
             b::SCSI_SENSE_BUFFERSIZE as usize

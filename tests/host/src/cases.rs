@@ -37,6 +37,7 @@ host_cases! {
         every_host_status,
         success_good,
         residual_rule,
+        short_read_write_is_never_complete,
         check_condition_keeps_sense,
         check_condition_with_data_phase,
         sense_length_is_bounded,

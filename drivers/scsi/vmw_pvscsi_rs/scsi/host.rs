@@ -184,6 +184,9 @@ impl<T: HostOps> Drop for Host<T> {
     }
 }
 
+/// Timeout of the TEST UNIT READY of [`HostRef::remove_gone_devices`].
+const TUR_TIMEOUT_MS: u32 = 10_000;
+
 /// A counted reference to a host, usable from deferred work.
 ///
 /// # Invariants
@@ -210,6 +213,40 @@ impl HostRef {
         // SAFETY: The host is valid while we hold a reference; the scan
         // skips hosts that are being removed.
         unsafe { bindings::scsi_scan_host(self.shost.as_ptr()) };
+    }
+
+    /// Removes every device of the host that no longer exists at its
+    /// address, for hot-unplug events that may have been lost: a TEST UNIT
+    /// READY that ends with `DID_BAD_TARGET` (a selection timeout; any other
+    /// failure keeps the device). Calls `removed(channel, id, lun)` for each
+    /// one removed. May sleep (it sends commands).
+    pub(crate) fn remove_gone_devices(&self, mut removed: impl FnMut(u32, u32, u64)) {
+        let timeout =
+            c_int::try_from(kernel::time::msecs_to_jiffies(TUR_TIMEOUT_MS)).unwrap_or(c_int::MAX);
+        let mut sdev: *mut bindings::scsi_device = core::ptr::null_mut();
+        loop {
+            // SAFETY: The host is valid while we hold a reference. `sdev` is
+            // null or the device the previous call returned, whose reference
+            // this call drops after taking one on the next device.
+            sdev = unsafe { bindings::__scsi_iterate_devices(self.shost.as_ptr(), sdev) };
+            if sdev.is_null() {
+                return;
+            }
+            let mut sshdr = bindings::scsi_sense_hdr::default();
+            // SAFETY: `sdev` is a valid device on which we hold a reference;
+            // the caller runs in process context.
+            let result = unsafe { bindings::scsi_test_unit_ready(sdev, timeout, 3, &mut sshdr) };
+            let host_byte = (result >> 16) & 0xff;
+            if result > 0 && host_byte == bindings::scsi_host_status_DID_BAD_TARGET as c_int {
+                // SAFETY: As above; the address fields never change.
+                let (channel, id, lun) = unsafe { ((*sdev).channel, (*sdev).id, (*sdev).lun) };
+                // SAFETY: `sdev` is valid and referenced; removal keeps it in
+                // the host's list until the last reference is dropped, so the
+                // iteration continues from it.
+                unsafe { bindings::scsi_remove_device(sdev) };
+                removed(channel, id, lun);
+            }
+        }
     }
 
     /// Whether a device is known at `channel:id:lun`.

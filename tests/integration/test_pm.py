@@ -1,0 +1,216 @@
+# SPDX-License-Identifier: GPL-2.0
+"""System sleep: suspend to RAM (ACPI S3), suspend to idle, and hibernation's
+device callbacks (freeze and thaw).
+
+The driver stops the adapter when the system goes to sleep (the disks are
+already quiesced by then) and, on the way back, resets it, registers the
+rings and the interrupt mask again and rescans. QEMU resets the device on an
+S3 wake-up, so without that the adapter no longer has its rings; the C
+driver has no PM callbacks at all, and the S3 case records what that costs
+it.
+
+Each case writes data before the sleep and reads it back after, then runs a
+fio verify pass; the device's own view (QEMU's trace) shows the adapter
+reset and ring setup that brought it back."""
+
+import re
+import time
+
+import pytest
+
+from harness.guest import Disk, Guest, GuestError
+from harness.scsi import C, RS, data_roundtrip, fio_json, host_disks, load, wait_disks
+
+# Keep the console during sleep; hibernation without the LZO compressor.
+APPEND = "no_console_suspend hibernate=nocompress"
+S3 = ["-global", "PIIX4_PM.disable_s3=0"]
+TRACE = ["pvscsi_on_cmd_arrived"]
+SETUP_RINGS = "command PVSCSI_CMD_SETUP_RINGS arrived"
+ADAPTER_RESET = "command PVSCSI_CMD_ADAPTER_RESET arrived"
+
+
+def disks() -> list[Disk]:
+    return [Disk(scsi_id=0, size_mb=64), Disk(scsi_id=2, size_mb=64)]
+
+
+def write_patterns(g: Guest, devs: dict[str, str]) -> None:
+    """Writes 2 MiB of random data at 16 MiB of each disk, kept in /tmp."""
+    for dev in devs.values():
+        g.run(f"dd if=/dev/urandom of=/tmp/pat-{dev} bs=1M count=2 2>/dev/null && "
+              f"dd if=/tmp/pat-{dev} of=/dev/{dev} bs=1M seek=16 oflag=direct conv=fsync 2>/dev/null")
+
+
+def check_patterns(g: Guest, devs: dict[str, str]) -> None:
+    """Reads the patterns back from the disks (not from the page cache)."""
+    for dev in devs.values():
+        g.run(f"dd if=/dev/{dev} of=/tmp/back-{dev} bs=1M skip=16 count=2 iflag=direct 2>/dev/null && "
+              f"cmp /tmp/pat-{dev} /tmp/back-{dev}", timeout=300)
+
+
+def verify_all(g: Guest, devs: dict[str, str]) -> None:
+    """A fio write-and-verify pass on every disk, without a single error."""
+    jobs = " ".join(f"--name={d} --filename=/dev/{d}" for d in devs.values())
+    doc = fio_json(g, "--direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16 "
+                      f"--size=8M --offset=32M --verify=crc32c --do_verify=1 --verify_fatal=1 {jobs}",
+                   timeout=600)
+    for job in doc["jobs"]:
+        assert job["error"] == 0, job["jobname"]
+        assert job["read"]["io_bytes"] == 8 << 20, job["jobname"]
+
+
+def wait_event(mon, name: str, timeout: float) -> dict:
+    """Waits for QMP event `name`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in mon.get_events(wait=1.0):
+            if event.get("event") == name:
+                return event
+    raise GuestError(f"no QMP {name} event within {timeout} s")
+
+
+def restarted(trace_log: str) -> bool:
+    """Whether the device saw an adapter reset followed by a ring setup."""
+    i = trace_log.find(ADAPTER_RESET)
+    return i >= 0 and SETUP_RINGS in trace_log[i:]
+
+
+def test_pm_test_devices(make_guest):
+    """The device callbacks of suspend (suspend, resume) and of hibernation
+    (freeze, then restore: in test mode no image is made, so the PM core
+    resumes the devices with the restore callbacks rather than thaw), through
+    /sys/power/pm_test at the `devices` level: the system runs them and
+    wakes up again without sleeping."""
+    with make_guest(disks=disks(), append=APPEND, trace=TRACE) as g:
+        devs = load(g, RS, 2)
+        for state, down, up in [("mem", "suspend", "resume"),
+                                ("disk", r"hibernation \(freeze\)", r"hibernation \(restore\)")]:
+            write_patterns(g, devs)
+            before = len(g.trace())
+            g.mark_console()
+            g.run(f"echo devices > /sys/power/pm_test && echo {state} > /sys/power/state",
+                  timeout=300)
+            g.wait_console(rf"vmw_pvscsi_rs .*: adapter stopped for {down}", timeout=10)
+            g.wait_console(rf"vmw_pvscsi_rs .*: adapter restarted after {up}", timeout=10)
+            assert restarted(g.trace()[before:]), g.trace()[before:][-3000:]
+            check_patterns(g, devs)
+            verify_all(g, devs)
+
+
+def s3_cycle(g: Guest, while_asleep=None) -> None:
+    """Suspends the guest to RAM, runs `while_asleep(mon)`, and wakes it with
+    QMP system_wakeup."""
+    modes = g.run("cat /sys/power/mem_sleep")
+    assert "deep" in modes, modes
+    mon = g.qmp()
+    try:
+        # The guest is frozen until the wake-up: do not wait for the answer.
+        tag = g.start_script("echo deep > /sys/power/mem_sleep && echo mem > /sys/power/state")
+        wait_event(mon, "SUSPEND", 120)
+        if while_asleep:
+            while_asleep(mon)
+        mon.cmd("system_wakeup")
+        wait_event(mon, "WAKEUP", 60)
+    finally:
+        mon.close()
+    rc, out = g.finish_script(tag, timeout=300)
+    assert rc == 0, out
+
+
+def test_s3_suspend_and_wake(make_guest):
+    """Suspend to RAM and wake up: the data is there, I/O works at once, and
+    the disks that came and went while the guest slept (their messages lost
+    in QEMU's reset of the device) are found, and removed, by the rescan
+    after the wake-up."""
+    leaving = Disk(scsi_id=5, size_mb=16, backend="null")
+    with make_guest(disks=disks() + [leaving], append=APPEND, trace=TRACE, extra_qemu=S3) as g:
+        devs = load(g, RS, 3)
+        devs = {h: d for h, d in devs.items() if not h.endswith(":0:5:0")}
+        write_patterns(g, devs)
+        before = len(g.trace())
+        g.mark_console()
+
+        def hot_plug(mon):
+            mon.cmd("blockdev-add", **{"driver": "null-co", "node-name": "sleepy",
+                                       "size": 32 << 20, "read-zeroes": True})
+            mon.cmd("device_add", **{"driver": "scsi-hd", "bus": "pv0.0", "scsi-id": 9,
+                                     "lun": 0, "drive": "sleepy", "id": "dev-sleepy"})
+            mon.cmd("device_del", id=f"disk-{leaving.name()}")
+            wait_event(mon, "DEVICE_DELETED", 60)
+
+        s3_cycle(g, hot_plug)
+        g.wait_console(r"vmw_pvscsi_rs .*: adapter restarted after resume", timeout=30)
+        # I/O works at once: no command waits for a timeout and error
+        # recovery (the C driver's first read takes over a minute, below).
+        dev = next(iter(devs.values()))
+        start = time.monotonic()
+        g.run(f"dd if=/dev/{dev} of=/dev/null bs=4k count=1 iflag=direct", timeout=120)
+        assert time.monotonic() - start < 20
+        assert restarted(g.trace()[before:])
+        check_patterns(g, devs)
+        verify_all(g, devs)
+        g.wait_console(r"vmw_pvscsi_rs .*: rescan: device scsi\d+:0:5:0 is gone, removed", timeout=120)
+        now = wait_disks(g, RS, 3, timeout=120)
+        assert sorted(int(h.split(":")[2]) for h in now) == [0, 2, 9], now
+        # No error handling was needed.
+        eh = r"abort of command|reset of target|bus reset|adapter reset"
+        assert not re.search(eh, g.console_since_mark()), g.console_since_mark()
+
+
+def test_s2idle_and_wake(make_guest):
+    """Suspend to idle, woken by an ACPI power-button event (QMP
+    system_powerdown: a wake-up source in s2idle; with no user space to act
+    on the key, nothing else happens)."""
+    with make_guest(disks=disks(), append=APPEND, trace=TRACE) as g:
+        devs = load(g, RS, 2)
+        write_patterns(g, devs)
+        before = len(g.trace())
+        g.mark_console()
+        tag = g.start_script("echo s2idle > /sys/power/mem_sleep && echo mem > /sys/power/state")
+        g.wait_console(r"vmw_pvscsi_rs .*: adapter stopped for suspend", timeout=120)
+        mon = g.qmp()
+        try:
+            # A press that lands before the idle loop has armed the ACPI
+            # interrupt as a wake-up source is consumed as an ordinary event:
+            # press again until the guest is back.
+            for _ in range(12):
+                mon.cmd("system_powerdown")
+                try:
+                    g.wait_console(r"PM: suspend exit", timeout=5)
+                    break
+                except GuestError:
+                    continue
+        finally:
+            mon.close()
+        rc, out = g.finish_script(tag, timeout=300)
+        assert rc == 0, out
+        g.wait_console(r"vmw_pvscsi_rs .*: adapter restarted after resume", timeout=30)
+        assert restarted(g.trace()[before:])
+        check_patterns(g, devs)
+        verify_all(g, devs)
+
+
+@pytest.mark.stress
+def test_c_driver_through_s3(make_guest):
+    """The C driver has no PM callbacks: the record of what S3 does to it.
+
+    QEMU resets the device on wake-up, so its rings are gone. The first
+    commands after the wake-up time out, and only the midlayer's error
+    handling (ending in a host reset, which sets up the rings again) brings
+    the disks back. The test records how long the first read took."""
+    with make_guest(disks=disks(), append=APPEND, extra_qemu=S3, boot_timeout=180) as g:
+        devs = load(g, C, 2)
+        write_patterns(g, devs)
+        g.mark_console()
+        s3_cycle(g)
+        dev = next(iter(devs.values()))
+        start = time.monotonic()
+        rc, out = g.run_rc(f"dd if=/dev/{dev} of=/dev/null bs=4k count=1 iflag=direct", timeout=600)
+        took = time.monotonic() - start
+        log = g.console_since_mark()
+        recovery = [line.split("] ", 1)[-1] for line in log.splitlines()
+                    if re.search(r"vmw_pvscsi|scsi host|abort|reset", line, re.I)]
+        print(f"C driver after S3: first read exit {rc} after {took:.1f} s; recovery log:\n  "
+              + "\n  ".join(recovery[:20]))
+        # Recorded, not required: the C driver's disks come back only through
+        # error recovery, if at all.
+        g.allow_reports = True
