@@ -15,6 +15,8 @@ import json
 import os
 import time
 
+import pytest
+
 from harness.guest import Disk, Guest, GuestConfig
 from harness.scsi import RS, data_roundtrip, host_disks, load, wait_disks
 
@@ -116,6 +118,7 @@ def test_host_reset_during_hot_add(kconfig):
             g.run(f"dd if=/dev/{dev} of=/dev/null bs=64k count=16 iflag=direct")
 
 
+@pytest.mark.stress
 def test_aborts_while_other_disk_verifies(kconfig):
     """Commands time out and are aborted on a slow disk again and again,
     while the other disk of the controller verifies data."""

@@ -156,6 +156,7 @@ def test_s3_suspend_and_wake(make_guest):
         assert not re.search(eh, g.console_since_mark()), g.console_since_mark()
 
 
+@pytest.mark.stress
 def test_s2idle_and_wake(make_guest):
     """Suspend to idle, woken by an ACPI power-button event (QMP
     system_powerdown: a wake-up source in s2idle; with no user space to act
