@@ -96,6 +96,12 @@ unsafe impl<T: PmDriver> driver::DriverLayout for PmAdapter<T> {
 
 // SAFETY: `unregister` undoes a successful `register` of the same `pdrv`.
 unsafe impl<T: PmDriver> driver::RegistrationOps for PmAdapter<T> {
+    /// Fills in and registers the `struct pci_driver`.
+    ///
+    /// # Safety
+    ///
+    /// As [`driver::RegistrationOps::register`]: on success, `pdrv` stays
+    /// pinned and valid until [`Self::unregister`].
     unsafe fn register(
         pdrv: &Opaque<Self::DriverType>,
         name: &'static CStr,
@@ -119,6 +125,12 @@ unsafe impl<T: PmDriver> driver::RegistrationOps for PmAdapter<T> {
         })
     }
 
+    /// Unregisters the `struct pci_driver`.
+    ///
+    /// # Safety
+    ///
+    /// As [`driver::RegistrationOps::unregister`]: only after a successful
+    /// [`Self::register`] of the same `pdrv`.
     unsafe fn unregister(pdrv: &Opaque<Self::DriverType>) {
         // SAFETY: Registered by a successful `register` (the caller's contract).
         unsafe { bindings::pci_unregister_driver(pdrv.get()) }
