@@ -10,6 +10,8 @@
 #   make bench        C vmw_pvscsi vs vmw_pvscsi_rs vs virtio_scsi (fio, perf kernel)
 #   make profile      guest instructions per I/O by function, C vs Rust driver
 #   make stress       error-handling and sleep stress campaign (debug kernel, long)
+#   make fuzz         cargo-fuzz campaign of the pure-Rust decoders on the host
+#                     (10^7 executions a target; FUZZ_ARGS="--runs N --target T")
 #
 # Variables: KCONFIG=debug|perf (test kernel), KDIR=<any Rust-enabled 7.3 build
 # tree> (instead of the cached kernels), LLVM=-19 (as the kernel was built).
@@ -18,7 +20,7 @@ KCONFIG ?= debug
 LLVM ?= -19
 export KCONFIG KDIR LLVM
 
-.PHONY: all modules check test run bench profile stress bootstrap kernel print-kdir print-module \
+.PHONY: all modules check test run bench profile stress fuzz bootstrap kernel print-kdir print-module \
 	rust-analyzer clean
 
 all: modules
@@ -43,6 +45,9 @@ profile:
 
 stress:
 	@scripts/stress $(STRESS_ARGS)
+
+fuzz:
+	@scripts/fuzz $(FUZZ_ARGS)
 
 bootstrap:
 	@scripts/bootstrap
