@@ -5,15 +5,19 @@
 1. Module build against the `debug` kernel, warnings as errors.
 2. Static checks (`make check`: rustfmt, clippy, checkpatch).
 3. Host unit tests (`cargo test` in tests/host).
-4. KUnit: the module's suites run in a guest; kunit.py parses their KTAP.
-5. Guest integration tests (pytest, tests/integration).
+4. Fuzz smoke run: each cargo-fuzz target of tests/fuzz for 200000
+   executions from its committed corpus (`scripts/fuzz --smoke`).
+5. KUnit: the module's suites run in a guest; kunit.py parses their KTAP.
+6. Guest integration tests (pytest, tests/integration).
 
 Any failure makes the run exit non-zero; a failing step says where its log is.
 The last line counts every test that passed and failed.
 """
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -89,6 +93,27 @@ def host_tests() -> None:
     record(ok, bad, f"host unit tests (log: {LOGS / 'host-tests.log'})")
 
 
+def fuzz_smoke() -> None:
+    step("fuzz smoke run (cargo fuzz: each target, 200000 executions from its corpus)")
+    out = LOGS / "fuzz-smoke"
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.monotonic()
+    res = run([str(TOP / "scripts/fuzz"), "--smoke", "--out", str(out)], LOGS / "fuzz-smoke.log")
+    ok = bad = 0
+    results = out / "results.json"
+    if results.exists():
+        summary = json.loads(results.read_text())
+        for target in summary["targets"]:
+            if target["crashes"] == 0 and target["executions"] >= summary["runs_per_target"]:
+                ok += 1
+            else:
+                bad += 1
+    if res.returncode != 0 and bad == 0:
+        bad = 1
+    print(f"fuzz smoke run: {ok} targets passed, {bad} failed in {time.monotonic() - start:.0f} s")
+    record(ok, bad, f"fuzz smoke run (log: {LOGS / 'fuzz-smoke.log'}, inputs: {out / 'artifacts'})")
+
+
 def kunit_tests() -> None:
     step(f"KUnit suites of vmw_pvscsi_rs ({KCONFIG} kernel, in a guest)")
     try:
@@ -131,10 +156,12 @@ def main() -> int:
     if build():
         check()
         host_tests()
+        fuzz_smoke()
         kunit_tests()
         integration_tests()
     else:
         host_tests()
+        fuzz_smoke()
     minutes, seconds = divmod(int(time.monotonic() - start), 60)
     print(f"\n=== make test finished in {minutes} min {seconds} s")
     for f in failures:
