@@ -184,7 +184,9 @@ class Guest:
             "-kernel", str(self.kdir / "arch/x86/boot/bzImage"),
             "-initrd", str(self.dir / "initrd.cpio"),
             "-append", f"console=ttyS0 panic=-1 printk.devkmsg=on {c.append}".strip(),
-            "-chardev", f"file,id=con,path={self.console_path}", "-serial", "chardev:con",
+            # append: a guest booted again (boot_again) keeps the earlier console.
+            "-chardev", f"file,id=con,path={self.console_path},append=on",
+            "-serial", "chardev:con",
             "-chardev", f"socket,id=agent,path={self.sock_dir / 'agent.sock'},server=on,wait=on",
             "-serial", "chardev:agent",
             "-qmp", f"unix:{self.sock_dir / 'qmp.sock'},server=on,wait=off",
@@ -435,6 +437,24 @@ class Guest:
         except subprocess.TimeoutExpired as e:
             raise GuestError(f"guest still running {timeout} s after `{command}` "
                              f"(console: {self.console_path})") from e
+
+    def boot_again(self, timeout: float = 600.0) -> None:
+        """Waits for the guest to power itself off (as hibernation does once
+        its image is written), checks the console for kernel reports, and
+        boots the same configuration again with the same disk images. The
+        console log goes on in the same file."""
+        assert self.qemu is not None
+        try:
+            self.qemu.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            raise GuestError(f"guest still running after {timeout} s, expected it to power "
+                             f"off (console: {self.console_path})") from e
+        reports = [] if self.allow_reports else self.reports()
+        if reports:
+            raise GuestError("kernel error reports before the guest powered off "
+                             f"(log: {self.console_path}):\n  " + "\n  ".join(reports[:20]))
+        self._kill()
+        self._boot()
 
     # ---- drivers ---------------------------------------------------------
 

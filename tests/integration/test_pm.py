@@ -79,7 +79,8 @@ def test_pm_test_devices(make_guest):
     (freeze, then restore: in test mode no image is made, so the PM core
     resumes the devices with the restore callbacks rather than thaw), through
     /sys/power/pm_test at the `devices` level: the system runs them and
-    wakes up again without sleeping."""
+    wakes up again without sleeping (test_hibernate_and_restore, in `make stress`,
+    hibernates for real)."""
     with make_guest(disks=disks(), append=APPEND, trace=TRACE) as g:
         devs = load(g, RS, 2)
         for state, down, up in [("mem", "suspend", "resume"),
@@ -94,6 +95,56 @@ def test_pm_test_devices(make_guest):
             assert restarted(g.trace()[before:]), g.trace()[before:][-3000:]
             check_patterns(g, devs)
             verify_all(g, devs)
+
+
+@pytest.mark.stress
+def test_hibernate_and_restore(make_guest):
+    """A real hibernation: the image goes to a swap disk on the controller,
+    the guest powers off, QEMU starts again from scratch, and a fresh kernel
+    loads the driver, reads the image back through it and hands over to the
+    hibernated kernel, whose driver restarts the adapter (restore callback).
+
+    Every hibernation callback runs for real: freeze and thaw around the
+    snapshot, the image written through the thawed driver, poweroff; in the
+    boot kernel, freeze before the jump; in the restored kernel, restore. The
+    data written before is read back from the disks, the command that
+    hibernated returns success, and the device saw the restored kernel
+    reset the adapter and register its own rings."""
+    swap = Disk(scsi_id=4, size_mb=1024)
+    with make_guest(disks=disks() + [swap], append=APPEND, trace=TRACE, memory_mb=768) as g:
+        devs = load(g, RS, 3)
+        swap_dev = next(d for h, d in devs.items() if h.endswith(":0:4:0"))
+        devs = {h: d for h, d in devs.items() if d != swap_dev}
+        write_patterns(g, devs)
+        g.run(f"mkswap /dev/{swap_dev} >/dev/null && swapon /dev/{swap_dev} && "
+              "echo platform > /sys/power/disk")
+        g.mark_console()
+        # ACPI S4 ("platform" mode: the devices' poweroff callbacks run,
+        # where "shutdown" mode would run their shutdown instead); QEMU ends.
+        # Answered only by the restored kernel.
+        tag = g.start_script("echo disk > /sys/power/state")
+        g.boot_again(timeout=900)
+        hibernated = g.console_since_mark()
+        for what in ("hibernation (freeze)", "hibernation (thaw)", "hibernation (power-off)"):
+            assert f"adapter stopped for {what}" in hibernated or \
+                f"adapter restarted after {what}" in hibernated, what
+        assert "PM: Image saving done" in hibernated, hibernated[-3000:]
+
+        # A new kernel: load the driver, then resume from the swap disk.
+        boot = load(g, RS, 3)
+        resume = next(d for h, d in boot.items() if h.endswith(":0:4:0"))
+        major_minor = g.run(f"cat /sys/block/{resume}/dev").strip()
+        before = len(g.trace())
+        g.mark_console()
+        g.start_script(f"echo {major_minor} > /sys/power/resume")
+        rc, out = g.finish_script(tag, timeout=900)
+        assert rc == 0, out
+        g.wait_console(r"vmw_pvscsi_rs .*: adapter restarted after hibernation \(restore\)",
+                       timeout=30)
+        assert restarted(g.trace()[before:]), g.trace()[before:][-3000:]
+        g.run(f"swapoff /dev/{swap_dev}", timeout=300)
+        check_patterns(g, devs)
+        verify_all(g, devs)
 
 
 def s3_cycle(g: Guest, while_asleep=None) -> None:

@@ -27,6 +27,7 @@ CASES = [
     "test_eh_storm.py::test_aborts_while_other_disk_verifies",
     "test_eh_storm.py::test_host_reset_during_hot_add",
     "test_pm.py::test_pm_test_devices",
+    "test_pm.py::test_hibernate_and_restore",
     "test_pm.py::test_s3_suspend_and_wake",
     "test_pm.py::test_s2idle_and_wake",
     "test_pm.py::test_c_driver_through_s3",
