@@ -10,6 +10,7 @@
 #   make bench        C vmw_pvscsi vs vmw_pvscsi_rs vs virtio_scsi (fio, perf kernel)
 #   make profile      guest instructions per I/O by function, C vs Rust driver
 #   make stress       error-handling and sleep stress campaign (debug kernel, long)
+#   make soak         lying-device campaign: 10^5 ring corruptions, Rust vs C (long)
 #   make fuzz         cargo-fuzz campaign of the pure-Rust decoders on the host
 #                     (10^7 executions a target; FUZZ_ARGS="--runs N --target T")
 #
@@ -20,7 +21,7 @@ KCONFIG ?= debug
 LLVM ?= -19
 export KCONFIG KDIR LLVM
 
-.PHONY: all modules check test run bench profile stress fuzz bootstrap kernel print-kdir print-module \
+.PHONY: all modules check test run bench profile stress soak fuzz bootstrap kernel print-kdir print-module \
 	rust-analyzer clean
 
 all: modules
@@ -45,6 +46,9 @@ profile:
 
 stress:
 	@scripts/stress $(STRESS_ARGS)
+
+soak:
+	@scripts/soak $(SOAK_ARGS)
 
 fuzz:
 	@scripts/fuzz $(FUZZ_ARGS)

@@ -37,12 +37,30 @@ struct scsi_cmnd;
  * @PVSCSI_GLUE_ATTR_MSG_RING_PAGES: pages of the message ring, 0 if unused
  * @PVSCSI_GLUE_ATTR_REQ_THRESHOLD: 1 if request coalescing is on
  * @PVSCSI_GLUE_ATTR_MAX_ID: targets scanned (0 to max_id - 1)
+ *
+ * and counters of what the driver refused from the device since the adapter
+ * was probed (each refusal is also logged, rate-limited):
+ * @PVSCSI_GLUE_ATTR_BAD_COMPLETIONS: completions with an invalid or idle
+ *	context, an unknown status or an impossible length, and corrupt
+ *	completion ring indices
+ * @PVSCSI_GLUE_ATTR_STALE_COMPLETIONS: completions for an earlier command of
+ *	their context (dropped)
+ * @PVSCSI_GLUE_ATTR_BAD_MESSAGES: messages of unknown type or with an address
+ *	out of range, and corrupt message ring indices
+ * @PVSCSI_GLUE_ATTR_BAD_SUBMISSIONS: commands refused at submission
+ * @PVSCSI_GLUE_ATTR_LOST_COMMANDS: commands the device never completed, taken
+ *	back by a device or bus reset
  */
 enum pvscsi_glue_attr {
 	PVSCSI_GLUE_ATTR_RING_PAGES,
 	PVSCSI_GLUE_ATTR_MSG_RING_PAGES,
 	PVSCSI_GLUE_ATTR_REQ_THRESHOLD,
 	PVSCSI_GLUE_ATTR_MAX_ID,
+	PVSCSI_GLUE_ATTR_BAD_COMPLETIONS,
+	PVSCSI_GLUE_ATTR_STALE_COMPLETIONS,
+	PVSCSI_GLUE_ATTR_BAD_MESSAGES,
+	PVSCSI_GLUE_ATTR_BAD_SUBMISSIONS,
+	PVSCSI_GLUE_ATTR_LOST_COMMANDS,
 };
 
 /*

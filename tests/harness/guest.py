@@ -90,6 +90,11 @@ class GuestConfig:
     # QEMU trace events to enable (patterns such as "pvscsi_*"); they are
     # written to trace.log in the guest's log folder (Guest.trace()).
     trace: list[str] = dataclasses.field(default_factory=list)
+    # QEMU's gdbstub on a UNIX socket (Guest.gdb()), for the ring-injection
+    # rig (harness/pvring.py).
+    gdb: bool = False
+    # Boots before a kernel report during boot fails the run (Guest.start).
+    boot_attempts: int = 3
 
 
 def _accel(kconfig: str) -> str:
@@ -201,6 +206,8 @@ class Guest:
             cmd += ["-trace", f"enable={event}"]
         if c.trace:
             cmd += ["-D", str(self.dir / "trace.log")]
+        if c.gdb:
+            cmd += ["-gdb", f"unix:{self.sock_dir / 'gdb.sock'},server=on,wait=off"]
         if c.pvscsi:
             for i in range(c.pvscsi_count):
                 cmd += ["-device", f"pvscsi,id=pv{i}"]
@@ -238,10 +245,11 @@ class Guest:
         kept as boot-report-console-<n>.log, and a report in the last attempt
         fails the run.
         """
-        for attempt in range(1, BOOT_ATTEMPTS + 1):
+        attempts = max(BOOT_ATTEMPTS, self.cfg.boot_attempts)
+        for attempt in range(1, attempts + 1):
             self._boot()
             reports = self.reports()
-            if not reports or self.allow_reports or attempt == BOOT_ATTEMPTS:
+            if not reports or self.allow_reports or attempt == attempts:
                 return
             kept = self.dir / f"boot-report-console-{attempt}.log"
             shutil.copyfile(self.console_path, kept)
@@ -484,6 +492,12 @@ class Guest:
         return sorted(out, key=lambda s: [int(x) for x in s.split(":")])
 
     # ---- QMP -------------------------------------------------------------
+
+    def gdb(self):
+        """A gdbstub connection (GuestConfig.gdb); connecting stops the guest."""
+        from .gdbstub import GdbStub
+        assert self.cfg.gdb, "GuestConfig.gdb is off"
+        return GdbStub(str(self.sock_dir / "gdb.sock"))
 
     def qmp(self):
         """A connected synchronous QMP client (qemu.qmp.legacy)."""

@@ -28,7 +28,8 @@ RESET_LOGS = {
 }
 
 
-@pytest.fixture(scope="module", params=[RS, C])
+# The C driver's run is a comparison record: `make stress` runs it.
+@pytest.fixture(scope="module", params=[RS, pytest.param(C, marks=pytest.mark.stress)])
 def guest(request, kconfig):
     disks = [Disk(scsi_id=0, size_mb=64),
              Disk(scsi_id=1, size_mb=64, backend="null", latency_ms=LATENCY_MS)]

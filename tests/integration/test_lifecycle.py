@@ -55,6 +55,7 @@ def test_valid_parameters_work(guest, params):
     guest.rmmod(RS)
 
 
+@pytest.mark.stress
 def test_c_driver_crashes_with_ring_pages_3(kconfig):
     # Recorded C driver behaviour: ring_pages=3 is accepted; the device rounds
     # the ring up to 4 pages and the driver indexes past its 3 (a kernel crash

@@ -121,6 +121,10 @@ pub(crate) struct Kicks {
 pub(crate) struct CompleteState {
     /// The next completion index (the driver's copy of `cmp_cons_idx`).
     pub(crate) cons: u32,
+    /// The last drain found the ring indices corrupt: the device and the
+    /// driver no longer agree where the ring is, and only an adapter reset
+    /// (which registers the rings anew) brings them together again.
+    pub(crate) corrupt: bool,
 }
 
 /// Counts of device misbehaviour, for rate-limited logging.
@@ -131,6 +135,9 @@ pub(crate) struct Faults {
     pub(crate) stale_completions: Atomic<u32>,
     /// Commands refused at submission.
     pub(crate) bad_submissions: Atomic<u32>,
+    /// Commands the device never completed, taken back by a device or bus
+    /// reset.
+    pub(crate) lost_commands: Atomic<u32>,
 }
 
 impl Faults {
@@ -140,6 +147,7 @@ impl Faults {
             bad_completions: Atomic::new(0),
             stale_completions: Atomic::new(0),
             bad_submissions: Atomic::new(0),
+            lost_commands: Atomic::new(0),
         }
     }
 
@@ -227,7 +235,10 @@ impl<'bound> Adapter<'bound> {
                 },
                 "vmw_pvscsi_rs:submit"
             ),
-            complete <- new_spinlock_irq!(CompleteState { cons: 0 }, "vmw_pvscsi_rs:complete"),
+            complete <- new_spinlock_irq!(CompleteState {
+                    cons: 0,
+                    corrupt: false,
+                }, "vmw_pvscsi_rs:complete"),
             eh <- new_mutex!((), "vmw_pvscsi_rs:eh"),
             idle <- new_condvar!("vmw_pvscsi_rs:idle"),
             waiters: Atomic::new(0),
@@ -296,7 +307,11 @@ impl<'bound> Adapter<'bound> {
         st.kicks = Kicks::default();
         st.req_threshold = false;
         drop(st);
-        self.complete.lock().cons = 0;
+        {
+            let mut st = self.complete.lock();
+            st.cons = 0;
+            st.corrupt = false;
+        }
         let state = &*self.rings.state;
         io_write!(state, .req_prod_idx, 0);
         io_write!(state, .req_cons_idx, 0);

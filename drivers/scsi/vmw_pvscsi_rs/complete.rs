@@ -101,9 +101,16 @@ impl Adapter<'_> {
         let drained = loop {
             let prod = io_read!(state, .cmp_prod_idx);
             let pending = match self.rings.cmp_ring.pending(prod, st.cons) {
-                Ok(0) => break Drained::All,
-                Ok(n) => n,
+                Ok(0) => {
+                    st.corrupt = false;
+                    break Drained::All;
+                }
+                Ok(n) => {
+                    st.corrupt = false;
+                    n
+                }
                 Err(e) => {
+                    st.corrupt = true;
                     if Faults::should_log(&self.faults.bad_completions) {
                         dev_err!(
                             self.dev,
@@ -217,6 +224,16 @@ impl Adapter<'_> {
         outcome: &Outcome,
         resid: u32,
     ) {
+        if desc.data_len > u64::from(cmd.bufflen())
+            && Faults::should_log(&self.faults.bad_completions)
+        {
+            dev_warn!(
+                self.dev,
+                "completion claims {} bytes for a {}-byte buffer\n",
+                desc.data_len,
+                cmd.bufflen()
+            );
+        }
         if outcome.unknown_host_status && Faults::should_log(&self.faults.bad_completions) {
             dev_warn!(
                 self.dev,

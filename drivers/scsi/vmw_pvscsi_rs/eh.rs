@@ -54,8 +54,10 @@ use super::{
 
 /// How long an abort waits for the device to complete the command.
 const ABORT_WAIT_MS: i64 = 2000;
-/// How long a device or bus reset waits for the cancelled commands.
-const RESET_WAIT_MS: i64 = 10000;
+/// How long a device or bus reset waits for the device to complete the
+/// commands it cancelled (QEMU does so at once, from its main loop; VMware
+/// before the reset command returns).
+const RESET_WAIT_MS: i64 = 2000;
 /// Longest single sleep of a wait: the ring is drained at least this often,
 /// should an interrupt be lost.
 const WAIT_SLICE_MS: u32 = 100;
@@ -116,16 +118,9 @@ impl Adapter<'_> {
     /// Whether no command of channel `bus`, target `target` is in flight
     /// (every one of `bus` if `target` is `None`); call under `complete`.
     fn idle_on(&self, bus: u8, target: Option<u8>) -> bool {
-        self.ctx.iter().all(|c| {
-            if !c.slot.is_busy() {
-                return true;
-            }
-            let key = c.target.load(Relaxed);
-            match target {
-                Some(t) => key != target_key(bus, t),
-                None => key >> 8 != u32::from(bus),
-            }
-        })
+        self.ctx
+            .iter()
+            .all(|c| !c.slot.is_busy() || !on_target(c, bus, target))
     }
 
     /// `eh_abort_handler`.
@@ -162,43 +157,100 @@ impl Adapter<'_> {
     }
 
     /// `eh_device_reset_handler`: resets the target of `cmd` (the C driver
-    /// leaves the LUN 0 too: PVSCSI devices have one LUN) and waits for its
-    /// commands.
+    /// leaves the LUN 0 too: PVSCSI devices have one LUN); see
+    /// [`Adapter::reset_and_collect`].
     pub(crate) fn device_reset(&self, cmd: EhCommand<'_>) -> bool {
         let _eh = self.eh.lock();
         let (Ok(bus), Ok(target)) = (u8::try_from(cmd.channel()), u8::try_from(cmd.id())) else {
             return false;
         };
-        self.flush();
-        self.hw.command_with(
-            Command::ResetDevice,
-            &ResetDevice {
-                target: cmd.id(),
-                lun: [0; 8],
-            },
-        );
-        let done = self.wait_until(RESET_WAIT_MS, |a| a.idle_on(bus, Some(target)));
+        let reset = ResetDevice {
+            target: cmd.id(),
+            lun: [0; 8],
+        };
+        let outcome = self.reset_and_collect(bus, Some(target), || {
+            self.hw.command_with(Command::ResetDevice, &reset)
+        });
         dev_info!(
             self.dev,
             "reset of target {}:{}: {}\n",
             bus,
             target,
-            reset_outcome(done)
+            outcome
         );
-        done
+        outcome.succeeded()
     }
 
-    /// `eh_bus_reset_handler`: resets the bus and waits for its commands.
+    /// `eh_bus_reset_handler`: resets the bus; see
+    /// [`Adapter::reset_and_collect`].
     pub(crate) fn bus_reset(&self, cmd: EhCommand<'_>) -> bool {
         let _eh = self.eh.lock();
         let Ok(bus) = u8::try_from(cmd.channel()) else {
             return false;
         };
+        let outcome = self.reset_and_collect(bus, None, || self.hw.command(Command::ResetBus, &[]));
+        dev_info!(self.dev, "bus reset: {}\n", outcome);
+        outcome.succeeded()
+    }
+
+    /// Resets a target (or, `target` being `None`, a bus) with `reset` and
+    /// takes its commands back; the caller holds `eh`.
+    ///
+    /// Submission pauses first (a command queued meanwhile gets BUSY and is
+    /// retried), so every command of the target was announced to the device
+    /// before the reset. The device completes what the reset cancels; a
+    /// command it has still not returned after [`RESET_WAIT_MS`] is one it
+    /// forgot (its completion was lost or corrupted): the reset succeeded,
+    /// so the device no longer works on it, and it is completed with
+    /// `DID_RESET` and counted. Should the device complete it after all,
+    /// its context's generation has moved on and the completion is dropped
+    /// as stale. If the device refused the reset, nothing is taken back and
+    /// the reset fails (the midlayer escalates); it fails too if the
+    /// completion ring's indices are corrupt, which only the adapter reset
+    /// repairs.
+    fn reset_and_collect(&self, bus: u8, target: Option<u8>, reset: impl FnOnce()) -> ResetOutcome {
+        let gate = core::mem::replace(&mut self.submit.lock().gate, Gate::Paused);
         self.flush();
-        self.hw.command(Command::ResetBus, &[]);
-        let done = self.wait_until(RESET_WAIT_MS, |a| a.idle_on(bus, None));
-        dev_info!(self.dev, "bus reset: {}\n", reset_outcome(done));
-        done
+        reset();
+        let mut outcome = if self.hw.status() != 0 {
+            ResetOutcome::Refused
+        } else if self.wait_until(RESET_WAIT_MS, |a| a.idle_on(bus, target)) {
+            ResetOutcome::Done
+        } else {
+            ResetOutcome::Collected(self.sweep(bus, target))
+        };
+        if self.complete.lock().corrupt {
+            // Commands would be lost again: let the midlayer escalate to
+            // the adapter reset.
+            outcome = ResetOutcome::RingCorrupt;
+        }
+        self.submit.lock().gate = gate;
+        outcome
+    }
+
+    /// Completes with `DID_RESET` every command of `bus`/`target` still in
+    /// its context (see [`Adapter::reset_and_collect`]); returns how many.
+    fn sweep(&self, bus: u8, target: Option<u8>) -> u32 {
+        let mut st = self.complete.lock();
+        let _ = self.drain(&mut st, self.rings.cmp_ring.entries());
+        let mut n = 0u32;
+        for (i, ctx) in self.ctx.iter().enumerate() {
+            if !on_target(ctx, bus, target) {
+                continue;
+            }
+            if let Some(cmd) = ctx.slot.take() {
+                if let Some(dma) = self.ctx.dma(i) {
+                    let _ = dma.clear_sense();
+                }
+                cmd.fail(did::RESET);
+                n += 1;
+            }
+        }
+        if n > 0 {
+            self.faults.lost_commands.fetch_add(n, Relaxed);
+            self.wake_waiters();
+        }
+        n
     }
 
     /// `eh_host_reset_handler`: resets the adapter, completes every command
@@ -220,11 +272,47 @@ impl Adapter<'_> {
     }
 }
 
-/// How a reset that waited for outstanding commands ended, for the log.
-fn reset_outcome(done: bool) -> &'static str {
-    if done {
-        "done"
-    } else {
-        "commands still outstanding"
+/// Whether context `c` was last used for channel `bus`, target `target`
+/// (any target of `bus` if `target` is `None`).
+fn on_target(c: &Context, bus: u8, target: Option<u8>) -> bool {
+    let key = c.target.load(Relaxed);
+    match target {
+        Some(t) => key == target_key(bus, t),
+        None => key >> 8 == u32::from(bus),
+    }
+}
+
+/// How a device or bus reset ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ResetOutcome {
+    /// The device returned every command of the target.
+    Done,
+    /// The device returned all but this many, which were taken back.
+    Collected(u32),
+    /// The device refused the reset command.
+    Refused,
+    /// The completion ring's indices are corrupt (the device and the driver
+    /// disagree where it is): only an adapter reset helps.
+    RingCorrupt,
+}
+
+impl ResetOutcome {
+    /// Whether the reset succeeded (`SUCCESS` to the midlayer).
+    fn succeeded(self) -> bool {
+        !matches!(self, Self::Refused | Self::RingCorrupt)
+    }
+}
+
+impl kernel::fmt::Display for ResetOutcome {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        match self {
+            Self::Done => f.write_str("done"),
+            Self::Collected(n) => write!(
+                f,
+                "done; {n} command(s) the device did not return completed as reset"
+            ),
+            Self::Refused => f.write_str("refused by the device"),
+            Self::RingCorrupt => f.write_str("completion ring corrupt, adapter reset needed"),
+        }
     }
 }

@@ -23,6 +23,7 @@ use kernel::{
         atomic::{
             ordering::{
                 Acquire,
+                Relaxed,
                 Release, //
             },
             Atomic, //
@@ -47,6 +48,7 @@ use super::{
         MsgDesc,
         RingsState, //
     },
+    adapter::Faults,
     kext,
     message::{
         self,
@@ -65,6 +67,10 @@ struct Cursor {
     /// The device does not have the ring (an adapter reset or a system
     /// sleep is in progress): nothing may read it or write its index.
     paused: bool,
+    /// The ring indices were found corrupt and have not been seen sane
+    /// since: the rescan that recovers the messages lost meanwhile is
+    /// queued once per such episode.
+    corrupt: bool,
 }
 
 /// Hot-plug message processing of one adapter.
@@ -91,14 +97,17 @@ pub(crate) struct MsgWork {
     host: SetOnce<HostRef>,
     #[pin]
     cursor: SpinLock<Cursor>,
-    /// The device accepted the ring at the last setup, and it has not
-    /// proven corrupt since.
+    /// The device accepted the ring at the last setup.
     enabled: Atomic<bool>,
     /// Teardown began: no work is queued any more.
     stopped: Atomic<bool>,
     /// Scan the host (messages may have been lost in an adapter reset or a
     /// system sleep).
     rescan: Atomic<bool>,
+    /// Messages refused (unknown type, address out of range) and corrupt
+    /// ring indices, for the `bad_messages` host attribute; also rate-limits
+    /// their log lines.
+    bad_messages: Atomic<u32>,
     dev: ARef<Device>,
 }
 
@@ -127,14 +136,24 @@ impl MsgWork {
                 ring,
                 state,
                 host: SetOnce::new(),
-                cursor <- new_spinlock!(Cursor { cons: 0, paused: false }, "vmw_pvscsi_rs:msg"),
+                cursor <- new_spinlock!(Cursor {
+                    cons: 0,
+                    paused: false,
+                    corrupt: false,
+                }, "vmw_pvscsi_rs:msg"),
                 enabled: Atomic::new(false),
                 stopped: Atomic::new(false),
                 rescan: Atomic::new(false),
+                bad_messages: Atomic::new(0),
                 dev,
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// Messages refused and corrupt ring indices seen so far.
+    pub(crate) fn bad_messages(&self) -> u32 {
+        self.bad_messages.load(Relaxed)
     }
 
     /// The message ring.
@@ -178,6 +197,7 @@ impl MsgWork {
     pub(crate) fn restart(&self) {
         let mut cursor = self.cursor.lock();
         cursor.cons = 0;
+        cursor.corrupt = false;
         cursor.paused = false;
     }
 
@@ -212,24 +232,35 @@ impl MsgWork {
         let Some(host) = self.host.as_ref() else {
             return;
         };
-        if self.rescan.xchg(false, Acquire) {
-            let n = host.host_no();
-            dev_info!(self.dev, "rescanning scsi{}\n", n);
-            host.scan();
-            host.remove_gone_devices(|bus, target, lun| {
-                dev_info!(
-                    self.dev,
-                    "rescan: device scsi{}:{}:{}:{} is gone, removed\n",
-                    n,
-                    bus,
-                    target,
-                    lun
-                );
-            });
+        loop {
+            if self.rescan.xchg(false, Acquire) {
+                self.rescan_now(host);
+            }
+            while let Some(desc) = self.next_message() {
+                self.handle(host, message::decode(&desc));
+            }
+            // A corrupt ring asks for a rescan while being read.
+            if !self.rescan.load(Acquire) {
+                break;
+            }
         }
-        while let Some(desc) = self.next_message() {
-            self.handle(host, message::decode(&desc));
-        }
+    }
+
+    /// Scans the host for new devices and removes the ones that are gone.
+    fn rescan_now(&self, host: &HostRef) {
+        let n = host.host_no();
+        dev_info!(self.dev, "rescanning scsi{}\n", n);
+        host.scan();
+        host.remove_gone_devices(|bus, target, lun| {
+            dev_info!(
+                self.dev,
+                "rescan: device scsi{}:{}:{}:{} is gone, removed\n",
+                n,
+                bus,
+                target,
+                lun
+            );
+        });
     }
 
     /// Takes the next message off the ring, if there is one and the ring is
@@ -241,16 +272,28 @@ impl MsgWork {
         }
         let prod = io_read!(&*self.state, .msg_prod_idx);
         match self.ring.geometry.pending(prod, cursor.cons) {
-            Ok(0) => return None,
-            Ok(_) => {}
+            Ok(0) => {
+                cursor.corrupt = false;
+                return None;
+            }
+            Ok(_) => cursor.corrupt = false,
             Err(e) => {
-                dev_err!(
-                    self.dev,
-                    "message ring indices corrupt (prod {}, cons {}); hot-plug stopped until the next adapter reset\n",
-                    e.prod,
-                    e.cons
-                );
-                self.set_enabled(false);
+                // Nothing on the ring can be trusted: read nothing, and wait
+                // for the device to write a sane index again (QEMU does with
+                // its next message). Whatever it meant to say meanwhile is
+                // recovered by one rescan.
+                if !cursor.corrupt {
+                    cursor.corrupt = true;
+                    self.rescan.store(true, Release);
+                }
+                if Faults::should_log(&self.bad_messages) {
+                    dev_err!(
+                        self.dev,
+                        "message ring indices corrupt (prod {}, cons {}); ignored, rescanning\n",
+                        e.prod,
+                        e.cons
+                    );
+                }
                 return None;
             }
         }
@@ -322,16 +365,20 @@ impl MsgWork {
                 }
             }
             Err(BadMessage::UnknownType(t)) => {
-                dev_warn!(self.dev, "msg: unknown message type {}, skipped\n", t);
+                if Faults::should_log(&self.bad_messages) {
+                    dev_warn!(self.dev, "msg: unknown message type {}, skipped\n", t);
+                }
             }
             Err(BadMessage::BadAddress { bus, target, lun }) => {
-                dev_warn!(
-                    self.dev,
-                    "msg: device address {}:{}:{:02x?} outside the host's range, skipped\n",
-                    bus,
-                    target,
-                    lun
-                );
+                if Faults::should_log(&self.bad_messages) {
+                    dev_warn!(
+                        self.dev,
+                        "msg: device address {}:{}:{:02x?} outside the host's range, skipped\n",
+                        bus,
+                        target,
+                        lun
+                    );
+                }
             }
         }
     }

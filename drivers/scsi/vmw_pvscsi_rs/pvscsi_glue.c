@@ -123,12 +123,22 @@ PVSCSI_GLUE_ATTR(ring_pages, PVSCSI_GLUE_ATTR_RING_PAGES);
 PVSCSI_GLUE_ATTR(msg_ring_pages, PVSCSI_GLUE_ATTR_MSG_RING_PAGES);
 PVSCSI_GLUE_ATTR(req_threshold, PVSCSI_GLUE_ATTR_REQ_THRESHOLD);
 PVSCSI_GLUE_ATTR(max_id, PVSCSI_GLUE_ATTR_MAX_ID);
+PVSCSI_GLUE_ATTR(bad_completions, PVSCSI_GLUE_ATTR_BAD_COMPLETIONS);
+PVSCSI_GLUE_ATTR(stale_completions, PVSCSI_GLUE_ATTR_STALE_COMPLETIONS);
+PVSCSI_GLUE_ATTR(bad_messages, PVSCSI_GLUE_ATTR_BAD_MESSAGES);
+PVSCSI_GLUE_ATTR(bad_submissions, PVSCSI_GLUE_ATTR_BAD_SUBMISSIONS);
+PVSCSI_GLUE_ATTR(lost_commands, PVSCSI_GLUE_ATTR_LOST_COMMANDS);
 
 static struct attribute *pvscsi_glue_host_attrs[] = {
 	&dev_attr_ring_pages.attr,
 	&dev_attr_msg_ring_pages.attr,
 	&dev_attr_req_threshold.attr,
 	&dev_attr_max_id.attr,
+	&dev_attr_bad_completions.attr,
+	&dev_attr_stale_completions.attr,
+	&dev_attr_bad_messages.attr,
+	&dev_attr_bad_submissions.attr,
+	&dev_attr_lost_commands.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(pvscsi_glue_host);

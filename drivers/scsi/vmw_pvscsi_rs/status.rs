@@ -149,8 +149,9 @@ fn short_transfer(data_len: u64, bufflen: u32, rw: bool) -> Outcome {
 /// `rw` tells, when asked, whether the command is a READ or WRITE.
 #[inline(always)]
 pub(crate) fn map(c: &Completion, bufflen: u32, rw: impl FnOnce() -> bool) -> Outcome {
-    // The common case, inline: success with GOOD status.
-    if c.host_status == btstat::SUCCESS && c.scsi_status == 0 {
+    // The common case, inline: success with GOOD status, and no more bytes
+    // than the buffer holds.
+    if c.host_status == btstat::SUCCESS && c.scsi_status == 0 && c.data_len <= u64::from(bufflen) {
         return Outcome {
             result: did::OK << 16,
             resid: residual(c.data_len, bufflen),
@@ -193,6 +194,10 @@ fn map_other(c: &Completion, bufflen: u32, rw: bool) -> Outcome {
                     sense: status_sense,
                     unknown_host_status: false,
                 }
+            } else if c.data_len > u64::from(bufflen) {
+                // More bytes than the buffer holds, whatever the host
+                // status: the device is wrong, so the data may be too.
+                plain(did::ERROR)
             } else if data_phase_error {
                 short_transfer(c.data_len, bufflen, rw)
             } else {
@@ -382,9 +387,20 @@ pub(crate) mod cases {
         Ok(())
     }
 
-    /// An overrun with GOOD status is an error.
+    /// An overrun with GOOD status is an error, whatever the host status
+    /// (both drivers used to accept a `dataLen` of 2^64-1 on success).
     pub(crate) fn overrun_is_an_error() -> CaseResult {
-        check!(host_byte(&map(&cmp(btstat::DATARUN, 0, 8192, 0), 4096, || false)) == did::ERROR);
+        for host in [
+            btstat::DATARUN,
+            btstat::SUCCESS,
+            btstat::LINKED_COMMAND_COMPLETED,
+        ] {
+            for len in [4097, 8192, u64::MAX] {
+                check!(host_byte(&map(&cmp(host, 0, len, 0), 4096, || false)) == did::ERROR);
+            }
+        }
+        // Exactly the buffer is fine.
+        check!(map(&cmp(btstat::SUCCESS, 0, 4096, 0), 4096, || false).result == 0);
         Ok(())
     }
 }

@@ -306,10 +306,15 @@ impl HostOps for Adapter<'_> {
 
     fn host_attr(&self, which: u32) -> Option<u64> {
         use crate::bindings::{
+            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_BAD_COMPLETIONS as BAD_COMPLETIONS,
+            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_BAD_MESSAGES as BAD_MESSAGES,
+            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_BAD_SUBMISSIONS as BAD_SUBMISSIONS,
+            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_LOST_COMMANDS as LOST_COMMANDS,
             pvscsi_glue_attr_PVSCSI_GLUE_ATTR_MAX_ID as MAX_ID,
             pvscsi_glue_attr_PVSCSI_GLUE_ATTR_MSG_RING_PAGES as MSG_RING_PAGES,
             pvscsi_glue_attr_PVSCSI_GLUE_ATTR_REQ_THRESHOLD as REQ_THRESHOLD,
-            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_RING_PAGES as RING_PAGES, //
+            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_RING_PAGES as RING_PAGES,
+            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_STALE_COMPLETIONS as STALE_COMPLETIONS, //
         };
         Some(match which {
             RING_PAGES => u64::from(self.rings.pages),
@@ -320,6 +325,11 @@ impl HostOps for Adapter<'_> {
                 .map_or(0, |m| u64::from(m.ring().pages)),
             REQ_THRESHOLD => u64::from(self.submit.lock().req_threshold),
             MAX_ID => u64::from(self.max_id),
+            BAD_COMPLETIONS => u64::from(self.faults.bad_completions.load(Relaxed)),
+            STALE_COMPLETIONS => u64::from(self.faults.stale_completions.load(Relaxed)),
+            BAD_MESSAGES => self.msg.as_ref().map_or(0, |m| u64::from(m.bad_messages())),
+            BAD_SUBMISSIONS => u64::from(self.faults.bad_submissions.load(Relaxed)),
+            LOST_COMMANDS => u64::from(self.faults.lost_commands.load(Relaxed)),
             _ => return None,
         })
     }

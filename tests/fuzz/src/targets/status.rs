@@ -17,7 +17,8 @@
 //!   `SENSE_BUFFER_SIZE` bytes: the device's count when it is in range;
 //! - an unknown host status is `DID_ERROR` and flagged as unknown;
 //! - a READ or WRITE that under-ran without a count is never complete;
-//! - an overrun with GOOD status is `DID_ERROR`;
+//! - an overrun (more bytes than the buffer) with GOOD status is never
+//!   `DID_OK`, whatever the host status;
 //! - `rw` is not asked on the fast path (success with GOOD status) and only
 //!   changes the outcome of a data-phase error with GOOD status and no count.
 
@@ -163,10 +164,10 @@ fn reference(c: &Completion, bufflen: u32, rw: bool) -> Outcome {
                 with(did::OK, status, resid, Sense::Copy(n))
             } else if status != sam::GOOD {
                 with(did::OK, status, resid, Sense::Clear)
-            } else if !data_phase {
-                with(did::OK, 0, resid, Sense::Clear)
             } else if c.data_len > b {
                 with(did::ERROR, 0, None, Sense::Clear)
+            } else if !data_phase {
+                with(did::OK, 0, resid, Sense::Clear)
             } else if c.data_len > 0 {
                 with(did::OK, 0, resid, Sense::Clear)
             } else if rw && bufflen > 0 {
@@ -252,10 +253,11 @@ pub fn run(input: &Input) {
         if input.rw && c.data_len == 0 && bufflen > 0 {
             assert!(host != did::OK && o.resid == Some(bufflen), "{o:?}");
         }
-        // An overrun is an error.
-        if c.data_len > u64::from(bufflen) {
-            assert_eq!(host, did::ERROR, "overrun: {o:?}");
-        }
+    }
+    // An overrun with GOOD status is an error, whatever the (defined,
+    // success-like) host status.
+    if sdstat == sam::GOOD && defined && c.data_len > u64::from(bufflen) && host == did::OK {
+        panic!("overrun accepted: {o:?}");
     }
 
     // `rw` is asked at most once, never on the fast path, and matters only

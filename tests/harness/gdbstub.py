@@ -1,0 +1,190 @@
+# SPDX-License-Identifier: GPL-2.0
+"""A minimal GDB remote-protocol client for QEMU's gdbstub.
+
+It is how the tests play a device (or hypervisor) that lies: QEMU runs with
+`-gdb unix:<socket>`, and this client stops the guest, reads and writes guest
+physical memory (QEMU's `Qqemu.PhyMemMode:1`), and sets breakpoints at
+kernel addresses, all from outside the guest. Only what the ring-injection
+rig needs is here: all-stop mode, no-ack mode, m/M packets, Z0/z0, c and the
+^C interrupt.
+
+    stub = GdbStub(path)            # connecting stops the guest
+    stub.write_phys(addr, data)
+    stub.set_breakpoint(pc)
+    stub.cont()
+    reason = stub.wait_stop(5.0)    # None on timeout (guest still running)
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+
+class GdbError(Exception):
+    """The stub refused a request or the connection broke."""
+
+
+class GdbStub:
+    """One connection to QEMU's gdbstub; the guest is stopped on return."""
+
+    # Largest memory transfer per packet (QEMU's packet buffer is 4 KiB of
+    # hex: keep well below it).
+    CHUNK = 1024
+
+    def __init__(self, path: str, timeout: float = 30.0) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline:
+                    raise GdbError(f"no gdbstub at {path} within {timeout} s") from None
+                time.sleep(0.05)
+        self.buf = b""
+        self.ack = True
+        self.running = False
+        self.breakpoints: set[int] = set()
+        self.request("qSupported:swbreak+;hwbreak+")
+        if self.request("QStartNoAckMode") == "OK":
+            self.ack = False
+        # QEMU stops the guest when a debugger connects; the stop reason.
+        self.request("?")
+        if self.request("Qqemu.PhyMemMode:1") != "OK":
+            raise GdbError("QEMU refused physical memory mode")
+
+    def close(self) -> None:
+        """Continues the guest (if stopped) and disconnects."""
+        try:
+            for addr in list(self.breakpoints):
+                self.clear_breakpoint(addr)
+            if not self.running:
+                self.cont()
+        except (OSError, GdbError):
+            pass
+        self.sock.close()
+
+    # ---- packets ---------------------------------------------------------
+
+    def _send(self, payload: str) -> None:
+        data = payload.encode()
+        packet = b"$" + data + b"#" + f"{sum(data) & 0xff:02x}".encode()
+        self.sock.sendall(packet)
+
+    def _recv(self, timeout: float | None) -> str | None:
+        """Reads one packet; None if none arrived within `timeout`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            start = self.buf.find(b"$")
+            if start >= 0:
+                end = self.buf.find(b"#", start)
+                if end >= 0 and len(self.buf) >= end + 3:
+                    data = self.buf[start + 1:end]
+                    self.buf = self.buf[end + 3:]
+                    if self.ack:
+                        self.sock.sendall(b"+")
+                    return _unescape(data).decode(errors="replace")
+            else:
+                # Acknowledgements and noise before a packet.
+                self.buf = b""
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return None
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                return None
+            if not chunk:
+                raise GdbError("gdbstub connection closed (QEMU exited?)")
+            self.buf += chunk
+
+    def request(self, payload: str, timeout: float = 30.0) -> str:
+        """Sends a packet and returns the reply (the guest must be stopped)."""
+        if self.running:
+            raise GdbError(f"request {payload!r} while the guest runs")
+        self._send(payload)
+        reply = self._recv(timeout)
+        if reply is None:
+            raise GdbError(f"no reply to {payload!r} within {timeout} s")
+        return reply
+
+    # ---- memory ----------------------------------------------------------
+
+    def read_phys(self, addr: int, length: int) -> bytes:
+        """Reads guest physical memory."""
+        out = b""
+        while length > 0:
+            n = min(length, self.CHUNK)
+            reply = self.request(f"m{addr:x},{n:x}")
+            if reply.startswith("E") and len(reply) == 3:
+                raise GdbError(f"cannot read {n} bytes at {addr:#x}: {reply}")
+            out += bytes.fromhex(reply)
+            addr += n
+            length -= n
+        return out
+
+    def write_phys(self, addr: int, data: bytes) -> None:
+        """Writes guest physical memory."""
+        for off in range(0, len(data), self.CHUNK):
+            part = data[off:off + self.CHUNK]
+            reply = self.request(f"M{addr + off:x},{len(part):x}:{part.hex()}")
+            if reply != "OK":
+                raise GdbError(f"cannot write {len(part)} bytes at {addr + off:#x}: {reply}")
+
+    # ---- execution -------------------------------------------------------
+
+    def set_breakpoint(self, addr: int) -> None:
+        """A breakpoint at kernel (virtual) address `addr`."""
+        reply = self.request(f"Z0,{addr:x},1")
+        if reply != "OK":
+            raise GdbError(f"breakpoint at {addr:#x} refused: {reply}")
+        self.breakpoints.add(addr)
+
+    def clear_breakpoint(self, addr: int) -> None:
+        """Removes the breakpoint at `addr`."""
+        self.request(f"z0,{addr:x},1")
+        self.breakpoints.discard(addr)
+
+    def cont(self) -> None:
+        """Lets the guest run; wait_stop() or interrupt() stop it again."""
+        self._send("c")
+        self.running = True
+
+    def wait_stop(self, timeout: float) -> str | None:
+        """Waits for the guest to stop (a breakpoint); returns the stop
+        reply, or None if it still runs after `timeout` seconds."""
+        reply = self._recv(timeout)
+        if reply is not None:
+            self.running = False
+        return reply
+
+    def interrupt(self, timeout: float = 30.0) -> str:
+        """Stops the running guest (^C); returns the stop reply."""
+        if not self.running:
+            return "S00"
+        self.sock.sendall(b"\x03")
+        reply = self.wait_stop(timeout)
+        if reply is None:
+            raise GdbError(f"guest did not stop within {timeout} s of ^C")
+        return reply
+
+
+def _unescape(data: bytes) -> bytes:
+    """Undoes the protocol's `}` escaping and run-length encoding."""
+    out = bytearray()
+    i = 0
+    while i < len(data):
+        c = data[i]
+        if c == 0x7D and i + 1 < len(data):
+            out.append(data[i + 1] ^ 0x20)
+            i += 2
+        elif c == 0x2A and out and i + 1 < len(data):
+            out += bytes([out[-1]]) * (data[i + 1] - 29)
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return bytes(out)

@@ -1,0 +1,352 @@
+# SPDX-License-Identifier: GPL-2.0
+"""A device that lies: corrupts a PVSCSI adapter's shared rings from outside
+the guest, the way a buggy or malicious hypervisor could.
+
+The rings are found through QEMU's trace events (`pvscsi_tx_rings_ppn`
+prints the pages the driver registered with SETUP_RINGS, and
+`pvscsi_msg_ring_put` the address of each message it writes), and written
+through QEMU's gdbstub in physical-memory mode (harness/gdbstub.py).
+
+Timing: the injector stops the guest with a breakpoint at the entry of the
+driver's interrupt handler, that is after the device wrote its completions
+and raised the interrupt, and before the driver reads them. There it
+overwrites entries the device has produced and the driver not yet consumed,
+or the ring indices, or it appends messages; then the guest goes on and the
+driver sees the lie. Corrupting an entry QEMU produced costs that command
+its completion (it comes back through the timeout and abort), so the
+campaign runs with short SCSI timeouts on the corrupted controller.
+
+Classes of corruption (Injector.CLASSES):
+- context: the context id of a pending completion replaced by 0, all ones,
+  out of range, a random value, an idle context, the same context of an
+  earlier generation (stale), or another pending entry's (duplicate);
+- length: dataLen and senseLen beyond any buffer (up to 2^64-1, 2^32-1);
+- status: every host status the device defines and unknown ones, every SCSI
+  status and unknown ones, sometimes with a sense length;
+- index: the completion producer index behind, equal to, half a ring and
+  far ahead of the consumer, or random; the request consumer index;
+- ringsize: the ring-size fields of the shared state changed after setup;
+- message: message-ring entries of unknown type, or device added/removed
+  with a bus, target or LUN out of range;
+- msgflood: the message producer index far ahead (a ring overflow).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import re
+import struct
+import time
+
+from .gdbstub import GdbStub
+
+PAGE = 4096
+CMP_SIZE = 32
+MSG_SIZE = 128
+# struct PVSCSIRingsState offsets.
+REQ_PROD, REQ_CONS, REQ_LOG2 = 0, 4, 8
+CMP_PROD, CMP_CONS, CMP_LOG2 = 12, 16, 20
+MSG_PROD, MSG_CONS, MSG_LOG2 = 128, 132, 136
+# struct PVSCSIRingCmpDesc: context, dataLen, senseLen, hostStatus,
+# scsiStatus, pad[2].
+CMP = struct.Struct("<QQIHH8x")
+# struct PVSCSIMsgDescDevStatusChanged: type, bus, target, lun[8], then the
+# rest of struct PVSCSIRingMsgDesc (type and 31 argument words).
+MSG = struct.Struct("<III8s108x")
+MSG_DEV_ADDED, MSG_DEV_REMOVED = 0, 1
+
+# Host statuses the device defines (BTSTAT_*), SCSI statuses of SAM.
+BTSTAT = [0x00, 0x0A, 0x0B, 0x0C, 0x0E, 0x0F, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
+          0x17, 0x18, 0x1A, 0x1B, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27]
+SAM = [0x00, 0x02, 0x04, 0x08, 0x10, 0x14, 0x18, 0x22, 0x28, 0x30, 0x40]
+
+
+@dataclasses.dataclass
+class Layout:
+    """Guest physical addresses of one adapter's shared memory."""
+
+    state: int
+    cmp_pages: list[int]
+    msg_pages: list[int] = dataclasses.field(default_factory=list)
+
+    def cmp_entries(self) -> int:
+        return len(self.cmp_pages) * (PAGE // CMP_SIZE)
+
+    def msg_entries(self) -> int:
+        return len(self.msg_pages) * (PAGE // MSG_SIZE)
+
+
+def ring_setups(trace: str) -> list[Layout]:
+    """Every SETUP_RINGS in a QEMU trace, in order (the firmware's first:
+    SeaBIOS drives pvscsi too)."""
+    setups: list[Layout] = []
+    for line in trace.splitlines():
+        m = re.search(r"pvscsi_tx_rings_ppn (Rings State|Confirm Ring) page: (0x[0-9a-f]+)", line)
+        if not m:
+            continue
+        addr = int(m.group(2), 16) * PAGE
+        if m.group(1) == "Rings State":
+            setups.append(Layout(state=addr, cmp_pages=[]))
+        elif setups:
+            setups[-1].cmp_pages.append(addr)
+    return setups
+
+
+def msg_pages(trace: str) -> list[int]:
+    """Pages of message descriptors QEMU wrote, in the order first seen."""
+    pages: list[int] = []
+    for m in re.finditer(r"pvscsi_msg_ring_put .*?(0x[0-9a-f]+)", trace):
+        page = int(m.group(1), 16) & ~(PAGE - 1)
+        if page not in pages:
+            pages.append(page)
+    return pages
+
+
+class Rings:
+    """Reads and writes one adapter's rings through a stopped guest."""
+
+    def __init__(self, stub: GdbStub, layout: Layout) -> None:
+        self.stub = stub
+        self.layout = layout
+
+    def u32(self, off: int) -> int:
+        return struct.unpack("<I", self.stub.read_phys(self.layout.state + off, 4))[0]
+
+    def set_u32(self, off: int, value: int) -> None:
+        self.stub.write_phys(self.layout.state + off, struct.pack("<I", value & 0xFFFFFFFF))
+
+    def cmp_addr(self, idx: int) -> int:
+        slot = idx % self.layout.cmp_entries()
+        per_page = PAGE // CMP_SIZE
+        return self.layout.cmp_pages[slot // per_page] + (slot % per_page) * CMP_SIZE
+
+    def read_cmp(self, idx: int) -> list[int]:
+        return list(CMP.unpack(self.stub.read_phys(self.cmp_addr(idx), CMP_SIZE)))
+
+    def write_cmp(self, idx: int, fields: list[int]) -> None:
+        context, data_len, sense_len, host, scsi = fields
+        self.stub.write_phys(self.cmp_addr(idx), CMP.pack(
+            context & (2**64 - 1), data_len & (2**64 - 1), sense_len & 0xFFFFFFFF,
+            host & 0xFFFF, scsi & 0xFFFF))
+
+    def msg_addr(self, idx: int) -> int:
+        slot = idx % self.layout.msg_entries()
+        per_page = PAGE // MSG_SIZE
+        return self.layout.msg_pages[slot // per_page] + (slot % per_page) * MSG_SIZE
+
+    def write_msg(self, idx: int, typ: int, bus: int, target: int, lun: bytes) -> None:
+        self.stub.write_phys(self.msg_addr(idx), MSG.pack(typ & 0xFFFFFFFF, bus & 0xFFFFFFFF,
+                                                          target & 0xFFFFFFFF, lun))
+
+
+@dataclasses.dataclass
+class Tally:
+    """What a campaign did."""
+
+    stops: int = 0
+    idle_waits: int = 0
+    backoffs: int = 0
+    by_class: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def total(self) -> int:
+        return sum(self.by_class.values())
+
+
+class Injector:
+    """Stops the guest in the interrupt handler and corrupts the rings."""
+
+    CLASSES = ["context", "length", "status", "index", "ringsize", "message", "msgflood"]
+    # Relative frequency of each class in a random campaign: the entry
+    # classes need a pending completion and cost a command each; index and
+    # flood corruptions desynchronise the rings, which only error handling
+    # repairs, so they are rarer.
+    WEIGHTS = {"context": 3, "length": 10, "status": 12, "index": 1, "ringsize": 1,
+               "message": 8, "msgflood": 1}
+
+    def __init__(self, stub: GdbStub, rings: Rings, handler: int, seed: int = 0) -> None:
+        self.stub = stub
+        self.rings = rings
+        self.handler = handler
+        self.rng = random.Random(seed)
+        self.tally = Tally()
+        self.stopped_in_handler = False
+
+    def pick(self) -> str:
+        classes = [c for c in self.CLASSES if c != "message" or self.rings.layout.msg_pages]
+        return self.rng.choices(classes, [self.WEIGHTS[c] for c in classes])[0]
+
+    def stop_in_handler(self, timeout: float) -> bool:
+        """Runs the guest until its interrupt handler is entered; False (and
+        the guest stopped anyway) if no interrupt came within `timeout`.
+        (A breakpoint can only be set in a stopped guest, and a guest stopped
+        at one cannot go on with it set: it is set for each stop.)"""
+        if self.stub.running:
+            self.stub.interrupt()
+        self.stub.set_breakpoint(self.handler)
+        self.stub.cont()
+        reply = self.stub.wait_stop(timeout)
+        if reply is None:
+            self.stub.interrupt()
+        self.stub.clear_breakpoint(self.handler)
+        self.tally.stops += 1
+        if reply is None:
+            self.tally.idle_waits += 1
+        return reply is not None
+
+    def stop_with_pending(self, timeout: float) -> bool:
+        """Like stop_in_handler(), until this adapter has completions the
+        driver has not consumed (the handler is shared with the other
+        controller, and error handling pauses this one's I/O)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.stop_in_handler(max(0.1, deadline - time.monotonic())) and self._pending():
+                return True
+            if time.monotonic() < deadline:
+                self.stub.cont()
+        return False
+
+    def resume(self) -> None:
+        self.stub.cont()
+
+    ENTRY_CLASSES = ("context", "length", "status")
+
+    def inject(self, cls: str) -> int:
+        """Applies one corruption of class `cls` to the stopped guest;
+        returns how many values it corrupted (0: nothing to corrupt now)."""
+        n = getattr(self, f"_{cls}")()
+        if n:
+            self.tally.by_class[cls] = self.tally.by_class.get(cls, 0) + n
+        return n
+
+    # ---- completion entries ------------------------------------------------
+
+    def _pending(self) -> list[int]:
+        """Indices of completions produced and not yet consumed."""
+        prod, cons = self.rings.u32(CMP_PROD), self.rings.u32(CMP_CONS)
+        n = (prod - cons) & 0xFFFFFFFF
+        if n == 0 or n > self.rings.layout.cmp_entries():
+            return []
+        return [(cons + i) & 0xFFFFFFFF for i in range(n)]
+
+    def _entries(self, corrupt) -> int:
+        pending = self._pending()
+        if not pending:
+            return 0
+        chosen = self.rng.sample(pending, self.rng.randint(1, min(4, len(pending))))
+        for idx in chosen:
+            fields = self.rings.read_cmp(idx)
+            corrupt(fields, pending)
+            self.rings.write_cmp(idx, fields)
+        return len(chosen)
+
+    def _context(self) -> int:
+        entries = self.rings.layout.cmp_entries()
+
+        def corrupt(f, pending):
+            ctx = f[0]
+            choice = self.rng.randrange(8)
+            if choice == 0:
+                f[0] = 0
+            elif choice == 1:
+                f[0] = self.rng.choice([0xFFFFFFFF, 2**64 - 1, 0xFFFF, 0x10000])
+            elif choice == 2:
+                f[0] = entries + self.rng.randrange(1, 1 << 16)
+            elif choice == 3:
+                f[0] = self.rng.getrandbits(64)
+            elif choice == 4:
+                # Probably idle: another low index, any generation.
+                f[0] = (self.rng.getrandbits(16) << 16) | self.rng.randrange(1, entries)
+            elif choice == 5:
+                # Stale: the same context, an earlier generation (the Rust
+                # driver's cookie); for the C driver, its own index again.
+                f[0] = (ctx - (1 << 16)) & (2**64 - 1) if ctx >> 16 else ctx
+            elif choice == 6:
+                # Duplicate of another pending completion.
+                f[0] = self.rings.read_cmp(self.rng.choice(pending))[0]
+            else:
+                f[0] = ctx ^ (1 << self.rng.randrange(64))
+        return self._entries(corrupt)
+
+    def _length(self) -> int:
+        def corrupt(f, _pending):
+            f[1] = self.rng.choice([2**64 - 1, 2**32, 2**32 - 1, 1 << 20, 0x7FFFFFFF,
+                                    self.rng.getrandbits(64), self.rng.randrange(1, 1 << 17)])
+            if self.rng.randrange(2):
+                f[2] = self.rng.choice([97, 255, 4096, 0xFFFFFFFF, self.rng.getrandbits(32)])
+            if self.rng.randrange(3) == 0:
+                f[3] = self.rng.choice([0x00, 0x12, 0x13])
+        return self._entries(corrupt)
+
+    def _status(self) -> int:
+        def corrupt(f, _pending):
+            f[3] = self.rng.choice(BTSTAT + [self.rng.getrandbits(16), 0x01, 0x30, 0xFFFF])
+            f[4] = self.rng.choice(SAM + [self.rng.getrandbits(16), 0xFF, 0x100, 0xFFFF])
+            if self.rng.randrange(2):
+                f[2] = self.rng.choice([0, 18, 96, 97, 0xFFFFFFFF])
+        return self._entries(corrupt)
+
+    # ---- indices and sizes -------------------------------------------------
+
+    def _index(self) -> int:
+        cons = self.rings.u32(CMP_CONS)
+        entries = self.rings.layout.cmp_entries()
+        choice = self.rng.randrange(7)
+        if choice == 0:
+            self.rings.set_u32(CMP_PROD, cons)  # equal: hides what is pending
+        elif choice == 1:
+            self.rings.set_u32(CMP_PROD, cons - self.rng.randrange(1, 64))  # behind
+        elif choice == 2:
+            self.rings.set_u32(CMP_PROD, cons + 4000)  # far ahead
+        elif choice == 3:
+            self.rings.set_u32(CMP_PROD, cons + entries + 1)  # more than a ring
+        elif choice == 4:
+            self.rings.set_u32(CMP_PROD, self.rng.getrandbits(32))
+        elif choice == 5:
+            self.rings.set_u32(REQ_CONS, self.rings.u32(REQ_PROD) + self.rng.randrange(1, 5000))
+        else:
+            self.rings.set_u32(REQ_CONS, self.rng.getrandbits(32))
+        return 1
+
+    def _ringsize(self) -> int:
+        field = self.rng.choice([REQ_LOG2, CMP_LOG2, MSG_LOG2])
+        self.rings.set_u32(field, self.rng.choice([0, 1, 31, 32, 0xFFFFFFFF,
+                                                   self.rng.getrandbits(32)]))
+        return 1
+
+    # ---- messages ----------------------------------------------------------
+
+    def _message(self) -> int:
+        prod, cons = self.rings.u32(MSG_PROD), self.rings.u32(MSG_CONS)
+        room = self.rings.layout.msg_entries() - ((prod - cons) & 0xFFFFFFFF)
+        if room <= 0 or room > self.rings.layout.msg_entries():
+            return 0
+        n = self.rng.randint(1, min(8, room))
+        for i in range(n):
+            choice = self.rng.randrange(5)
+            lun = bytes(8)
+            typ, bus, target = MSG_DEV_ADDED, 0, 0
+            if choice == 0:
+                typ = self.rng.choice([2, 3, 0x80, 0xFFFFFFFF, self.rng.getrandbits(32)])
+            elif choice == 1:
+                typ, bus = self.rng.choice([MSG_DEV_ADDED, MSG_DEV_REMOVED]), \
+                    self.rng.choice([1, 0xFFFFFFFF, self.rng.getrandbits(32)])
+            elif choice == 2:
+                typ = self.rng.choice([MSG_DEV_ADDED, MSG_DEV_REMOVED])
+                target = self.rng.choice([256, 0xFFFFFFFF, self.rng.getrandbits(32) | 0x100])
+            elif choice == 3:
+                typ = self.rng.choice([MSG_DEV_ADDED, MSG_DEV_REMOVED])
+                lun = bytes([self.rng.randrange(1, 256)]) + bytes(7)  # lun[0] != 0
+            else:
+                typ = self.rng.choice([MSG_DEV_ADDED, MSG_DEV_REMOVED])
+                lun = bytes([0]) + bytes([0]) + self.rng.randbytes(6)  # high LUN bytes
+                if lun == bytes(8):
+                    lun = bytes(7) + b"\x01"
+            self.rings.write_msg(prod + i, typ, bus, target, lun)
+        self.rings.set_u32(MSG_PROD, prod + n)
+        return n
+
+    def _msgflood(self) -> int:
+        cons = self.rings.u32(MSG_CONS)
+        self.rings.set_u32(MSG_PROD, cons + self.rng.choice([10_000, 1 << 31, 65]))
+        return 1
