@@ -158,7 +158,12 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
     last_print = start
     try:
         while inj.tally.total() < injections and time.monotonic() - start < budget_s:
-            cls = inj.rng.choice(classes) if classes else inj.pick()
+            # Every class once first (until it takes), then the mix.
+            todo = [c for c in (classes or Injector.CLASSES) if not inj.tally.by_class.get(c)]
+            if classes:
+                cls = todo[0] if todo else inj.rng.choice(classes)
+            else:
+                cls = todo[0] if todo else inj.pick()
             if cls in Injector.ENTRY_CLASSES:
                 stopped = inj.stop_with_pending(timeout=2.0)
             else:
