@@ -439,11 +439,15 @@ class Guest:
         """Runs a command that ends the guest (`reboot -f`, `poweroff -f`) and
         waits for QEMU to exit (guests run with -no-reboot)."""
         self._send(command)
+        self._wait_exit(timeout, f"`{command}`")
+
+    def _wait_exit(self, timeout: float, after: str) -> None:
+        """Waits for QEMU to exit (the guest powered itself off)."""
         assert self.qemu is not None
         try:
             self.qemu.wait(timeout=timeout)
         except subprocess.TimeoutExpired as e:
-            raise GuestError(f"guest still running {timeout} s after `{command}` "
+            raise GuestError(f"guest still running {timeout} s after {after} "
                              f"(console: {self.console_path})") from e
 
     def boot_again(self, timeout: float = 600.0) -> None:
@@ -451,12 +455,7 @@ class Guest:
         its image is written), checks the console for kernel reports, and
         boots the same configuration again with the same disk images. The
         console log goes on in the same file."""
-        assert self.qemu is not None
-        try:
-            self.qemu.wait(timeout=timeout)
-        except subprocess.TimeoutExpired as e:
-            raise GuestError(f"guest still running after {timeout} s, expected it to power "
-                             f"off (console: {self.console_path})") from e
+        self._wait_exit(timeout, "it was expected to power off")
         reports = [] if self.allow_reports else self.reports()
         if reports:
             raise GuestError("kernel error reports before the guest powered off "

@@ -72,7 +72,10 @@ use super::{
         MAX_TARGETS, //
     },
     config::Config,
-    context::Contexts,
+    context::{
+        Context,
+        Contexts, //
+    },
     hw::Hw,
     msg::MsgWork,
     rings::{
@@ -388,25 +391,37 @@ impl<'bound> Adapter<'bound> {
         // the C driver does; the reset then cancels them.
         self.hw.kick_non_rw();
         self.hw.reset();
+        self.take_back(|_| true, leftover);
+    }
+
+    /// Drains the ring, then completes with host byte `host` every command
+    /// still in a context that `which` selects; returns how many. Takes
+    /// `complete`.
+    ///
+    /// What a reset cancelled fits the ring (at most one completion per
+    /// context); anything a misbehaving device writes beyond one ring's
+    /// worth is dropped with the ring indices.
+    pub(crate) fn take_back(&self, which: impl Fn(&Context) -> bool, host: u32) -> u32 {
         let mut st = self.complete.lock();
-        // What the reset cancelled fits the ring (at most one completion per
-        // context); anything a misbehaving device writes beyond one ring's
-        // worth is dropped with the ring indices below.
         let _ = self.drain(&mut st, self.rings.cmp_ring.entries());
-        let mut swept = false;
+        let mut n = 0u32;
         for (i, ctx) in self.ctx.iter().enumerate() {
+            if !which(ctx) {
+                continue;
+            }
             if let Some(cmd) = ctx.slot.take() {
                 // The device may have written sense data for it.
                 if let Some(dma) = self.ctx.dma(i) {
                     let _ = dma.clear_sense();
                 }
-                cmd.fail(leftover);
-                swept = true;
+                cmd.fail(host);
+                n += 1;
             }
         }
-        if swept {
+        if n > 0 {
             self.wake_waiters();
         }
+        n
     }
 
     /// Brings the device back after [`Adapter::halt`] or a system sleep

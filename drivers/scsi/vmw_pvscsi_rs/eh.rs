@@ -229,27 +229,11 @@ impl Adapter<'_> {
     }
 
     /// Completes with `DID_RESET` every command of `bus`/`target` still in
-    /// its context (see [`Adapter::reset_and_collect`]); returns how many.
+    /// its context (see [`Adapter::reset_and_collect`]) and counts them;
+    /// returns how many.
     fn sweep(&self, bus: u8, target: Option<u8>) -> u32 {
-        let mut st = self.complete.lock();
-        let _ = self.drain(&mut st, self.rings.cmp_ring.entries());
-        let mut n = 0u32;
-        for (i, ctx) in self.ctx.iter().enumerate() {
-            if !on_target(ctx, bus, target) {
-                continue;
-            }
-            if let Some(cmd) = ctx.slot.take() {
-                if let Some(dma) = self.ctx.dma(i) {
-                    let _ = dma.clear_sense();
-                }
-                cmd.fail(did::RESET);
-                n += 1;
-            }
-        }
-        if n > 0 {
-            self.faults.lost_commands.fetch_add(n, Relaxed);
-            self.wake_waiters();
-        }
+        let n = self.take_back(|c| on_target(c, bus, target), did::RESET);
+        self.faults.lost_commands.fetch_add(n, Relaxed);
         n
     }
 
