@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -61,6 +62,11 @@ class Disk:
     node: str | None = None
     # null backend: every read and write takes this long (a slow disk).
     latency_ms: int = 0
+    # file backend: blkdebug `inject-error` rules between the format and the
+    # image (each a dict: event, sector, errno, once), to fail chosen sectors.
+    blkdebug: list[dict] | None = None
+    # Extra scsi-hd properties, e.g. "rerror=report,werror=stop".
+    device_opts: str = ""
 
     def name(self) -> str:
         return self.node or f"{self.bus}d{self.scsi_id}"
@@ -228,10 +234,17 @@ class Guest:
             if not img.exists():
                 with open(img, "wb") as f:
                     f.truncate(d.size_mb << 20)
-            blockdev = (f"driver=raw,node-name={node},file.driver=file,"
-                        f"file.filename={img},cache.direct=off")
+            if d.blkdebug:
+                blockdev = json.dumps({
+                    "driver": "raw", "node-name": node,
+                    "file": {"driver": "blkdebug", "inject-error": d.blkdebug,
+                             "image": {"driver": "file", "filename": str(img)}}})
+            else:
+                blockdev = (f"driver=raw,node-name={node},file.driver=file,"
+                            f"file.filename={img},cache.direct=off")
+        opts = f",{d.device_opts}" if d.device_opts else ""
         return ["-blockdev", blockdev, "-device",
-                f"scsi-hd,bus={d.bus}.0,scsi-id={d.scsi_id},lun=0,drive={node},id=disk-{node}"]
+                f"scsi-hd,bus={d.bus}.0,scsi-id={d.scsi_id},lun=0,drive={node},id=disk-{node}{opts}"]
 
     def start(self) -> None:
         """Builds the initramfs, starts QEMU and waits for the agent.

@@ -70,3 +70,37 @@ def data_roundtrip(g: Guest, dev: str, mib: int = 4, seek_mib: int = 0) -> None:
           f"dd if=/tmp/pattern of=/dev/{dev} bs=1M seek={seek_mib} oflag=direct conv=fsync 2>/dev/null && "
           f"dd if=/dev/{dev} of=/tmp/readback bs=1M skip={seek_mib} count={mib} iflag=direct 2>/dev/null && "
           "cmp /tmp/pattern /tmp/readback")
+
+
+def start_verify(g: Guest, devs: list[str], tag: str, size_mb: int = 8) -> None:
+    """Starts fio write+verify passes on `devs`, repeated until /tmp/<tag>.stop
+    exists; each pass writes its JSON report to /tmp/<tag>-<n>.json."""
+    jobs = " ".join(f"--name={d} --filename=/dev/{d}" for d in devs)
+    g.run(f"rm -f /tmp/{tag}.stop /tmp/{tag}-*.json; "
+          f"(n=0; while [ ! -e /tmp/{tag}.stop ]; do n=$((n+1)); "
+          "fio --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16 "
+          f"--size={size_mb}M --verify=crc32c --do_verify=1 --verify_fatal=1 "
+          f"--output-format=json --output=/tmp/{tag}-$n.json {jobs} > /dev/null 2>&1; "
+          f"done; touch /tmp/{tag}.done) > /dev/null 2>&1 &")
+
+
+def stop_verify(g: Guest, tag: str, size_mb: int = 8) -> int:
+    """Stops the passes of start_verify; checks every report (no error, all
+    data written and read back); returns the number of passes."""
+    g.run(f"touch /tmp/{tag}.stop; while [ ! -e /tmp/{tag}.done ]; do sleep 0.5; done", timeout=600)
+    names = g.run(f"ls /tmp/{tag}-*.json").split()
+    assert names, "fio never ran"
+    for name in names:
+        text = g.run(f"cat {name}")
+        doc = json.loads(text[text.index("{"):])
+        for job in doc["jobs"]:
+            assert job["error"] == 0, (name, job["jobname"], job["error"])
+            assert job["write"]["io_bytes"] == size_mb << 20, (name, job["jobname"])
+            assert job["read"]["io_bytes"] == size_mb << 20, (name, job["jobname"])
+    return len(names)
+
+
+def wait_inflight(g: Guest, dev: str) -> None:
+    """Waits until `dev` has commands in flight."""
+    g.run(f"for i in $(seq 400); do set -- $(cat /sys/block/{dev}/inflight); "
+          "[ $(($1 + $2)) -gt 0 ] && exit 0; sleep 0.05; done; exit 1", timeout=60)

@@ -11,50 +11,16 @@ good: a host reset waited (cancel_work_sync) for the hot-plug work item,
 which was inside the rescan that the previous host reset had queued,
 waiting for a command that could not run while the host was in recovery."""
 
-import json
 import os
 import time
 
 import pytest
 
 from harness.guest import Disk, Guest, GuestConfig
-from harness.scsi import RS, data_roundtrip, host_disks, load, wait_disks
+from harness.scsi import (RS, data_roundtrip, host_disks, load, start_verify, stop_verify,
+                          wait_disks, wait_inflight)
 
 SCALE = int(os.environ.get("PVSCSI_STRESS_SCALE", "1"))
-
-
-def start_verify(g: Guest, devs: list[str], tag: str, size_mb: int = 8) -> None:
-    """Starts fio write+verify passes on `devs`, repeated until /tmp/<tag>.stop
-    exists; each pass writes its JSON report to /tmp/<tag>-<n>.json."""
-    jobs = " ".join(f"--name={d} --filename=/dev/{d}" for d in devs)
-    g.run(f"rm -f /tmp/{tag}.stop /tmp/{tag}-*.json; "
-          f"(n=0; while [ ! -e /tmp/{tag}.stop ]; do n=$((n+1)); "
-          "fio --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16 "
-          f"--size={size_mb}M --verify=crc32c --do_verify=1 --verify_fatal=1 "
-          f"--output-format=json --output=/tmp/{tag}-$n.json {jobs} > /dev/null 2>&1; "
-          f"done; touch /tmp/{tag}.done) > /dev/null 2>&1 &")
-
-
-def stop_verify(g: Guest, tag: str, size_mb: int = 8) -> int:
-    """Stops the passes of start_verify; checks every report (no error, all
-    data written and read back); returns the number of passes."""
-    g.run(f"touch /tmp/{tag}.stop; while [ ! -e /tmp/{tag}.done ]; do sleep 0.5; done", timeout=600)
-    names = g.run(f"ls /tmp/{tag}-*.json").split()
-    assert names, "fio never ran"
-    for name in names:
-        text = g.run(f"cat {name}")
-        doc = json.loads(text[text.index("{"):])
-        for job in doc["jobs"]:
-            assert job["error"] == 0, (name, job["jobname"], job["error"])
-            assert job["write"]["io_bytes"] == size_mb << 20, (name, job["jobname"])
-            assert job["read"]["io_bytes"] == size_mb << 20, (name, job["jobname"])
-    return len(names)
-
-
-def wait_inflight(g: Guest, dev: str) -> None:
-    """Waits until `dev` has commands in flight."""
-    g.run(f"for i in $(seq 400); do set -- $(cat /sys/block/{dev}/inflight); "
-          "[ $(($1 + $2)) -gt 0 ] && exit 0; sleep 0.05; done; exit 1", timeout=60)
 
 
 def test_reset_storm_under_verify(kconfig):
@@ -76,7 +42,13 @@ def test_reset_storm_under_verify(kconfig):
         # each other (and the completions of the I/O they cancel).
         g.run("rm -f /tmp/storm.err /tmp/storm.done.*; "
               f"for d in {a} {b}; do (for r in $(seq {rounds}); do for f in -d -t -b -H; do "
-              "sg_reset -N $f /dev/$d || echo \"$d round $r: sg_reset $f failed\" >> /tmp/storm.err; "
+                  # O_NONBLOCK (as sg_reset opens) gets EAGAIN while the other
+                  # loop's reset is in progress (scsi_host_in_recovery counts
+                  # tmf_in_progress): try again then.
+                  "n=0; until out=$(sg_reset -N $f /dev/$d 2>&1); do "
+                  "case \"$out\" in *'temporarily unavailable'*) n=$((n+1)); "
+                  "[ $n -lt 3000 ] && { sleep 0.1; continue; } ;; esac; "
+                  "echo \"$d round $r: sg_reset $f failed: $out\" >> /tmp/storm.err; break; done; "
               "done; done; touch /tmp/storm.done.$d) > /dev/null 2>&1 & done; "
               f"while [ ! -e /tmp/storm.done.{a} ] || [ ! -e /tmp/storm.done.{b} ]; do sleep 0.5; done; "
               "! cat /tmp/storm.err 2>/dev/null", timeout=300 * SCALE)

@@ -71,6 +71,10 @@ struct Cursor {
     /// since: the rescan that recovers the messages lost meanwhile is
     /// queued once per such episode.
     corrupt: bool,
+    /// The ring was found full and has not been read below full since.
+    /// The device drops messages it has no room for (QEMU does, silently),
+    /// so a full ring means some may be lost: one rescan per episode.
+    full: bool,
 }
 
 /// Hot-plug message processing of one adapter.
@@ -140,6 +144,7 @@ impl MsgWork {
                     cons: 0,
                     paused: false,
                     corrupt: false,
+                    full: false,
                 }, "vmw_pvscsi_rs:msg"),
                 enabled: Atomic::new(false),
                 stopped: Atomic::new(false),
@@ -198,6 +203,7 @@ impl MsgWork {
         let mut cursor = self.cursor.lock();
         cursor.cons = 0;
         cursor.corrupt = false;
+        cursor.full = false;
         cursor.paused = false;
     }
 
@@ -274,9 +280,21 @@ impl MsgWork {
         match self.ring.geometry.pending(prod, cursor.cons) {
             Ok(0) => {
                 cursor.corrupt = false;
+                cursor.full = false;
                 return None;
             }
-            Ok(_) => cursor.corrupt = false,
+            Ok(n) => {
+                cursor.corrupt = false;
+                let full = n == self.ring.geometry.entries();
+                if full && !cursor.full {
+                    self.rescan.store(true, Release);
+                    dev_info!(
+                        self.dev,
+                        "message ring full: hot-plug messages may have been dropped, rescanning\n"
+                    );
+                }
+                cursor.full = full;
+            }
             Err(e) => {
                 // Nothing on the ring can be trusted: read nothing, and wait
                 // for the device to write a sane index again (QEMU does with
