@@ -268,6 +268,21 @@ class Injector:
                 f[0] = ctx ^ (1 << self.rng.randrange(64))
         return self._entries(corrupt)
 
+    def swallow(self) -> int:
+        """Makes the device "forget" one command: its pending completion
+        gets the context 0xffffffff, which names no command, so the driver
+        drops it and the command is never completed (not in the random
+        mix; the targeted test of a command that never completes)."""
+        pending = self._pending()
+        if not pending:
+            return 0
+        idx = pending[0]
+        fields = self.rings.read_cmp(idx)
+        fields[0] = 0xFFFFFFFF
+        self.rings.write_cmp(idx, fields)
+        self.tally.by_class["swallow"] = self.tally.by_class.get("swallow", 0) + 1
+        return 1
+
     def _length(self) -> int:
         def corrupt(f, _pending):
             f[1] = self.rng.choice([2**64 - 1, 2**32, 2**32 - 1, 1 << 20, 0x7FFFFFFF,
