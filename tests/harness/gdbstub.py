@@ -134,7 +134,27 @@ class GdbStub:
             if reply != "OK":
                 raise GdbError(f"cannot write {len(part)} bytes at {addr + off:#x}: {reply}")
 
+    def read_virt(self, addr: int, length: int) -> bytes:
+        """Reads guest virtual memory (the current CPU's page tables)."""
+        self.request("Qqemu.PhyMemMode:0")
+        try:
+            return self.read_phys(addr, length)
+        finally:
+            self.request("Qqemu.PhyMemMode:1")
+
     # ---- execution -------------------------------------------------------
+
+    def set_write_watchpoint(self, addr: int, length: int = 4) -> None:
+        """Stops the guest after any CPU writes `length` bytes at virtual
+        address `addr` (the stop reply then names `watch:<addr>`)."""
+        reply = self.request(f"Z2,{addr:x},{length:x}")
+        if reply != "OK":
+            raise GdbError(f"watchpoint at {addr:#x} refused: {reply}")
+
+    def clear_write_watchpoint(self, addr: int, length: int = 4) -> None:
+        """Removes the watchpoint of set_write_watchpoint()."""
+        self.request(f"z2,{addr:x},{length:x}")
+
 
     def set_breakpoint(self, addr: int) -> None:
         """A breakpoint at kernel (virtual) address `addr`."""

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from harness import adversity
-from harness.pvring import Injector, Rings
+from harness.pvring import CMP_CONS, CMP_PROD, Injector, Rings
 from harness.scsi import C, RS, start_verify, stop_verify, wait_inflight
 
 SCALE = int(os.environ.get("PVSCSI_STRESS_SCALE", "1"))
@@ -102,3 +102,60 @@ def test_command_the_device_never_completes(make_guest):
         assert counters == {"bad_completions": 1, "lost_commands": 1}, counters
         print(f"never-completing command: taken back {recovered:.0f} s after the injection "
               f"(timeout {adversity.TIMEOUT_S} s), {passes} verify passes without error")
+
+
+@pytest.mark.stress
+def test_device_that_keeps_producing(make_guest):
+    """A device that keeps advancing the completion producer index (issue
+    8, defect 10). A write watchpoint on the driver's consumer index stops
+    the guest each time the driver has consumed a batch, and the rig moves
+    the producer a whole ring ahead again (the slots hold old descriptors,
+    which the driver drops as idle or stale). The driver must give up after
+    bounded work: one ring in the hard interrupt handler, then THREAD_ROUNDS
+    (16) rings in the interrupt thread, then wait for the next interrupt,
+    so one interrupt consumes at most 17 rings. An unbounded drain never
+    returns (the count passes 40 rings). The adapter recovers afterwards
+    (the device's own producer index is now behind: an adapter reset),
+    and the other controller's verify loop never fails."""
+    with make_guest(**adversity.campaign_config()) as g:
+        layout, dev0, dev1, host0 = adversity.setup(g, RS)
+        pob = int(g.run("grep ' page_offset_base$' /proc/kallsyms").split()[0], 16)
+        adversity.start_loads(g, dev0, dev1)
+        wait_inflight(g, dev0)
+        entries = layout.cmp_entries()
+        stub = g.gdb()
+        feeds = consumed = 0
+        try:
+            rings = Rings(stub, layout)
+            cons_va = int.from_bytes(stub.read_virt(pob, 8), "little") + layout.state + CMP_CONS
+            stub.set_write_watchpoint(cons_va)
+            last = None
+            while consumed <= 40 * entries:
+                stub.cont()
+                # The driver consumed what it was given and stopped: no write
+                # of its consumer index for 5 s.
+                reply = stub.wait_stop(30 if last is None else 5)
+                if reply is None:
+                    stub.interrupt()
+                    break
+                if "watch" not in reply:
+                    continue
+                cons = rings.u32(CMP_CONS)
+                if last is not None:
+                    consumed += (cons - last) & 0xFFFFFFFF
+                last = cons
+                rings.set_u32(CMP_PROD, cons + entries)
+                feeds += 1
+            stub.clear_write_watchpoint(cons_va)
+        finally:
+            stub.cont()
+            stub.close()
+        print(f"device that keeps producing: {feeds} feeds of a {entries}-entry ring, "
+              f"{consumed} entries consumed ({consumed / entries:.1f} rings) before the driver "
+              "stopped for the next interrupt")
+        assert consumed <= 17 * entries, f"unbounded: {consumed} entries without stopping"
+        assert consumed >= 2 * entries, f"the feed did not take: {consumed} entries"
+        res = adversity.Result(driver=RS, seed=0, injected={"feed": feeds})
+        adversity._finish(g, RS, res, dev0, host0)
+        assert res.verify_failures == 0 and res.verify_passes >= 1, res
+        assert res.recovered and res.hotplug_after and not res.notes, res

@@ -87,7 +87,7 @@ def test_report_luns_under_run(guest):
 
 
 # Commands each of four workers sends in test_sense_while_contexts_are_reused.
-SENSE_ROUNDS = 100
+SENSE_ROUNDS = 25 * SCALE
 
 
 def test_sense_while_contexts_are_reused(guest):

@@ -38,6 +38,7 @@ CASES = [
     "test_adversity.py::test_command_the_device_never_completes",
     "test_platform.py",
     "test_sense.py::test_sense_while_contexts_are_reused",
+    "test_io.py::test_filesystem_fill_and_read_back",
 ]
 
 
