@@ -36,6 +36,7 @@ CASES = [
     "test_abort.py::test_abort_of_timed_out_command",
     "test_lifecycle.py::test_c_driver_crashes_with_ring_pages_3",
     "test_adversity.py::test_command_the_device_never_completes",
+    "test_adversity.py::test_device_that_keeps_producing",
     "test_platform.py",
     "test_sense.py::test_sense_while_contexts_are_reused",
     "test_io.py::test_filesystem_fill_and_read_back",
