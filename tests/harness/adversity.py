@@ -19,7 +19,7 @@ import time
 from .gdbstub import GdbError
 from .guest import Disk, Guest, GuestError
 from .pvring import Injector, Layout, Rings, msg_pages, ring_setups
-from .scsi import RS, host_disks
+from .scsi import RS, host_disks, wait_for
 
 TRACE = ["pvscsi_tx_rings_ppn", "pvscsi_msg_ring_put"]
 # SCSI command timeout on the lying controller: a command whose completion
@@ -72,17 +72,6 @@ def _bdfs(g: Guest) -> list[str]:
     return sorted(out.split())
 
 
-def _wait(pred, timeout: float, what: str, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise GuestError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(step)
-
-
 def _hosts(g: Guest, driver: str) -> dict[int, str]:
     """host number -> its one disk, for every host of `driver`."""
     return {int(h.split(":")[0]): d for h, d in host_disks(g, driver).items()}
@@ -97,7 +86,7 @@ def setup(g: Guest, driver: str) -> tuple[Layout, str, str, int]:
     g.run("echo 0 > /sys/bus/pci/drivers_autoprobe")
     g.insmod(driver)
     g.run(f"echo {bdf0} > /sys/bus/pci/drivers/{driver}/bind")
-    hosts = _wait(lambda: _hosts(g, driver), 60, "the first controller's disk")
+    hosts = wait_for("the first controller's disk", lambda: _hosts(g, driver), 60)
     host0 = min(hosts)
     layouts = ring_setups(g.trace())
     layout = layouts[-1]
@@ -110,12 +99,12 @@ def setup(g: Guest, driver: str) -> tuple[Layout, str, str, int]:
                                  "drive": "probe", "id": "dev-probe"})
     finally:
         mon.close()
-    layout.msg_pages = _wait(lambda: msg_pages(g.trace()), 60, "the hot-add message")[:1]
-    _wait(lambda: len(host_disks(g, driver)) == 2, 60, "the hot-added disk")
+    layout.msg_pages = wait_for("the hot-add message", lambda: msg_pages(g.trace()), 60)[:1]
+    wait_for("the hot-added disk", lambda: len(host_disks(g, driver)) == 2, 60)
     g.run(f"echo {bdf1} > /sys/bus/pci/drivers/{driver}/bind; "
           "echo 1 > /sys/bus/pci/drivers_autoprobe")
-    _wait(lambda: len(_hosts(g, driver)) == 2 and len(host_disks(g, driver)) == 3, 60,
-          "the second controller's disk")
+    wait_for("the second controller's disk",
+             lambda: len(_hosts(g, driver)) == 2 and len(host_disks(g, driver)) == 3, 60)
     disks0 = {h: d for h, d in host_disks(g, driver).items() if int(h.split(":")[0]) == host0}
     dev0 = next(d for h, d in disks0.items() if h.endswith(":0:0:0"))
     dev1 = next(d for h, d in host_disks(g, driver).items() if int(h.split(":")[0]) != host0)
@@ -220,8 +209,9 @@ def _finish(g: Guest, driver: str, res: Result, dev0: str, host0: int) -> None:
     """Stops the loads, checks the verify loop, and brings the lying
     controller back (a host reset if nothing else helped)."""
     g.run("touch /tmp/stop; kill $(cat /tmp/load.pid); true")
-    _wait(lambda: g.run("pidof fio >/dev/null && echo busy || echo idle").strip() == "idle",
-          600, "fio to stop", step=1.0)
+    wait_for("fio to stop",
+             lambda: g.run("pidof fio >/dev/null && echo busy || echo idle").strip() == "idle",
+             600, step=1.0)
     rcs = g.run("cat /tmp/verify.rc 2>/dev/null; true").split()
     res.verify_passes = sum(1 for rc in rcs if rc == "0")
     res.verify_failures = sum(1 for rc in rcs if rc != "0")
@@ -258,8 +248,9 @@ def _finish(g: Guest, driver: str, res: Result, dev0: str, host0: int) -> None:
     finally:
         mon.close()
     try:
-        _wait(lambda: len([h for h in host_disks(g, driver) if int(h.split(":")[0]) == host0]) == 1,
-              60, "the hot-removed disk to go")
+        wait_for("the hot-removed disk to go",
+                 lambda: len([h for h in host_disks(g, driver) if int(h.split(":")[0]) == host0]) == 1,
+                 60)
         res.hotplug_after = True
     except GuestError as e:
         res.notes.append(str(e))

@@ -13,6 +13,19 @@ RS = "vmw_pvscsi_rs"
 C = "vmw_pvscsi"
 
 
+def wait_for(what: str, cond, timeout: float = 60.0, step: float = 0.2):
+    """Polls `cond` every `step` seconds until it returns something true;
+    returns that, or raises GuestError naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise GuestError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(step)
+
+
 def host_disks(g: Guest, proc_name: str) -> dict[str, str]:
     """`H:C:T:L` -> block device name, for every ready disk of hosts of `proc_name`."""
     out = g.run(

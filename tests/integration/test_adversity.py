@@ -18,7 +18,7 @@ import pytest
 
 from harness import adversity
 from harness.pvring import CMP_CONS, CMP_PROD, Injector, Rings
-from harness.scsi import C, RS, data_roundtrip, start_verify, stop_verify, wait_inflight
+from harness.scsi import C, RS, data_roundtrip, start_verify, stop_verify, wait_for, wait_inflight
 
 SCALE = int(os.environ.get("PVSCSI_STRESS_SCALE", "1"))
 
@@ -90,8 +90,8 @@ def test_command_the_device_never_completes(make_guest):
             stub.close()
         assert swallowed == 1, "no completion of the first controller to swallow"
         start = time.monotonic()
-        adversity._wait(lambda: int(g.run(f"cat {attr}/lost_commands")) >= 1, 300,
-                        "the lost command to be taken back")
+        wait_for("the lost command to be taken back",
+                 lambda: int(g.run(f"cat {attr}/lost_commands")) >= 1, 300)
         recovered = time.monotonic() - start
         passes = stop_verify(g, "lost0") + stop_verify(g, "lost1")
         events = g.trace()[mark:]

@@ -3,23 +3,10 @@
 fio runs on another disk. QEMU's pvscsi posts DEV_ADDED / DEV_REMOVED
 messages; the driver adds and removes the SCSI devices without a rescan."""
 
-import time
-
 import pytest
 
-from harness.guest import Disk, Guest, GuestConfig, GuestError
-from harness.scsi import RS, data_roundtrip, host_disks, load
-
-
-def wait_for(g: Guest, what: str, cond, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise GuestError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
+from harness.guest import Disk, Guest, GuestConfig
+from harness.scsi import RS, data_roundtrip, host_disks, load, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +42,13 @@ def test_hot_add_and_remove_while_fio_runs(guest, scsi_id):
                                    "size": 32 << 20, "read-zeroes": True})
         mon.cmd("device_add", **{"driver": "scsi-hd", "bus": "pv0.0", "scsi-id": scsi_id,
                                  "lun": 0, "drive": node, "id": f"dev-{node}"})
-        dev = wait_for(guest, f"{hctl} to appear", lambda: host_disks(guest, RS).get(hctl))
+        dev = wait_for(f"{hctl} to appear", lambda: host_disks(guest, RS).get(hctl))
         # The new disk is usable.
         guest.run(f"dd if=/dev/{dev} of=/dev/null bs=64k count=64 iflag=direct")
         mon.cmd("device_del", id=f"dev-{node}")
-        wait_for(guest, "DEVICE_DELETED", lambda: any(
+        wait_for("DEVICE_DELETED", lambda: any(
             e.get("event") == "DEVICE_DELETED" for e in mon.get_events(wait=1.0)), timeout=60)
-        wait_for(guest, f"{hctl} to disappear", lambda: hctl not in host_disks(guest, RS))
+        wait_for(f"{hctl} to disappear", lambda: hctl not in host_disks(guest, RS))
         mon.cmd("blockdev-del", **{"node-name": node})
     finally:
         mon.close()

@@ -33,7 +33,7 @@ import pytest
 
 from harness.guest import Disk, Guest, GuestConfig, GuestError
 from harness.scsi import (RS, data_roundtrip, fio_errors, fio_json, load, start_verify, stop_verify,
-                          wait_inflight)
+                          wait_for, wait_inflight)
 
 SCALE = int(os.environ.get("PVSCSI_STRESS_SCALE", "1"))
 BAD_READ = 2048
@@ -57,18 +57,6 @@ def disks_by_slot(g: Guest) -> dict[tuple[str, int], str]:
         bdf = re.findall(r"0000:[0-9a-f]{2}:[0-9a-f]{2}\.[0-9a-f]", path)[-1]
         disks[(bdf, int(hctl.split(":")[2]))] = dev
     return disks
-
-
-def wait_for(what: str, cond, timeout: float):
-    """Polls `cond` until it returns something true; returns that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise GuestError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def bdfs(g: Guest) -> list[str]:
