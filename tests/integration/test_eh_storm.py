@@ -61,6 +61,7 @@ def test_reset_storm_under_verify(kconfig):
         data_roundtrip(g, b, mib=2, seek_mib=40)
 
 
+@pytest.mark.stress
 def test_host_reset_during_hot_add(kconfig):
     """A host reset while a disk is being hot-added: the disk appears (the
     rescan after the reset finds it if its message was lost), and both

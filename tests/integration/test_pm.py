@@ -74,6 +74,7 @@ def restarted(trace_log: str) -> bool:
     return i >= 0 and SETUP_RINGS in trace_log[i:]
 
 
+@pytest.mark.stress
 def test_pm_test_devices(make_guest):
     """The device callbacks of suspend (suspend, resume) and of hibernation
     (freeze, then restore: in test mode no image is made, so the PM core

@@ -32,7 +32,8 @@ ILLEGAL_REQUEST_EXITS = {5, 22}
 SCALE = int(os.environ.get("PVSCSI_STRESS_SCALE", "1"))
 
 
-@pytest.fixture(scope="module", params=[RS, C])
+# The C driver's runs are the comparison record: `make stress` runs them.
+@pytest.fixture(scope="module", params=[RS, pytest.param(C, marks=pytest.mark.stress)])
 def guest(request, kconfig):
     with Guest(GuestConfig(kconfig=kconfig, disks=[Disk(scsi_id=0, size_mb=DISK_MB)],
                            name=f"sense-{request.param}")) as g:
@@ -103,8 +104,6 @@ def test_sense_while_contexts_are_reused(guest):
     place a completion inside it, so this test shows the sense path under
     constant context reuse rather than the old race itself. The C driver's
     run is in `make stress`."""
-    if guest.driver == C and SCALE == 1:
-        pytest.skip("the C driver's run is in make stress")
     script = f"""
 fio --name=load --filename=/dev/sda --direct=1 --rw=randrw --bs=4k --iodepth=16 \\
     --ioengine=libaio --time_based --runtime=600 >/dev/null 2>&1 &

@@ -29,7 +29,8 @@ SYNCHRONIZE_CACHE_10 = 0x35
 
 
 # Both ways on this driver; the C driver (which behaves the same) on one.
-@pytest.mark.parametrize("driver,how", [(RS, "poweroff"), (RS, "reboot"), (C, "poweroff")])
+@pytest.mark.parametrize("driver,how", [(RS, "poweroff"), (RS, "reboot"),
+                                        pytest.param(C, "poweroff", marks=pytest.mark.stress)])
 def test_shutdown_flushes_the_write_cache(make_guest, driver, how):
     disks = [Disk(scsi_id=0, size_mb=64), Disk(scsi_id=3, size_mb=64)]
     trace = ["pvscsi_process_req_descr", "pvscsi_complete_request", "pvscsi_on_cmd_arrived"]

@@ -40,6 +40,8 @@ CASES = [
     "test_platform.py",
     "test_sense.py::test_sense_while_contexts_are_reused",
     "test_io.py::test_filesystem_fill_and_read_back",
+    "test_sense.py",
+    "test_shutdown.py",
 ]
 
 
