@@ -203,8 +203,14 @@ impl Adapter<'_> {
             || request::is_rw(cmd.cdb16().0[0]),
         );
         let resid = outcome.resid.unwrap_or(0);
-        if outcome.sense == Sense::Clear && desc.sense_len == 0 && !outcome.unknown_host_status {
+        if outcome.sense == Sense::Clear
+            && desc.sense_len == 0
+            && !outcome.unknown_host_status
+            && desc.data_len <= u64::from(cmd.bufflen())
+        {
             // The common case: nothing to report, and no sense data written.
+            // A data length beyond the buffer is a lie to log and count
+            // (`status::map` refuses a GOOD completion carrying one).
             cmd.complete(outcome.result, resid, None);
             return true;
         }
