@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
 import time
 
 from .gdbstub import GdbError
@@ -25,9 +26,25 @@ TRACE = ["pvscsi_tx_rings_ppn", "pvscsi_msg_ring_put"]
 # SCSI command timeout on the lying controller: a command whose completion
 # was corrupted comes back through the timeout and abort.
 TIMEOUT_S = 5
-# The kernel symbol of each driver's interrupt handler (its entry is where
-# the injector stops the guest).
-HANDLER = {RS: r"IrqHandlers4hard", "vmw_pvscsi": r"\bpvscsi_isr\b"}
+# A mixed campaign is mostly bursts (Injector.burst): lies that cost no
+# command. The lies that do cost error handling (measured: 10 s for a lost
+# command, which times out, is aborted and its target reset; 20-40 s for
+# desynchronised indices, which wait for an adapter reset), and the rare
+# ones that desynchronise a ring, come at most once every STALL_GAP_S, as
+# one of these (with relative weights); at 15 s they kept the corrupted
+# controller in error handling most of the time.
+STALL_GAP_S = 60.0
+# The verify loop's rate on the other controller. The injector stops the
+# guest at every entry of the interrupt handler the two controllers share,
+# and an unthrottled verify loop made 9 of 10 stops its own (about 400
+# stops a second, each costing the guest a few gdbstub round trips).
+VERIFY_IOPS = 200
+STALLING = {"context": 3, "index": 1, "ringsize": 1, "msgflood": 1}
+# The kernel symbol of each driver's interrupt handler, entered with the
+# interrupt number as first argument (its entry is where the injector stops
+# the guest): the Rust driver's is the kernel crate's trampoline into
+# `IrqHandler::hard`.
+HANDLER = {RS: r"handle_threaded_irq_callback", "vmw_pvscsi": r"\bpvscsi_isr\b"}
 
 
 def campaign_config() -> dict:
@@ -47,22 +64,46 @@ class Result:
     seed: int
     injected: dict[str, int]
     stops: int = 0
+    foreign_stops: int = 0
     idle_waits: int = 0
     backoffs: int = 0
+    overruns: int = 0
+    # QEMU's stop replies that never came (harness/gdbstub.py interrupt()).
+    lost_stop_replies: int = 0
     seconds: float = 0.0
     crashed: bool = False
+    # I/O on the lying controller that never ended (see _finish()).
+    hung: bool = False
     crash: list[str] = dataclasses.field(default_factory=list)
     counters: dict[str, int] = dataclasses.field(default_factory=dict)
     verify_passes: int = 0
     verify_failures: int = 0
     recovered: bool = False
     hotplug_after: bool = False
+    msgs_read: int = 0
     # Disks of the lying controller the midlayer had taken offline.
     offlined: list[str] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
 
     def total(self) -> int:
         return sum(self.injected.values())
+
+    def uncounted(self) -> list[str]:
+        """The Rust driver's counters against the lies that must each have
+        been refused and counted: a completion of an invalid, idle or stale
+        context, one claiming 2^31 bytes or more, a message of an unknown
+        type or address that the driver read (the message ring's consumer
+        index passed it: an adapter reset discards the unread ones). Empty
+        when every lie is accounted for."""
+        out = []
+        cmp = self.counters.get("bad_completions", 0) + self.counters.get("stale_completions", 0)
+        lies = self.injected.get("context", 0) + self.overruns
+        if cmp < lies:
+            out.append(f"{lies} context or overrun lies, {cmp} refused completions counted")
+        msgs = self.counters.get("bad_messages", 0)
+        if msgs < self.msgs_read:
+            out.append(f"{self.msgs_read} bad messages read by the driver, {msgs} counted")
+        return out
 
 
 def _bdfs(g: Guest) -> list[str]:
@@ -122,9 +163,17 @@ def start_loads(g: Guest, dev0: str, dev1: str) -> None:
           "rm -f /tmp/stop /tmp/verify.rc; "
           "(while [ ! -e /tmp/stop ]; do "
           f"fio --name=verify --filename=/dev/{dev1} --rw=randwrite --bs=4k --iodepth=8 "
-          "--ioengine=libaio --direct=1 --size=8M --verify=crc32c --do_verify=1 "
+          f"--ioengine=libaio --direct=1 --size=4M --rate_iops={VERIFY_IOPS} "
+          "--verify=crc32c --do_verify=1 "
           "--verify_fatal=1 >/tmp/verify.out 2>&1; echo $? >> /tmp/verify.rc; "
           "done >/dev/null 2>&1 &)")
+
+
+def irq_of(g: Guest, bdf: str) -> int:
+    """The interrupt number of PCI function `bdf` (its MSI vector)."""
+    out = g.run(f"ls /sys/bus/pci/devices/{bdf}/msi_irqs 2>/dev/null | head -1; "
+                f"cat /sys/bus/pci/devices/{bdf}/irq")
+    return int(out.split()[0])
 
 
 def handler_address(g: Guest, driver: str) -> int:
@@ -140,25 +189,38 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
     layout, dev0, dev1, host0 = setup(g, driver)
     start_loads(g, dev0, dev1)
     handler = handler_address(g, driver)
+    irq = irq_of(g, _bdfs(g)[0])
     res = Result(driver=driver, seed=seed, injected={})
     start = time.monotonic()
     stub = g.gdb()
-    inj = Injector(stub, Rings(stub, layout), handler, seed)
+    inj = Injector(stub, Rings(stub, layout), handler, seed, irq=irq)
     last_print = start
+    last_stall = float("-inf")
     try:
         while inj.tally.total() < injections and time.monotonic() - start < budget_s:
             # Every class once first (until it takes), then the mix.
             todo = [c for c in (classes or Injector.CLASSES) if not inj.tally.by_class.get(c)]
             if classes:
                 cls = todo[0] if todo else inj.rng.choice(classes)
+            elif todo:
+                cls = todo[0]
+            elif time.monotonic() - last_stall >= STALL_GAP_S:
+                cls = inj.rng.choices(list(STALLING), list(STALLING.values()))[0]
             else:
-                cls = todo[0] if todo else inj.pick()
-            if cls in Injector.ENTRY_CLASSES:
+                cls = "burst"
+            if cls in Injector.ENTRY_CLASSES or cls == "burst":
                 stopped = inj.stop_with_pending(timeout=2.0)
             else:
                 stopped = inj.stop_in_handler(timeout=2.0)
             if stopped:
-                inj.inject(cls)
+                if cls == "burst":
+                    inj.burst()
+                elif classes is None and not todo and cls == "context":
+                    inj.burst(context=True)
+                else:
+                    inj.inject(cls)
+                if cls in STALLING:
+                    last_stall = time.monotonic()
             inj.resume()
             if not stopped:
                 # No interrupt of this controller with completions pending:
@@ -173,9 +235,14 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
                          f"{inj.tally.stops} stops, {time.monotonic() - start:.0f} s")
     except (GdbError, OSError) as e:
         res.notes.append(f"gdbstub: {e}")
+        res.notes.append(qemu_stacks(g))
     finally:
         res.injected = dict(inj.tally.by_class)
+        res.overruns = inj.tally.overruns
+        res.msgs_read = inj.tally.msgs_read
         res.stops, res.idle_waits = inj.tally.stops, inj.tally.idle_waits
+        res.foreign_stops = inj.tally.foreign
+        res.lost_stop_replies = stub.lost_replies
         res.backoffs = inj.tally.backoffs
         res.seconds = time.monotonic() - start
         try:
@@ -197,6 +264,33 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
     return res
 
 
+def qemu_stacks(g: Guest) -> str:
+    """When the guest stops answering even the gdbstub: QEMU's threads, to
+    tell a guest that hangs from a QEMU that does (all of them in
+    qemu-stacks.txt of the guest's log directory; the frames naming pvscsi
+    or the SCSI layer returned)."""
+    if g.qemu is None or g.qemu.poll() is not None:
+        return "QEMU has exited"
+    try:
+        out = subprocess.run(["gdb", "-p", str(g.qemu.pid), "-batch", "-ex", "thread apply all bt 12"],
+                             capture_output=True, text=True, timeout=120).stdout
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"QEMU's stacks: {e}"
+    try:
+        mon = g.qmp()
+        try:
+            status = mon.cmd("query-status")
+            regs = mon.cmd("human-monitor-command", **{"command-line": "info registers -a"})
+        finally:
+            mon.close()
+    except Exception as e:  # noqa: BLE001 - a diagnostic, whatever fails
+        status, regs = f"QMP: {e}", ""
+    out = f"query-status: {status}\n{regs}\n{out}"
+    (g.dir / "qemu-stacks.txt").write_text(out)
+    frames = [line.strip() for line in out.splitlines() if re.search(r"pvscsi|scsi_|gdb_|vm_stop", line)]
+    return f"QEMU: {status}; stacks: " + " | ".join(frames[:12])
+
+
 def _first_report(console: str) -> list[str]:
     lines = console.splitlines()
     for i, line in enumerate(lines):
@@ -209,9 +303,24 @@ def _finish(g: Guest, driver: str, res: Result, dev0: str, host0: int) -> None:
     """Stops the loads, checks the verify loop, and brings the lying
     controller back (a host reset if nothing else helped)."""
     g.run("touch /tmp/stop; kill $(cat /tmp/load.pid); true")
-    wait_for("fio to stop",
-             lambda: g.run("pidof fio >/dev/null && echo busy || echo idle").strip() == "idle",
-             600, step=1.0)
+    try:
+        wait_for("fio to stop",
+                 lambda: g.run("pidof fio >/dev/null && echo busy || echo idle").strip() == "idle",
+                 180, step=1.0)
+    except GuestError as e:
+        # I/O that never ends: what the midlayer and the block layer hold,
+        # and the blocked tasks' stacks (sysrq w, on the console).
+        res.hung = True
+        res.notes.append(str(e))
+        res.notes.append(g.run(
+            f"cd /sys/class/scsi_host/host{host0} && echo host state $(cat state) "
+            "busy $(cat host_busy) lost $(cat lost_commands); "
+            "for d in /sys/class/scsi_device/*; do echo $(basename $d) $(cat $d/device/state) "
+            "blocked $(cat $d/device/device_blocked) req $(cat $d/device/iorequest_cnt) "
+            "done $(cat $d/device/iodone_cnt) err $(cat $d/device/ioerr_cnt); done; "
+            "for b in /sys/block/sd*; do echo $(basename $b) inflight $(cat $b/inflight); done; "
+            "echo w > /proc/sysrq-trigger; true", timeout=60))
+        return
     rcs = g.run("cat /tmp/verify.rc 2>/dev/null; true").split()
     res.verify_passes = sum(1 for rc in rcs if rc == "0")
     res.verify_failures = sum(1 for rc in rcs if rc != "0")

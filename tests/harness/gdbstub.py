@@ -5,8 +5,8 @@ It is how the tests play a device (or hypervisor) that lies: QEMU runs with
 `-gdb unix:<socket>`, and this client stops the guest, reads and writes guest
 physical memory (QEMU's `Qqemu.PhyMemMode:1`), and sets breakpoints at
 kernel addresses, all from outside the guest. Only what the ring-injection
-rig needs is here: all-stop mode, no-ack mode, m/M packets, Z0/z0, c and the
-^C interrupt.
+rig needs is here: all-stop mode, no-ack mode, m/M and p packets, Z0/z0,
+Z2/z2, c and the ^C interrupt.
 
     stub = GdbStub(path)            # connecting stops the guest
     stub.write_phys(addr, data)
@@ -46,6 +46,7 @@ class GdbStub:
         self.buf = b""
         self.ack = True
         self.running = False
+        self.lost_replies = 0
         self.breakpoints: set[int] = set()
         self.request("qSupported:swbreak+;hwbreak+")
         if self.request("QStartNoAckMode") == "OK":
@@ -155,7 +156,6 @@ class GdbStub:
         """Removes the watchpoint of set_write_watchpoint()."""
         self.request(f"z2,{addr:x},{length:x}")
 
-
     def set_breakpoint(self, addr: int) -> None:
         """A breakpoint at kernel (virtual) address `addr`."""
         reply = self.request(f"Z0,{addr:x},1")
@@ -167,6 +167,14 @@ class GdbStub:
         """Removes the breakpoint at `addr`."""
         self.request(f"z0,{addr:x},1")
         self.breakpoints.discard(addr)
+
+    def read_register(self, n: int) -> int:
+        """Register `n` (GDB's numbering: 5 is rdi on x86-64) of the CPU that
+        stopped the guest."""
+        reply = self.request(f"p{n:x}")
+        if reply.startswith("E") and len(reply) == 3:
+            raise GdbError(f"cannot read register {n}: {reply}")
+        return int.from_bytes(bytes.fromhex(reply), "little")
 
     def cont(self) -> None:
         """Lets the guest run; wait_stop() or interrupt() stop it again."""
@@ -181,14 +189,28 @@ class GdbStub:
             self.running = False
         return reply
 
+    # Seconds to wait for the stop reply to a ^C before asking for it.
+    LOST_REPLY_S = 10.0
+
     def interrupt(self, timeout: float = 30.0) -> str:
-        """Stops the running guest (^C); returns the stop reply."""
+        """Stops the running guest (^C); returns the stop reply.
+
+        QEMU (8.1 and later) sends one stop reply per resume, and drops the
+        others: when a breakpoint hit and the ^C race, or a second vCPU's hit
+        is still pending at the next resume, the ^C's reply can be the one
+        dropped, and the guest is stopped with nothing said. After
+        LOST_REPLY_S the stop reason is asked for (`?`), which QEMU always
+        answers; `lost_replies` counts those."""
         if not self.running:
             return "S00"
         self.sock.sendall(b"\x03")
-        reply = self.wait_stop(timeout)
+        reply = self.wait_stop(min(timeout, self.LOST_REPLY_S))
         if reply is None:
-            raise GdbError(f"guest did not stop within {timeout} s of ^C")
+            self._send("?")
+            reply = self.wait_stop(max(timeout - self.LOST_REPLY_S, 1.0))
+            if reply is None:
+                raise GdbError(f"guest did not stop within {timeout} s of ^C")
+            self.lost_replies += 1
         return reply
 
 

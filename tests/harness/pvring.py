@@ -113,6 +113,11 @@ class Rings:
     def u32(self, off: int) -> int:
         return struct.unpack("<I", self.stub.read_phys(self.layout.state + off, 4))[0]
 
+    def cmp_indices(self) -> tuple[int, int]:
+        """(producer, consumer) of the completion ring, in one read."""
+        prod, cons = struct.unpack("<II", self.stub.read_phys(self.layout.state + CMP_PROD, 8))
+        return prod, cons
+
     def set_u32(self, off: int, value: int) -> None:
         self.stub.write_phys(self.layout.state + off, struct.pack("<I", value & 0xFFFFFFFF))
 
@@ -147,6 +152,14 @@ class Tally:
     stops: int = 0
     idle_waits: int = 0
     backoffs: int = 0
+    # Length lies of 2^31 bytes or more: beyond any command's buffer, so
+    # each is a completion the driver must refuse and count.
+    overruns: int = 0
+    # Stops at the entry of another interrupt's handler.
+    foreign: int = 0
+    # Bad messages the driver has read (the message consumer index passed
+    # them); those an adapter reset discarded unread are not among them.
+    msgs_read: int = 0
     by_class: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def total(self) -> int:
@@ -157,42 +170,57 @@ class Injector:
     """Stops the guest in the interrupt handler and corrupts the rings."""
 
     CLASSES = ["context", "length", "status", "index", "ringsize", "message", "msgflood"]
-    # Relative frequency of each class in a random campaign: the entry
-    # classes need a pending completion and cost a command each; index and
-    # flood corruptions desynchronise the rings, which only error handling
-    # repairs, so they are rarer.
-    WEIGHTS = {"context": 3, "length": 10, "status": 12, "index": 1, "ringsize": 1,
-               "message": 8, "msgflood": 1}
 
-    def __init__(self, stub: GdbStub, rings: Rings, handler: int, seed: int = 0) -> None:
+    def __init__(self, stub: GdbStub, rings: Rings, handler: int, seed: int = 0,
+                 irq: int | None = None) -> None:
+        """`handler` is the address of a function entered with the interrupt
+        number as its first argument (the Rust driver's trampoline, the C
+        driver's pvscsi_isr); with `irq`, only that interrupt's entries
+        count as stops (the controllers share the handler)."""
         self.stub = stub
         self.rings = rings
         self.handler = handler
+        self.irq = irq
         self.rng = random.Random(seed)
         self.tally = Tally()
-        self.stopped_in_handler = False
-
-    def pick(self) -> str:
-        classes = [c for c in self.CLASSES if c != "message" or self.rings.layout.msg_pages]
-        return self.rng.choices(classes, [self.WEIGHTS[c] for c in classes])[0]
+        # Ring slot -> the entry last written there (see _lie()).
+        self.written: dict[int, list[int]] = {}
+        # Indices of bad messages written and not yet read; the consumer
+        # index last seen.
+        self.msgs_unread: set[int] = set()
+        self.msg_cons = 0
 
     def stop_in_handler(self, timeout: float) -> bool:
-        """Runs the guest until its interrupt handler is entered; False (and
-        the guest stopped anyway) if no interrupt came within `timeout`.
-        (A breakpoint can only be set in a stopped guest, and a guest stopped
-        at one cannot go on with it set: it is set for each stop.)"""
-        if self.stub.running:
-            self.stub.interrupt()
-        self.stub.set_breakpoint(self.handler)
-        self.stub.cont()
-        reply = self.stub.wait_stop(timeout)
-        if reply is None:
-            self.stub.interrupt()
-        self.stub.clear_breakpoint(self.handler)
+        """Runs the guest until the interrupt handler is entered (for
+        `irq`); False (and the guest stopped anyway) if that did not happen
+        within `timeout`. (A breakpoint can only be set in a stopped guest,
+        and a guest stopped at one cannot go on with it set: it is set for
+        each stop.)"""
+        deadline = time.monotonic() + timeout
+        ours = False
+        while True:
+            if self.stub.running:
+                self.stub.interrupt()
+            self.stub.set_breakpoint(self.handler)
+            self.stub.cont()
+            stopped = self.stub.wait_stop(max(0.05, deadline - time.monotonic())) is not None
+            if not stopped:
+                self.stub.interrupt()
+            self.stub.clear_breakpoint(self.handler)
+            if not stopped:
+                break
+            # rdi: the interrupt number, in the System V ABI.
+            if self.irq is None or self.stub.read_register(5) & 0xFFFFFFFF == self.irq:
+                ours = True
+                break
+            self.tally.foreign += 1
+            if time.monotonic() >= deadline:
+                break
+            self.resume()
         self.tally.stops += 1
-        if reply is None:
+        if not ours:
             self.tally.idle_waits += 1
-        return reply is not None
+        return ours
 
     def stop_with_pending(self, timeout: float) -> bool:
         """Like stop_in_handler(), until this adapter has completions the
@@ -203,11 +231,23 @@ class Injector:
             if self.stop_in_handler(max(0.1, deadline - time.monotonic())) and self._pending():
                 return True
             if time.monotonic() < deadline:
-                self.stub.cont()
+                self.resume()
         return False
 
+    # Seconds the guest runs after resume() before the next stop may
+    # interrupt it: a ^C right after `c` can catch the CPU still at the
+    # handler entry it stopped at, and the breakpoint then stops the same
+    # entry, with the same completions pending, again and again. (Pacing,
+    # not correctness: _lie() never lies twice on an entry not yet read.
+    # Stepping past the entry instead leaves QEMU's single-step mode on
+    # when its stop reply is one of those it drops, and the CPU stalls.)
+    RESUME_S = 0.002
+
     def resume(self) -> None:
-        self.stub.cont()
+        """Lets the stopped guest go on."""
+        if not self.stub.running:
+            self.stub.cont()
+            time.sleep(self.RESUME_S)
 
     ENTRY_CLASSES = ("context", "length", "status")
 
@@ -223,7 +263,7 @@ class Injector:
 
     def _pending(self) -> list[int]:
         """Indices of completions produced and not yet consumed."""
-        prod, cons = self.rings.u32(CMP_PROD), self.rings.u32(CMP_CONS)
+        prod, cons = self.rings.cmp_indices()
         n = (prod - cons) & 0xFFFFFFFF
         if n == 0 or n > self.rings.layout.cmp_entries():
             return []
@@ -234,39 +274,55 @@ class Injector:
         if not pending:
             return 0
         chosen = self.rng.sample(pending, self.rng.randint(1, min(4, len(pending))))
+        n = 0
         for idx in chosen:
-            fields = self.rings.read_cmp(idx)
-            corrupt(fields, pending)
-            self.rings.write_cmp(idx, fields)
-        return len(chosen)
+            n += self._lie(idx, corrupt, pending)
+        return n
+
+    def _lie(self, idx: int, corrupt, pending: list[int]) -> int:
+        """Corrupts pending completion `idx` with `corrupt`; 0 if the entry
+        still holds an earlier lie (the driver has not read it yet: a second
+        lie there would be counted without being seen)."""
+        fields = self.rings.read_cmp(idx)
+        if self.written.get(idx % self.rings.layout.cmp_entries()) == fields:
+            return 0
+        corrupt(fields, pending)
+        self.rings.write_cmp(idx, fields)
+        self.written[idx % self.rings.layout.cmp_entries()] = [
+            v & m for v, m in zip(fields, (2**64 - 1, 2**64 - 1, 0xFFFFFFFF, 0xFFFF, 0xFFFF))]
+        return 1
 
     def _context(self) -> int:
-        entries = self.rings.layout.cmp_entries()
+        return self._entries(self._lie_context)
 
-        def corrupt(f, pending):
-            ctx = f[0]
-            choice = self.rng.randrange(8)
-            if choice == 0:
-                f[0] = 0
-            elif choice == 1:
-                f[0] = self.rng.choice([0xFFFFFFFF, 2**64 - 1, 0xFFFF, 0x10000])
-            elif choice == 2:
-                f[0] = entries + self.rng.randrange(1, 1 << 16)
-            elif choice == 3:
-                f[0] = self.rng.getrandbits(64)
-            elif choice == 4:
-                # Probably idle: another low index, any generation.
-                f[0] = (self.rng.getrandbits(16) << 16) | self.rng.randrange(1, entries)
-            elif choice == 5:
-                # Stale: the same context, an earlier generation (the Rust
-                # driver's cookie); for the C driver, its own index again.
-                f[0] = (ctx - (1 << 16)) & (2**64 - 1) if ctx >> 16 else ctx
-            elif choice == 6:
-                # Duplicate of another pending completion.
-                f[0] = self.rings.read_cmp(self.rng.choice(pending))[0]
-            else:
-                f[0] = ctx ^ (1 << self.rng.randrange(64))
-        return self._entries(corrupt)
+    def _lie_context(self, f: list[int], pending: list[int]) -> None:
+        entries = self.rings.layout.cmp_entries()
+        ctx = f[0]
+        choice = self.rng.randrange(8)
+        if choice == 0:
+            f[0] = 0
+        elif choice == 1:
+            f[0] = self.rng.choice([0xFFFFFFFF, 2**64 - 1, 0xFFFF, 0x10000])
+        elif choice == 2:
+            f[0] = entries + self.rng.randrange(1, 1 << 16)
+        elif choice == 3:
+            f[0] = self.rng.getrandbits(64)
+        elif choice == 4:
+            # Probably idle: another low index, any generation.
+            f[0] = (self.rng.getrandbits(16) << 16) | self.rng.randrange(1, entries)
+        elif choice == 5:
+            # Stale: the same context, an earlier generation (bits 16-31 of
+            # the Rust driver's cookie; for the C driver, whose contexts are
+            # bare indices, an index beyond its table).
+            f[0] = ctx - (1 << 16) if ctx >> 16 else ctx | (0xFFFF << 16)
+        elif choice == 6 and len(pending) > 1:
+            # Duplicate of another pending completion (that one's context
+            # then completes twice; the entries may be for the same command
+            # only if the device already lied).
+            ctx = self.rings.read_cmp(self.rng.choice(pending))[0]
+            f[0] = ctx if ctx != f[0] else ctx ^ 1
+        else:
+            f[0] = ctx ^ (1 << self.rng.randrange(64))
 
     def swallow(self) -> int:
         """Makes the device "forget" one command: its pending completion
@@ -284,22 +340,53 @@ class Injector:
         return 1
 
     def _length(self) -> int:
-        def corrupt(f, _pending):
-            f[1] = self.rng.choice([2**64 - 1, 2**32, 2**32 - 1, 1 << 20, 0x7FFFFFFF,
-                                    self.rng.getrandbits(64), self.rng.randrange(1, 1 << 17)])
-            if self.rng.randrange(2):
-                f[2] = self.rng.choice([97, 255, 4096, 0xFFFFFFFF, self.rng.getrandbits(32)])
-            if self.rng.randrange(3) == 0:
-                f[3] = self.rng.choice([0x00, 0x12, 0x13])
-        return self._entries(corrupt)
+        return self._entries(self._lie_length)
+
+    def _lie_length(self, f: list[int], _pending: list[int]) -> None:
+        f[1] = self.rng.choice([2**64 - 1, 2**32, 2**32 - 1, 1 << 20, 0x7FFFFFFF,
+                                self.rng.getrandbits(64), self.rng.randrange(1, 1 << 17)])
+        if f[1] >= 1 << 31:
+            self.tally.overruns += 1
+        if self.rng.randrange(2):
+            f[2] = self.rng.choice([97, 255, 4096, 0xFFFFFFFF, self.rng.getrandbits(32)])
+        if self.rng.randrange(3) == 0:
+            f[3] = self.rng.choice([0x00, 0x12, 0x13])
 
     def _status(self) -> int:
-        def corrupt(f, _pending):
-            f[3] = self.rng.choice(BTSTAT + [self.rng.getrandbits(16), 0x01, 0x30, 0xFFFF])
-            f[4] = self.rng.choice(SAM + [self.rng.getrandbits(16), 0xFF, 0x100, 0xFFFF])
-            if self.rng.randrange(2):
-                f[2] = self.rng.choice([0, 18, 96, 97, 0xFFFFFFFF])
-        return self._entries(corrupt)
+        return self._entries(self._lie_status)
+
+    def _lie_status(self, f: list[int], _pending: list[int]) -> None:
+        f[3] = self.rng.choice(BTSTAT + [self.rng.getrandbits(16), 0x01, 0x30, 0xFFFF])
+        f[4] = self.rng.choice(SAM + [self.rng.getrandbits(16), 0xFF, 0x100, 0xFFFF])
+        if self.rng.randrange(2):
+            f[2] = self.rng.choice([0, 18, 96, 97, 0xFFFFFFFF])
+
+    def burst(self, context: bool = False) -> int:
+        """The bulk of a long campaign, at a stop with completions pending:
+        every pending entry gets a length or status lie (one of them a
+        context lie instead when `context`), and up to 8 bad messages go on
+        the message ring. Returns how many values it corrupted (0: nothing
+        was pending). Length and status lies cost no command (the driver
+        completes it with what it can trust), so a campaign of bursts keeps
+        the corrupted controller busy instead of in error handling."""
+        pending = self._pending()
+        if not pending:
+            return 0
+        lost = self.rng.choice(pending) if context else None
+        n = 0
+        for idx in pending:
+            if idx == lost:
+                cls, lie = "context", self._lie_context
+            elif self.rng.randrange(22) < 10:
+                cls, lie = "length", self._lie_length
+            else:
+                cls, lie = "status", self._lie_status
+            if self._lie(idx, lie, pending):
+                self.tally.by_class[cls] = self.tally.by_class.get(cls, 0) + 1
+                n += 1
+        if self.rings.layout.msg_pages:
+            n += self.inject("message")
+        return n
 
     # ---- indices and sizes -------------------------------------------------
 
@@ -331,11 +418,30 @@ class Injector:
 
     # ---- messages ----------------------------------------------------------
 
+    def _note_msgs_read(self, cons: int) -> None:
+        """Moves the bad messages the consumer index `cons` has passed to
+        the read tally; after an adapter reset (the index went back to the
+        start) the unread ones are gone."""
+        if (cons - self.msg_cons) & 0xFFFFFFFF >= 1 << 31:
+            self.msgs_unread.clear()
+        read = {i for i in self.msgs_unread if 0 < (cons - i) & 0xFFFFFFFF < 1 << 31}
+        self.tally.msgs_read += len(read)
+        self.msgs_unread -= read
+        self.msg_cons = cons
+
     def _message(self) -> int:
         prod, cons = self.rings.u32(MSG_PROD), self.rings.u32(MSG_CONS)
-        room = self.rings.layout.msg_entries() - ((prod - cons) & 0xFFFFFFFF)
-        if room <= 0 or room > self.rings.layout.msg_entries():
-            return 0
+        self._note_msgs_read(cons)
+        used = (prod - cons) & 0xFFFFFFFF
+        if used > self.rings.layout.msg_entries():
+            # Left corrupt by a flood: a sane index again first (QEMU writes
+            # one with its next message).
+            prod, used = cons, 0
+        # Never fill the ring: a full ring is the flood's case (the driver
+        # rescans for the messages the device may have dropped).
+        room = self.rings.layout.msg_entries() - used - 1
+        if room <= 0:
+            return 0  # the driver has not read the earlier ones yet
         n = self.rng.randint(1, min(8, room))
         for i in range(n):
             choice = self.rng.randrange(5)
@@ -358,6 +464,7 @@ class Injector:
                 if lun == bytes(8):
                     lun = bytes(7) + b"\x01"
             self.rings.write_msg(prod + i, typ, bus, target, lun)
+            self.msgs_unread.add((prod + i) & 0xFFFFFFFF)
         self.rings.set_u32(MSG_PROD, prod + n)
         return n
 

