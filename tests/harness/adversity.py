@@ -309,7 +309,8 @@ def _finish(g: Guest, driver: str, res: Result, dev0: str, host0: int) -> None:
                  180, step=1.0)
     except GuestError as e:
         # I/O that never ends: what the midlayer and the block layer hold,
-        # and the blocked tasks' stacks (sysrq w, on the console).
+        # and where each fio process waits (seen: nothing in flight at
+        # all, every request done, and fio still running).
         res.hung = True
         res.notes.append(str(e))
         res.notes.append(g.run(
@@ -319,7 +320,9 @@ def _finish(g: Guest, driver: str, res: Result, dev0: str, host0: int) -> None:
             "blocked $(cat $d/device/device_blocked) req $(cat $d/device/iorequest_cnt) "
             "done $(cat $d/device/iodone_cnt) err $(cat $d/device/ioerr_cnt); done; "
             "for b in /sys/block/sd*; do echo $(basename $b) inflight $(cat $b/inflight); done; "
-            "echo w > /proc/sysrq-trigger; true", timeout=60))
+            "for p in $(pidof fio); do echo fio $p $(cut -d' ' -f3 /proc/$p/stat) "
+            "wchan $(cat /proc/$p/wchan); cat /proc/$p/stack 2>/dev/null | head -8; done; "
+            "tail -3 /tmp/load.out /tmp/verify.out; true", timeout=60))
         return
     rcs = g.run("cat /tmp/verify.rc 2>/dev/null; true").split()
     res.verify_passes = sum(1 for rc in rcs if rc == "0")
