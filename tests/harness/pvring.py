@@ -129,11 +129,12 @@ class Rings:
     def read_cmp(self, idx: int) -> list[int]:
         return list(CMP.unpack(self.stub.read_phys(self.cmp_addr(idx), CMP_SIZE)))
 
-    def write_cmp(self, idx: int, fields: list[int]) -> None:
-        context, data_len, sense_len, host, scsi = fields
-        self.stub.write_phys(self.cmp_addr(idx), CMP.pack(
-            context & (2**64 - 1), data_len & (2**64 - 1), sense_len & 0xFFFFFFFF,
-            host & 0xFFFF, scsi & 0xFFFF))
+    def write_cmp(self, idx: int, fields: list[int]) -> list[int]:
+        """Writes completion entry `idx`, each field cut to its width;
+        returns the fields as written."""
+        written = [v & m for v, m in zip(fields, (2**64 - 1, 2**64 - 1, 0xFFFFFFFF, 0xFFFF, 0xFFFF))]
+        self.stub.write_phys(self.cmp_addr(idx), CMP.pack(*written))
+        return written
 
     def msg_addr(self, idx: int) -> int:
         slot = idx % self.layout.msg_entries()
@@ -287,9 +288,7 @@ class Injector:
         if self.written.get(idx % self.rings.layout.cmp_entries()) == fields:
             return 0
         corrupt(fields, pending)
-        self.rings.write_cmp(idx, fields)
-        self.written[idx % self.rings.layout.cmp_entries()] = [
-            v & m for v, m in zip(fields, (2**64 - 1, 2**64 - 1, 0xFFFFFFFF, 0xFFFF, 0xFFFF))]
+        self.written[idx % self.rings.layout.cmp_entries()] = self.rings.write_cmp(idx, fields)
         return 1
 
     def _context(self) -> int:
