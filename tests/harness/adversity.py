@@ -152,6 +152,11 @@ def setup(g: Guest, driver: str) -> tuple[Layout, str, str, int]:
     return layout, dev0, dev1, host0
 
 
+#: How long fio may take to stop once told to (it has no more than a
+#: few commands in flight, each with a 5 s timeout).
+FIO_STOP_S = 180
+
+
 def start_loads(g: Guest, dev0: str, dev1: str) -> None:
     """I/O on the lying controller (errors allowed) and a write-and-verify
     loop on the other one (none allowed)."""
@@ -306,7 +311,7 @@ def _finish(g: Guest, driver: str, res: Result, dev0: str, host0: int) -> None:
     try:
         wait_for("fio to stop",
                  lambda: g.run("pidof fio >/dev/null && echo busy || echo idle").strip() == "idle",
-                 180, step=1.0)
+                 FIO_STOP_S, step=1.0)
     except GuestError as e:
         # I/O that never ends: what the midlayer and the block layer hold,
         # and where each fio process waits (seen: nothing in flight at
@@ -323,6 +328,26 @@ def _finish(g: Guest, driver: str, res: Result, dev0: str, host0: int) -> None:
             "for p in $(pidof fio); do echo fio $p $(cut -d' ' -f3 /proc/$p/stat) "
             "wchan $(cat /proc/$p/wchan); cat /proc/$p/stack 2>/dev/null | head -8; done; "
             "tail -3 /tmp/load.out /tmp/verify.out; true", timeout=60))
+        # What blk-mq holds that `inflight` does not count (requests
+        # requeued or waiting for dispatch are not in flight), then one run
+        # of the queues: if fio ends after it, a queue run was missed.
+        dbg = f"/sys/kernel/debug/block/{dev0}"
+        res.notes.append(g.run(
+            "mount -t debugfs none /sys/kernel/debug 2>/dev/null; "
+            f"echo scheduler $(cat /sys/block/{dev0}/queue/scheduler); "
+            f"for d in /sys/block/sd*/device; do echo $d busy $(cat $d/device_busy) "
+            "depth $(cat $d/queue_depth) blocked $(cat $d/device_blocked); done; "
+            f"cd {dbg} && for f in state requeue_list hctx*/state hctx*/dispatch hctx*/busy "
+            "hctx*/tags hctx*/sched_tags hctx*/dispatched hctx*/queued hctx*/run sched/*; do "
+            "[ -f $f ] && echo \"== $f\" && head -20 $f; done; true", timeout=60))
+        g.run(f"echo run > {dbg}/state; true")
+        try:
+            wait_for("fio to stop after a queue run",
+                     lambda: g.run("pidof fio >/dev/null && echo busy || echo idle").strip() == "idle",
+                     30, step=1.0)
+            res.notes.append("fio stopped after one run of the queues")
+        except GuestError:
+            res.notes.append("fio still running after a run of the queues")
         return
     rcs = g.run("cat /tmp/verify.rc 2>/dev/null; true").split()
     res.verify_passes = sum(1 for rc in rcs if rc == "0")

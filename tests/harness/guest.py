@@ -15,6 +15,7 @@ the run if there are any. Logs are kept for failed runs.
 from __future__ import annotations
 
 import base64
+import ctypes
 import dataclasses
 import json
 import os
@@ -31,6 +32,15 @@ from pathlib import Path
 from . import console, initramfs, paths
 
 READY = b"@@PVSCSI-AGENT-READY@@"
+
+
+def _die_with_parent() -> None:
+    """Runs in the forked child before QEMU starts: QEMU gets SIGKILL when
+    the test process ends, however it ends (a SIGTERM or SIGKILL from an
+    outer timeout runs no `finally`; QEMU, in its own session, would
+    otherwise run on, and one did for 51 minutes)."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 class GuestError(Exception):
@@ -292,7 +302,8 @@ class Guest:
         (self.dir / "qemu-cmdline").write_text(" ".join(cmd) + "\n")
         self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=open(self.dir / "qemu.log", "wb"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 30
         sock_path = self.sock_dir / "agent.sock"
         while not sock_path.exists():
