@@ -17,7 +17,7 @@ import time
 import pytest
 
 from harness import adversity
-from harness.pvring import CMP_CONS, CMP_PROD, Injector, Rings
+from harness.pvring import CMP_CONS, CMP_PROD, REQ_CONS, REQ_PROD, Injector, Rings
 from harness.scsi import C, RS, data_roundtrip, start_verify, stop_verify, wait_for, wait_inflight
 
 SCALE = int(os.environ.get("PVSCSI_STRESS_SCALE", "1"))
@@ -175,3 +175,51 @@ def test_device_that_keeps_producing(make_guest):
         # handling ends in an adapter reset, and the disk works again.
         data_roundtrip(g, dev0, mib=1, seek_mib=16)
         assert stop_verify(g, "feed") >= 1
+
+
+def request_consumer_lie(g, driver: str, ahead: int) -> tuple[bool, str, int]:
+    """Sets the request ring's consumer index (written by the device) to
+    `ahead` entries past the producer index, then writes and reads back
+    1 MiB on the first controller while the second one runs a verify loop.
+    Returns whether that I/O completed within 60 s, its output, and the
+    verify passes."""
+    layout, dev0, dev1, _host0 = adversity.setup(g, driver)
+    start_verify(g, [dev1], "reqcons")
+    stub = g.gdb()
+    try:
+        rings = Rings(stub, layout)
+        rings.set_u32(REQ_CONS, rings.u32(REQ_PROD) + ahead)
+    finally:
+        stub.cont()
+        stub.close()
+    # In the background: a hung direct I/O cannot be killed.
+    g.run("rm -f /tmp/reqcons.rc; (dd if=/dev/urandom of=/tmp/pattern bs=1M count=1 2>/dev/null && "
+          f"dd if=/tmp/pattern of=/dev/{dev0} bs=1M oflag=direct conv=fsync 2>&1 && "
+          f"dd if=/dev/{dev0} of=/tmp/readback bs=1M count=1 iflag=direct 2>&1 && "
+          "cmp /tmp/pattern /tmp/readback; echo $? > /tmp/reqcons.rc) > /tmp/reqcons.out 2>&1 &")
+    try:
+        wait_for("the I/O to complete", lambda: g.run("cat /tmp/reqcons.rc 2>/dev/null; true").strip(),
+                 60, step=1.0)
+        done = True
+    except Exception:  # noqa: BLE001 - the record says what happened
+        done = False
+    out = g.run("cat /tmp/reqcons.rc /tmp/reqcons.out 2>/dev/null; "
+                f"cat /sys/block/{dev0}/inflight; true")
+    passes = stop_verify(g, "reqcons") if done else 0
+    return done, out, passes
+
+
+def test_request_consumer_index_lie(make_guest):
+    """A device that writes a request consumer index ahead of the producer
+    (issue 9: found by the campaign, where it left fio waiting forever).
+    The index only tells how far the device has read; the ring cannot be
+    full by construction (one context per slot, `can_queue` the ring's
+    size), so the driver no longer consults it: before, it took the ring
+    for full and returned every command to the midlayer as busy, with
+    nothing in flight to time out, forever. The C driver never reads it
+    either."""
+    with make_guest(**adversity.campaign_config()) as g:
+        done, out, passes = request_consumer_lie(g, RS, 1000)
+        assert done, f"I/O never completed after the consumer index lie: {out}"
+        assert out.split()[0] == "0", out
+        assert passes >= 1

@@ -196,14 +196,13 @@ impl Adapter<'_> {
                 return Err((cmd, Refusal::Fail(did::NO_CONNECT, "adapter shut down")));
             }
         }
+        // The ring cannot be full: a request holds its context (one per
+        // slot, `can_queue` the ring's size) until the device completes it,
+        // which it does only after reading the request. The device's
+        // consumer index is therefore not consulted: a device that wrote a
+        // wrong one made every command look busy, with nothing in flight to
+        // time out, and the disk hung for good.
         let state = &*self.rings.state;
-        let cons = io_read!(state, .req_cons_idx);
-        // `can_queue` equals the ring size, so it cannot be full unless the
-        // device's consumer index is wrong.
-        if self.rings.req_ring.is_full(st.prod, cons) != Ok(false) {
-            drop(st);
-            return Err((cmd, Refusal::Busy));
-        }
         if self
             .rings
             .write_request(self.rings.req_ring.slot(st.prod), &req)
