@@ -81,8 +81,10 @@ class Result:
     recovered: bool = False
     hotplug_after: bool = False
     msgs_read: int = 0
-    # Disks of the lying controller the midlayer had taken offline.
+    # Disks of the lying controller the midlayer had taken offline at the
+    # end, and how many times one was brought back during the campaign.
     offlined: list[str] = dataclasses.field(default_factory=list)
+    revived: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)
 
     def total(self) -> int:
@@ -151,6 +153,11 @@ def setup(g: Guest, driver: str) -> tuple[Layout, str, str, int]:
     dev1 = next(d for h, d in host_disks(g, driver).items() if int(h.split(":")[0]) != host0)
     return layout, dev0, dev1, host0
 
+
+#: Brings the offline disks of host {host} back (and names them).
+REVIVE = ("cd /sys/class/scsi_device && for d in {host}:*; do "
+          "[ \"$(cat $d/device/state)\" = offline ] && echo running > $d/device/state && echo $d; "
+          "done; true")
 
 #: How long fio may take to stop once told to (it has no more than a
 #: few commands in flight, each with a 5 s timeout).
@@ -233,7 +240,12 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
                 # corrupted time out). Let the guest run without breakpoint
                 # stops for a while, or the recovery crawls.
                 inj.tally.backoffs += 1
-                time.sleep(1.0)
+                # A disk the midlayer took offline (its error handling
+                # ended with the disk still failing, a corrupted TEST UNIT
+                # READY is enough) gets no more I/O, so no more lies:
+                # bring it back, as an administrator would.
+                res.revived += len(g.run(REVIVE.format(host=host0), timeout=60).split())
+                time.sleep(0.5)
             if progress and time.monotonic() - last_print > 10:
                 last_print = time.monotonic()
                 progress(f"{driver}: {inj.tally.total()}/{injections} corruptions, "
@@ -365,8 +377,7 @@ def _finish(g: Guest, driver: str, res: Result, dev0: str, host0: int) -> None:
     states = g.run(f"cd /sys/class/scsi_device && for d in {host0}:*; do "
                    "echo $d $(cat $d/device/state); done")
     res.offlined = [line.split()[0] for line in states.splitlines() if "offline" in line]
-    g.run(f"cd /sys/class/scsi_device && for d in {host0}:*; do "
-          "echo running > $d/device/state; done")
+    g.run(REVIVE.format(host=host0), timeout=60)
     # The corrupted ring indices, sizes and message ring are the device's
     # own state: an adapter reset is what re-synchronises them.
     rc, out = g.run_rc(f"sg_reset -H /dev/{dev0}", timeout=300)

@@ -56,6 +56,7 @@ def one(driver: str, injections: int, seed: int, classes: list[str] | None, name
                "crashed": True}
     out["wall_s"] = round(time.monotonic() - start, 1)
     out["ok"] = bool(driver == RS and not out.get("crashed") and not out.get("error")
+                     and not out.get("hung") and not out.get("notes")
                      and out.get("verify_failures") == 0 and out.get("recovered")
                      and out.get("hotplug_after") and not out.get("uncounted"))
     return out
@@ -89,8 +90,10 @@ def main() -> int:
         got = sum(r.get("injected", {}).values())
         done += got
         n += 1
-        log(f"  round {n}: {got} injected, ok={r['ok']}, counters {r.get('counters')}, "
-            f"verify passes {r.get('verify_passes')}, failures {r.get('verify_failures')}")
+        log(f"  round {n}: {got} injected in {r.get('seconds', 0):.0f} s, ok={r['ok']}, "
+            f"counters {r.get('counters')}, verify passes {r.get('verify_passes')}, "
+            f"failures {r.get('verify_failures')}, hung {r.get('hung')}, "
+            f"disks brought back {r.get('revived')}, notes {str(r.get('notes'))[:300]}")
         save()
         if got == 0:
             log("  no corruption could be injected: stopping")
@@ -112,6 +115,8 @@ def main() -> int:
         "rs_counters": {k: sum(r.get("counters", {}).get(k, 0) for r in rs)
                         for k in ("bad_completions", "stale_completions", "bad_messages",
                                   "bad_submissions", "lost_commands")},
+        "rs_hung_rounds": sum(1 for r in rs if r.get("hung")),
+        "rs_revived": sum(r.get("revived", 0) for r in rs),
         "rs_verify_passes": sum(r.get("verify_passes", 0) for r in rs),
         "rs_verify_failures": sum(r.get("verify_failures", 0) for r in rs),
         "c_crashed_classes": [r["class"] for r in doc["c_classes"] if r.get("crashed")],
