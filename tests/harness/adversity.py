@@ -39,7 +39,7 @@ STALLING = {"context": 3, "index": 1, "ringsize": 1, "msgflood": 1}
 # guest at every entry of the interrupt handler the two controllers share,
 # and an unthrottled verify loop made 9 of 10 stops its own (about 400
 # stops a second, each costing the guest a few gdbstub round trips).
-VERIFY_IOPS = 200
+VERIFY_IOPS = 100
 # The kernel symbol of each driver's interrupt handler, entered with the
 # interrupt number as first argument (its entry is where the injector stops
 # the guest): the Rust driver's is the kernel crate's trampoline into
