@@ -108,13 +108,6 @@ class Result:
         return out
 
 
-def _bdfs(g: Guest) -> list[str]:
-    out = g.run("for d in /sys/bus/pci/devices/*; do "
-                "[ \"$(cat $d/vendor)\" = 0x15ad ] && [ \"$(cat $d/device)\" = 0x07c0 ] && "
-                "basename $d; done; true")
-    return sorted(out.split())
-
-
 def _hosts(g: Guest, driver: str) -> dict[int, str]:
     """host number -> its one disk, for every host of `driver`."""
     return {int(h.split(":")[0]): d for h, d in host_disks(g, driver).items()}
@@ -125,7 +118,7 @@ def setup(g: Guest, driver: str) -> tuple[Layout, str, str, int]:
     in QEMU's trace are known to be the first controller's; learns its
     message ring from a hot-add. Returns (layout of pv0, pv0's disk, pv1's
     disk, pv0's host number)."""
-    bdf0, bdf1 = _bdfs(g)
+    bdf0, bdf1 = g.pvscsi_bdfs()
     g.run("echo 0 > /sys/bus/pci/drivers_autoprobe")
     g.insmod(driver)
     g.run(f"echo {bdf0} > /sys/bus/pci/drivers/{driver}/bind")
@@ -201,7 +194,7 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
     layout, dev0, dev1, host0 = setup(g, driver)
     start_loads(g, dev0, dev1)
     handler = handler_address(g, driver)
-    irq = irq_of(g, _bdfs(g)[0])
+    irq = irq_of(g, g.pvscsi_bdfs()[0])
     res = Result(driver=driver, seed=seed, injected={})
     start = time.monotonic()
     stub = g.gdb()

@@ -497,12 +497,17 @@ class Guest:
         """Unloads a module."""
         return self.run(f"rmmod {module}", timeout)
 
-    def pvscsi_bdf(self) -> str:
-        """The PCI address of the (first) pvscsi function."""
-        return self.run(
+    def pvscsi_bdfs(self) -> list[str]:
+        """The PCI addresses of the pvscsi functions, in PCI order (pv0
+        first)."""
+        return sorted(self.run(
             "for d in /sys/bus/pci/devices/*; do "
             "[ \"$(cat $d/vendor)\" = 0x15ad ] && [ \"$(cat $d/device)\" = 0x07c0 ] && "
-            "basename $d && break; done").strip()
+            "basename $d; done; true").split())
+
+    def pvscsi_bdf(self) -> str:
+        """The PCI address of the (first) pvscsi function."""
+        return self.pvscsi_bdfs()[0]
 
     def bound_driver(self, bdf: str) -> str | None:
         """The name of the driver bound to PCI function `bdf`, if any."""

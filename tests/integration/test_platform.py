@@ -59,20 +59,12 @@ def disks_by_slot(g: Guest) -> dict[tuple[str, int], str]:
     return disks
 
 
-def bdfs(g: Guest) -> list[str]:
-    """The pvscsi functions, in PCI order (pv0 first)."""
-    out = g.run("for d in /sys/bus/pci/devices/*; do "
-                "[ \"$(cat $d/vendor)\" = 0x15ad ] && [ \"$(cat $d/device)\" = 0x07c0 ] && "
-                "basename $d; done; true")
-    return sorted(out.split())
-
-
 class Platform:
     """The guest of this module and what the cases need to know of it."""
 
     def __init__(self, g: Guest) -> None:
         self.g = g
-        self.pv0, self.pv1 = bdfs(g)
+        self.pv0, self.pv1 = g.pvscsi_bdfs()
 
     def dev(self, bdf: str, target: int) -> str:
         return disks_by_slot(self.g)[(bdf, target)]
