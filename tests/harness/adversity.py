@@ -373,6 +373,11 @@ def _finish(g: Guest, driver: str, res: Result, dev0: str, host0: int) -> None:
     g.run(REVIVE.format(host=host0), timeout=60)
     # The corrupted ring indices, sizes and message ring are the device's
     # own state: an adapter reset is what re-synchronises them.
+    if g.run_rc(f"[ -b /dev/{dev0} ]")[0] != 0:
+        # Gone (the C driver removes it on a hot-remove message naming a
+        # LUN it does not have): fio would write a regular file instead.
+        res.notes.append(f"/dev/{dev0} is gone")
+        return
     rc, out = g.run_rc(f"sg_reset -H /dev/{dev0}", timeout=300)
     if rc != 0:
         res.notes.append(f"sg_reset -H: exit {rc}: {out[-300:]}")

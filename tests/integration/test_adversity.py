@@ -17,7 +17,8 @@ import time
 import pytest
 
 from harness import adversity
-from harness.pvring import CMP_CONS, CMP_PROD, REQ_CONS, REQ_PROD, Injector, Rings
+from harness.pvring import (CMP_CONS, CMP_PROD, MSG_DEV_REMOVED, MSG_PROD, REQ_CONS, REQ_PROD,
+                            Injector, Rings)
 from harness.scsi import C, RS, data_roundtrip, start_verify, stop_verify, wait_for, wait_inflight
 
 SCALE = int(os.environ.get("PVSCSI_STRESS_SCALE", "1"))
@@ -236,3 +237,36 @@ def test_request_consumer_index_lie(make_guest, driver):
         assert done, f"I/O never completed after the consumer index lie: {out}"
         assert out.split()[0] == "0", out
         assert passes >= 1
+
+
+@pytest.mark.stress
+@pytest.mark.parametrize("driver", [RS, C])
+def test_hot_remove_message_naming_a_lun_that_is_not_there(make_guest, driver):
+    """A hot-remove message for bus 0, target 0 whose 8-byte LUN is not a
+    single-level LUN 0 (its first byte 1), as the campaign's message class
+    writes them. The Rust driver refuses and counts it, and the disk at
+    0:0:0 stays; the C driver reads the LUN from byte 1 alone, takes the
+    message for LUN 0 and removes that disk (seen in the C driver's message
+    campaign of `make soak`, where /dev/sda vanished)."""
+    with make_guest(**adversity.campaign_config()) as g:
+        layout, dev0, _dev1, host0 = adversity.setup(g, driver)
+        stub = g.gdb()
+        try:
+            rings = Rings(stub, layout)
+            prod = rings.u32(MSG_PROD)
+            rings.write_msg(prod, MSG_DEV_REMOVED, 0, 0, bytes([1]) + bytes(7))
+            rings.set_u32(MSG_PROD, prod + 1)
+        finally:
+            stub.cont()
+            stub.close()
+        # Interrupts make the driver read the message ring (the C driver may
+        # have removed the disk already).
+        g.run(f"dd if=/dev/{dev0} of=/dev/null bs=4k count=64 iflag=direct; true")
+        if driver == RS:
+            attr = f"/sys/class/scsi_host/host{host0}/bad_messages"
+            wait_for("the message to be refused", lambda: int(g.run(f"cat {attr}")) == 1, 60)
+            data_roundtrip(g, dev0, mib=1)
+        else:
+            wait_for(f"the C driver to remove {dev0}",
+                     lambda: g.run_rc(f"[ -b /dev/{dev0} ]")[0] != 0, 60)
+            print(f"C driver: a hot-remove message for LUN bytes 01 00 .. removed {dev0} (0:0:0:0)")
