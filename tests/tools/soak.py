@@ -66,6 +66,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--injections", type=int, default=100_000, help="Rust driver, in all")
     ap.add_argument("--round", type=int, default=5_000, help="corruptions per guest")
+    ap.add_argument("--round-seconds", type=float, default=4 * 3600,
+                    help="longest a Rust round injects (it ends earlier at --round corruptions)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--c-per-class", type=int, default=50)
     ap.add_argument("--skip-c", action="store_true")
@@ -85,7 +87,7 @@ def main() -> int:
         want = min(args.round, args.injections - done)
         log(f"Rust driver round {n + 1}: {want} corruptions (seed {args.seed + n}); "
             f"{done}/{args.injections} so far")
-        r = one(RS, want, args.seed + n, None, f"soak-rs-{n}", budget_s=4 * 3600)
+        r = one(RS, want, args.seed + n, None, f"soak-rs-{n}", budget_s=args.round_seconds)
         doc["rs_rounds"].append(r)
         got = sum(r.get("injected", {}).values())
         done += got
