@@ -198,10 +198,9 @@ impl Adapter<'_> {
         }
         // The ring cannot be full: a request holds its context (one per
         // slot, `can_queue` the ring's size) until the device completes it,
-        // which it does only after reading the request. The device's
-        // consumer index is therefore not consulted: a device that wrote a
-        // wrong one made every command look busy, with nothing in flight to
-        // time out, and the disk hung for good.
+        // which it does only after reading the request. So the device's
+        // consumer index is not consulted: a wrong one must not stall
+        // submission, where nothing would be in flight to time out.
         let state = &*self.rings.state;
         if self
             .rings
