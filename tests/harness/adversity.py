@@ -313,14 +313,16 @@ def _finish(g: Guest, driver: str, res: Result, dev0: str, host0: int) -> None:
     """Stops the loads, checks the verify loop, and brings the lying
     controller back (a host reset if nothing else helped)."""
     g.run("touch /tmp/stop; kill $(cat /tmp/load.pid); true")
+
+    def fio_idle() -> bool:
+        return g.run("pidof fio >/dev/null && echo busy || echo idle").strip() == "idle"
+
     try:
-        wait_for("fio to stop",
-                 lambda: g.run("pidof fio >/dev/null && echo busy || echo idle").strip() == "idle",
-                 FIO_STOP_S, step=1.0)
+        wait_for("fio to stop", fio_idle, FIO_STOP_S, step=1.0)
     except GuestError as e:
         # I/O that never ends: what the midlayer and the block layer hold,
-        # and where each fio process waits (seen: nothing in flight at
-        # all, every request done, and fio still running).
+        # and where each fio process waits (how a request consumer index
+        # lie showed: nothing in flight, every command refused as busy).
         res.hung = True
         res.notes.append(str(e))
         res.notes.append(g.run(
@@ -343,13 +345,11 @@ def _finish(g: Guest, driver: str, res: Result, dev0: str, host0: int) -> None:
             f"for d in /sys/block/sd*/device; do echo $d busy $(cat $d/device_busy) "
             "depth $(cat $d/queue_depth) blocked $(cat $d/device_blocked); done; "
             f"cd {dbg} && for f in state requeue_list hctx*/state hctx*/dispatch hctx*/busy "
-            "hctx*/tags hctx*/sched_tags hctx*/dispatched hctx*/queued hctx*/run sched/*; do "
+            "hctx*/tags hctx*/sched_tags sched/*; do "
             "[ -f $f ] && echo \"== $f\" && head -20 $f; done; true", timeout=60))
         g.run(f"echo run > {dbg}/state; true")
         try:
-            wait_for("fio to stop after a queue run",
-                     lambda: g.run("pidof fio >/dev/null && echo busy || echo idle").strip() == "idle",
-                     30, step=1.0)
+            wait_for("fio to stop after a queue run", fio_idle, 30, step=1.0)
             res.notes.append("fio stopped after one run of the queues")
         except GuestError:
             res.notes.append("fio still running after a run of the queues")
@@ -367,17 +367,14 @@ def _finish(g: Guest, driver: str, res: Result, dev0: str, host0: int) -> None:
     # The midlayer takes a disk offline when its error handling ends with
     # the disk still failing (a corrupted TEST UNIT READY is enough): the
     # record, then what an administrator does, before the checks below.
-    states = g.run(f"cd /sys/class/scsi_device && for d in {host0}:*; do "
-                   "echo $d $(cat $d/device/state); done")
-    res.offlined = [line.split()[0] for line in states.splitlines() if "offline" in line]
-    g.run(REVIVE.format(host=host0), timeout=60)
-    # The corrupted ring indices, sizes and message ring are the device's
-    # own state: an adapter reset is what re-synchronises them.
+    res.offlined = g.run(REVIVE.format(host=host0), timeout=60).split()
     if g.run_rc(f"[ -b /dev/{dev0} ]")[0] != 0:
         # Gone (the C driver removes it on a hot-remove message naming a
         # LUN it does not have): fio would write a regular file instead.
         res.notes.append(f"/dev/{dev0} is gone")
         return
+    # The corrupted ring indices, sizes and message ring are the device's
+    # own state: an adapter reset is what re-synchronises them.
     rc, out = g.run_rc(f"sg_reset -H /dev/{dev0}", timeout=300)
     if rc != 0:
         res.notes.append(f"sg_reset -H: exit {rc}: {out[-300:]}")

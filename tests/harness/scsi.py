@@ -77,12 +77,18 @@ def fio_errors(doc: dict) -> int:
     return sum(job.get("error", 0) for job in doc["jobs"])
 
 
+def roundtrip_script(dev: str, mib: int = 4, seek_mib: int = 0) -> str:
+    """A guest script that writes random data directly to /dev/`dev` and
+    reads it back; it fails unless the data comes back identical."""
+    return (f"dd if=/dev/urandom of=/tmp/pattern bs=1M count={mib} 2>/dev/null && "
+            f"dd if=/tmp/pattern of=/dev/{dev} bs=1M seek={seek_mib} oflag=direct conv=fsync 2>/dev/null && "
+            f"dd if=/dev/{dev} of=/tmp/readback bs=1M skip={seek_mib} count={mib} iflag=direct 2>/dev/null && "
+            "cmp /tmp/pattern /tmp/readback")
+
+
 def data_roundtrip(g: Guest, dev: str, mib: int = 4, seek_mib: int = 0) -> None:
     """Writes random data directly to /dev/`dev` and reads it back identical."""
-    g.run(f"dd if=/dev/urandom of=/tmp/pattern bs=1M count={mib} 2>/dev/null && "
-          f"dd if=/tmp/pattern of=/dev/{dev} bs=1M seek={seek_mib} oflag=direct conv=fsync 2>/dev/null && "
-          f"dd if=/dev/{dev} of=/tmp/readback bs=1M skip={seek_mib} count={mib} iflag=direct 2>/dev/null && "
-          "cmp /tmp/pattern /tmp/readback")
+    g.run(roundtrip_script(dev, mib, seek_mib))
 
 
 def start_verify(g: Guest, devs: list[str], tag: str, size_mb: int = 8) -> None:

@@ -19,7 +19,9 @@ import pytest
 from harness import adversity
 from harness.pvring import (CMP_CONS, CMP_PROD, MSG_DEV_REMOVED, MSG_PROD, REQ_CONS, REQ_PROD,
                             Injector, Rings)
-from harness.scsi import C, RS, data_roundtrip, start_verify, stop_verify, wait_for, wait_inflight
+from harness.guest import GuestError
+from harness.scsi import (C, RS, data_roundtrip, roundtrip_script, start_verify, stop_verify, wait_for,
+                          wait_inflight)
 
 SCALE = int(os.environ.get("PVSCSI_STRESS_SCALE", "1"))
 
@@ -206,15 +208,13 @@ def request_consumer_lie(g, driver: str, ahead: int) -> tuple[bool, str, int]:
         stub.cont()
         stub.close()
     # In the background: a hung direct I/O cannot be killed.
-    g.run("rm -f /tmp/reqcons.rc; (dd if=/dev/urandom of=/tmp/pattern bs=1M count=1 2>/dev/null && "
-          f"dd if=/tmp/pattern of=/dev/{dev0} bs=1M oflag=direct conv=fsync 2>&1 && "
-          f"dd if=/dev/{dev0} of=/tmp/readback bs=1M count=1 iflag=direct 2>&1 && "
-          "cmp /tmp/pattern /tmp/readback; echo $? > /tmp/reqcons.rc) > /tmp/reqcons.out 2>&1 &")
+    g.run(f"rm -f /tmp/reqcons.rc; ({roundtrip_script(dev0, mib=1)}; echo $? > /tmp/reqcons.rc) "
+          "> /tmp/reqcons.out 2>&1 &")
     try:
         wait_for("the I/O to complete", lambda: g.run("cat /tmp/reqcons.rc 2>/dev/null; true").strip(),
                  60, step=1.0)
         done = True
-    except Exception:  # noqa: BLE001 - the record says what happened
+    except GuestError:
         done = False
     out = g.run("cat /tmp/reqcons.rc /tmp/reqcons.out 2>/dev/null; "
                 f"cat /sys/block/{dev0}/inflight; true")

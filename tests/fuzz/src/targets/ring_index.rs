@@ -17,9 +17,9 @@
 //! The simulation part runs a producer and a consumer over a small ring from
 //! an arbitrary starting index (so across the `u32` wrap-around), the way the
 //! driver and the device use the rings, against a model queue: a producer
-//! that stops when `pending` says the ring is full never overwrites a slot still pending, the
-//! consumer reads back every entry in order, and `pending` always equals
-//! the model's count.
+//! that stops when `pending` says the ring is full never overwrites a slot
+//! still pending, the consumer reads back every entry in order, and
+//! `pending` always equals the model's count.
 
 use arbitrary::Arbitrary;
 
