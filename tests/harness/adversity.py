@@ -68,6 +68,7 @@ class Result:
     idle_waits: int = 0
     backoffs: int = 0
     overruns: int = 0
+    unknown_statuses: int = 0
     # QEMU's stop replies that never came (harness/gdbstub.py interrupt()).
     lost_stop_replies: int = 0
     seconds: float = 0.0
@@ -93,15 +94,17 @@ class Result:
     def uncounted(self) -> list[str]:
         """The Rust driver's counters against the lies that must each have
         been refused and counted: a completion of an invalid, idle or stale
-        context, one claiming 2^31 bytes or more, a message of an unknown
+        context, one claiming 2^31 bytes or more, one with an unknown host
+        status or a SCSI status SAM does not define, a message of an unknown
         type or address that the driver read (the message ring's consumer
         index passed it: an adapter reset discards the unread ones). Empty
         when every lie is accounted for."""
         out = []
         cmp = self.counters.get("bad_completions", 0) + self.counters.get("stale_completions", 0)
-        lies = self.injected.get("context", 0) + self.overruns
+        lies = self.injected.get("context", 0) + self.overruns + self.unknown_statuses
         if cmp < lies:
-            out.append(f"{lies} context or overrun lies, {cmp} refused completions counted")
+            out.append(f"{lies} context, overrun or unknown-status lies, {cmp} refused "
+                       "completions counted")
         msgs = self.counters.get("bad_messages", 0)
         if msgs < self.msgs_read:
             out.append(f"{self.msgs_read} bad messages read by the driver, {msgs} counted")
@@ -249,6 +252,7 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
     finally:
         res.injected = dict(inj.tally.by_class)
         res.overruns = inj.tally.overruns
+        res.unknown_statuses = inj.tally.unknown_statuses
         res.msgs_read = inj.tally.msgs_read
         res.stops, res.idle_waits = inj.tally.stops, inj.tally.idle_waits
         res.foreign_stops = inj.tally.foreign

@@ -60,6 +60,9 @@ MSG_DEV_ADDED, MSG_DEV_REMOVED = 0, 1
 BTSTAT = [0x00, 0x0A, 0x0B, 0x0C, 0x0E, 0x0F, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
           0x17, 0x18, 0x1A, 0x1B, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27]
 SAM = [0x00, 0x02, 0x04, 0x08, 0x10, 0x14, 0x18, 0x22, 0x28, 0x30, 0x40]
+# Host statuses after which the SCSI status counts (success, linked command
+# completed with or without flag, data underrun, data overrun or underrun).
+BTSTAT_OK = [0x00, 0x0A, 0x0B, 0x12, 0x13]
 
 
 @dataclasses.dataclass
@@ -156,6 +159,10 @@ class Tally:
     # Length lies of 2^31 bytes or more: beyond any command's buffer, so
     # each is a completion the driver must refuse and count.
     overruns: int = 0
+    # Status lies with a host status the device does not define, or a
+    # successful one with a SCSI status byte SAM does not define: each is a
+    # completion the Rust driver must refuse and count.
+    unknown_statuses: int = 0
     # Stops at the entry of another interrupt's handler.
     foreign: int = 0
     # Bad messages the driver has read (the message consumer index passed
@@ -357,6 +364,8 @@ class Injector:
     def _lie_status(self, f: list[int], _pending: list[int]) -> None:
         f[3] = self.rng.choice(BTSTAT + [self.rng.getrandbits(16), 0x01, 0x30, 0xFFFF])
         f[4] = self.rng.choice(SAM + [self.rng.getrandbits(16), 0xFF, 0x100, 0xFFFF])
+        if f[3] not in BTSTAT or (f[3] in BTSTAT_OK and f[4] & 0xFF not in SAM):
+            self.tally.unknown_statuses += 1
         if self.rng.randrange(2):
             f[2] = self.rng.choice([0, 18, 96, 97, 0xFFFFFFFF])
 

@@ -192,6 +192,61 @@ def test_device_that_keeps_producing(make_guest):
         assert stop_verify(g, "feed") >= 1
 
 
+def reserved_status_lie(g, driver: str, scsi_status: int) -> tuple[str, int, str, int]:
+    """Reads the first controller's disk while one of its completions gets
+    host status SUCCESS with SCSI status `scsi_status`. Returns the QEMU
+    trace events from the injection on, the read's exit status and output,
+    and the controller's host number."""
+    layout, dev0, _dev1, host0 = adversity.setup(g, driver)
+    handler = adversity.handler_address(g, driver)
+    tag = g.start_script(f"dd if=/dev/{dev0} of=/dev/null bs=4k count=4000 iflag=direct")
+    mark = len(g.trace())
+    stub = g.gdb()
+    try:
+        rings = Rings(stub, layout)
+        inj = Injector(stub, rings, handler)
+        lied = False
+        deadline = time.monotonic() + 60
+        while not lied and time.monotonic() < deadline:
+            if inj.stop_with_pending(timeout=5.0):
+                # The oldest completion the driver has not consumed.
+                idx = rings.cmp_indices()[1]
+                fields = rings.read_cmp(idx)
+                fields[3], fields[4] = 0, scsi_status
+                rings.write_cmp(idx, fields)
+                lied = True
+            inj.resume()
+    finally:
+        stub.close()
+    assert lied, "no completion of the first controller to corrupt"
+    rc, out = g.finish_script(tag, timeout=180)
+    return g.trace()[mark:], rc, out, host0
+
+
+@pytest.mark.parametrize("driver", [RS, pytest.param(C, marks=pytest.mark.stress)])
+def test_reserved_scsi_status(make_guest, driver):
+    """A completion whose SCSI status is none that SAM defines (0xff) on a
+    successful host status. The midlayer's disposition for such a status
+    is FAILED: error handling (REQUEST SENSE, abort, TEST UNIT READY),
+    which stops the whole host for every one of them. The Rust driver
+    refuses it like an unknown host status: DID_ERROR (an ordinary retry,
+    without error handling), counted and logged. The C driver passes the
+    byte on (its case, in `make stress`, records the error handling)."""
+    cfg = adversity.campaign_config()
+    cfg["trace"] = cfg["trace"] + ["scsi_request_sense", "scsi_test_unit_ready"]
+    with make_guest(**cfg) as g:
+        events, rc, out, host0 = reserved_status_lie(g, driver, 0xFF)
+        assert rc == 0, out
+        eh = [e for e in events.splitlines()
+              if "scsi_request_sense" in e or "scsi_test_unit_ready" in e]
+        if driver == C:
+            print(f"C driver, SCSI status 0xff: {len(eh)} error-handling command(s): {eh[:4]}")
+            return
+        assert not eh, f"error handling ran for a refused status: {eh}"
+        bad = int(g.run(f"cat /sys/class/scsi_host/host{host0}/bad_completions"))
+        assert bad == 1, f"bad_completions {bad}"
+
+
 def request_consumer_lie(g, driver: str, ahead: int) -> tuple[bool, str, int]:
     """Sets the request ring's consumer index (written by the device) to
     `ahead` entries past the producer index, then writes and reads back

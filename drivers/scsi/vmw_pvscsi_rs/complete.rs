@@ -205,7 +205,7 @@ impl Adapter<'_> {
         let resid = outcome.resid.unwrap_or(0);
         if outcome.sense == Sense::Clear
             && desc.sense_len == 0
-            && !outcome.unknown_host_status
+            && !outcome.unknown_status
             && desc.data_len <= u64::from(cmd.bufflen())
         {
             // The common case: nothing to report, and no sense data written.
@@ -230,23 +230,25 @@ impl Adapter<'_> {
         outcome: &Outcome,
         resid: u32,
     ) {
-        if desc.data_len > u64::from(cmd.bufflen())
-            && Faults::should_log(&self.faults.bad_completions)
-        {
-            dev_warn!(
-                self.dev,
-                "completion claims {} bytes for a {}-byte buffer\n",
-                desc.data_len,
-                cmd.bufflen()
-            );
-        }
-        if outcome.unknown_host_status && Faults::should_log(&self.faults.bad_completions) {
-            dev_warn!(
-                self.dev,
-                "unknown completion status {:#x}, SCSI status {:#x}\n",
-                desc.host_status,
-                desc.scsi_status
-            );
+        // One count per refused completion, whatever is wrong with it.
+        let overrun = desc.data_len > u64::from(cmd.bufflen());
+        if (overrun || outcome.unknown_status) && Faults::should_log(&self.faults.bad_completions) {
+            if overrun {
+                dev_warn!(
+                    self.dev,
+                    "completion claims {} bytes for a {}-byte buffer\n",
+                    desc.data_len,
+                    cmd.bufflen()
+                );
+            }
+            if outcome.unknown_status {
+                dev_warn!(
+                    self.dev,
+                    "unknown completion status {:#x}, SCSI status {:#x}\n",
+                    desc.host_status,
+                    desc.scsi_status
+                );
+            }
         }
         let Some(dma) = self.ctx.dma(index) else {
             cmd.complete(outcome.result, resid, None);

@@ -10,6 +10,12 @@
 //! CONDITION with a data phase (QEMU reports every one of them this way)
 //! never reaches the caller as ILLEGAL REQUEST, MEDIUM ERROR and so on.
 //!
+//! A SCSI status byte that SAM does not define is refused like an unknown
+//! host status: `DID_ERROR`, flagged so that the driver counts and logs it.
+//! The C driver passes it on, and the midlayer's disposition for it is
+//! `FAILED`: full error handling, which stops the whole host for a status
+//! byte a retry would have cleared.
+//!
 //! This file depends on `core` only, so host-side unit tests compile it as is.
 
 use super::abi::btstat;
@@ -44,6 +50,17 @@ pub(crate) mod sam {
     pub(crate) const CHECK_CONDITION: u8 = 0x02;
     /// COMMAND TERMINATED.
     pub(crate) const COMMAND_TERMINATED: u8 = 0x22;
+
+    /// Whether SAM defines status byte `status` (`enum sam_status`): GOOD,
+    /// CHECK CONDITION, CONDITION MET, BUSY, INTERMEDIATE, INTERMEDIATE-
+    /// CONDITION MET, RESERVATION CONFLICT, COMMAND TERMINATED, TASK SET
+    /// FULL, ACA ACTIVE and TASK ABORTED.
+    pub(crate) const fn is_defined(status: u8) -> bool {
+        matches!(
+            status,
+            0x00 | 0x02 | 0x04 | 0x08 | 0x10 | 0x14 | 0x18 | 0x22 | 0x28 | 0x30 | 0x40
+        )
+    }
 }
 
 /// Size of the midlayer's sense buffer (`SCSI_SENSE_BUFFERSIZE`).
@@ -67,8 +84,9 @@ pub(crate) struct Outcome {
     pub(crate) resid: Option<u32>,
     /// Sense handling.
     pub(crate) sense: Sense,
-    /// The host status was not one the device defines.
-    pub(crate) unknown_host_status: bool,
+    /// The host status was not one the device defines, or the SCSI status
+    /// (with a successful host status) not one SAM defines.
+    pub(crate) unknown_status: bool,
 }
 
 /// The fields of a completion descriptor that the mapping uses.
@@ -132,7 +150,7 @@ fn short_transfer(data_len: u64, bufflen: u32, rw: bool) -> Outcome {
         result: host << 16,
         resid,
         sense: Sense::Clear,
-        unknown_host_status: false,
+        unknown_status: false,
     };
     if data_len > u64::from(bufflen) {
         outcome(did::ERROR, None)
@@ -156,7 +174,7 @@ pub(crate) fn map(c: &Completion, bufflen: u32, rw: impl FnOnce() -> bool) -> Ou
             result: did::OK << 16,
             resid: residual(c.data_len, bufflen),
             sense: Sense::Clear,
-            unknown_host_status: false,
+            unknown_status: false,
         };
     }
     map_other(c, bufflen, rw())
@@ -176,7 +194,7 @@ fn map_other(c: &Completion, bufflen: u32, rw: bool) -> Outcome {
         result: host << 16,
         resid: None,
         sense: Sense::Clear,
-        unknown_host_status: false,
+        unknown_status: false,
     };
     match c.host_status {
         btstat::SUCCESS
@@ -185,14 +203,19 @@ fn map_other(c: &Completion, bufflen: u32, rw: bool) -> Outcome {
         | btstat::DATARUN
         | btstat::DATA_UNDERRUN => {
             let data_phase_error = matches!(c.host_status, btstat::DATARUN | btstat::DATA_UNDERRUN);
-            if sdstat == sam::COMMAND_TERMINATED {
+            if !sam::is_defined(sdstat) {
+                Outcome {
+                    unknown_status: true,
+                    ..plain(did::ERROR)
+                }
+            } else if sdstat == sam::COMMAND_TERMINATED {
                 plain(did::RESET)
             } else if sdstat != sam::GOOD {
                 Outcome {
                     result: (did::OK << 16) | u32::from(sdstat),
                     resid: residual(c.data_len, bufflen),
                     sense: status_sense,
-                    unknown_host_status: false,
+                    unknown_status: false,
                 }
             } else if c.data_len > u64::from(bufflen) {
                 // More bytes than the buffer holds, whatever the host
@@ -227,7 +250,7 @@ fn map_other(c: &Completion, bufflen: u32, rw: bool) -> Outcome {
         // Defined by the device but not expected in a completion.
         btstat::INVPARAM => plain(did::ERROR),
         _ => Outcome {
-            unknown_host_status: true,
+            unknown_status: true,
             ..plain(did::ERROR)
         },
     }
@@ -285,13 +308,13 @@ pub(crate) mod cases {
         for &(host, want) in table {
             let o = map(&cmp(host, 0, 0, 0), 512, || false);
             check!(host_byte(&o) == want);
-            check!(!o.unknown_host_status);
+            check!(!o.unknown_status);
             check!(o.sense == Sense::Clear);
         }
         for unknown in [0x01u16, 0x0d, 0x35, 0xffff] {
             let o = map(&cmp(unknown, 0, 0, 0), 512, || false);
             check!(host_byte(&o) == did::ERROR);
-            check!(o.unknown_host_status);
+            check!(o.unknown_status);
         }
         Ok(())
     }
@@ -352,13 +375,40 @@ pub(crate) mod cases {
 
     /// Other statuses pass through, with stale sense cleared.
     pub(crate) fn other_statuses_pass_through() -> CaseResult {
-        for s in [0x08u16, 0x18, 0x28] {
+        for s in [0x04u16, 0x08, 0x10, 0x14, 0x18, 0x28, 0x30, 0x40] {
             let o = map(&cmp(btstat::SUCCESS, s, 0, 0), 0, || false);
             check!(o.result == u32::from(s));
             check!(o.sense == Sense::Clear);
+            check!(!o.unknown_status);
         }
         // Only the low byte of the status is defined.
         check!(map(&cmp(btstat::SUCCESS, 0x1008, 0, 0), 0, || false).result == 0x08);
+        Ok(())
+    }
+
+    /// A status byte SAM does not define is refused: `DID_ERROR`, flagged,
+    /// whatever the successful host status and sense length; after a failed
+    /// host status the SCSI status is not looked at.
+    pub(crate) fn reserved_status_is_refused() -> CaseResult {
+        let mut reserved = 0;
+        for s in 0..=0xffu16 {
+            if sam::is_defined(s as u8) {
+                continue;
+            }
+            reserved += 1;
+            for host in [btstat::SUCCESS, btstat::DATARUN, btstat::DATA_UNDERRUN] {
+                let o = map(&cmp(host, s, 0, 18), 4096, || true);
+                check!(o.result == did::ERROR << 16);
+                check!(o.unknown_status && o.sense == Sense::Clear && o.resid.is_none());
+            }
+            let o = map(&cmp(btstat::SELTIMEO, s, 0, 0), 0, || false);
+            check!(host_byte(&o) == did::BAD_TARGET && !o.unknown_status);
+        }
+        check!(reserved == 256 - 11);
+        // The high byte does not make a defined status reserved, nor the
+        // reverse.
+        check!(map(&cmp(btstat::SUCCESS, 0xff00, 0, 0), 0, || false).result == 0);
+        check!(map(&cmp(btstat::SUCCESS, 0x00ff, 0, 0), 0, || false).unknown_status);
         Ok(())
     }
 

@@ -253,6 +253,11 @@ mod status_cases {
     }
 
     #[test]
+    fn reserved_status_is_refused() -> Result {
+        run(c::reserved_status_is_refused())
+    }
+
+    #[test]
     fn command_terminated_is_did_reset() -> Result {
         run(c::command_terminated_is_did_reset())
     }

@@ -42,6 +42,7 @@ host_cases! {
         check_condition_with_data_phase,
         sense_length_is_bounded,
         other_statuses_pass_through,
+        reserved_status_is_refused,
         command_terminated_is_did_reset,
         overrun_is_an_error,
     ],

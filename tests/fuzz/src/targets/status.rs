@@ -15,7 +15,8 @@
 //!   count `bufflen - data_len`;
 //! - sense data is copied only for CHECK CONDITION, at least 1 and at most
 //!   `SENSE_BUFFER_SIZE` bytes: the device's count when it is in range;
-//! - an unknown host status is `DID_ERROR` and flagged as unknown;
+//! - an unknown host status is `DID_ERROR` and flagged as unknown, and so is
+//!   a SCSI status byte SAM does not define after a successful host status;
 //! - a READ or WRITE that under-ran without a count is never complete;
 //! - an overrun (more bytes than the buffer) with GOOD status is never
 //!   `DID_OK`, whatever the host status;
@@ -55,6 +56,10 @@ const DEFINED: [u16; 23] = [
     btstat::HATIMEOUT,
     btstat::SCSIPARITY,
 ];
+
+/// Every SCSI status SAM defines (`enum sam_status`), written out rather
+/// than taken from `sam::is_defined`.
+const SAM_DEFINED: [u8; 11] = [0x00, 0x02, 0x04, 0x08, 0x10, 0x14, 0x18, 0x22, 0x28, 0x30, 0x40];
 
 /// Host bytes the mapping may produce.
 const HOST_BYTES: [u32; 6] = [
@@ -109,7 +114,9 @@ impl Input {
                 0x18,
                 0x28,
                 0x0102,
-            ][usize::from(i) % 7],
+                0x00ff,
+                0x0041,
+            ][usize::from(i) % 9],
             Pick::Raw(v) => v,
         };
         let bufflen = match self.bufflen {
@@ -141,7 +148,7 @@ fn reference(c: &Completion, bufflen: u32, rw: bool) -> Outcome {
         result: host << 16 | u32::from(status),
         resid,
         sense,
-        unknown_host_status: false,
+        unknown_status: false,
     };
     let b = u64::from(bufflen);
     // "Residual to report: only when 0 < data_len < bufflen."
@@ -154,7 +161,12 @@ fn reference(c: &Completion, bufflen: u32, rw: bool) -> Outcome {
         | btstat::DATARUN
         | btstat::DATA_UNDERRUN => {
             let data_phase = matches!(c.host_status, btstat::DATARUN | btstat::DATA_UNDERRUN);
-            if status == sam::COMMAND_TERMINATED {
+            if !SAM_DEFINED.contains(&status) {
+                Outcome {
+                    unknown_status: true,
+                    ..with(did::ERROR, 0, None, Sense::Clear)
+                }
+            } else if status == sam::COMMAND_TERMINATED {
                 with(did::RESET, 0, None, Sense::Clear)
             } else if status == sam::CHECK_CONDITION {
                 let n = match c.sense_len {
@@ -184,7 +196,7 @@ fn reference(c: &Completion, bufflen: u32, rw: bool) -> Outcome {
         btstat::SCSIPARITY => with(did::PARITY, 0, None, Sense::Clear),
         h if DEFINED.contains(&h) => with(did::ERROR, 0, None, Sense::Clear),
         _ => Outcome {
-            unknown_host_status: true,
+            unknown_status: true,
             ..with(did::ERROR, 0, None, Sense::Clear)
         },
     }
@@ -241,11 +253,23 @@ pub fn run(input: &Input) {
         Sense::Clear => assert_ne!(status, sam::CHECK_CONDITION, "CC lost its sense"),
     }
 
-    // Unknown host statuses fail and are flagged.
-    assert_eq!(o.unknown_host_status, !defined, "unknown flag: {o:?}");
-    if !defined {
+    // Unknown host statuses fail and are flagged, and so do SCSI statuses
+    // SAM does not define after a successful host status (a status byte
+    // passed on to the midlayer is always a defined one).
+    let success_like = matches!(
+        c.host_status,
+        btstat::SUCCESS
+            | btstat::LINKED_COMMAND_COMPLETED
+            | btstat::LINKED_COMMAND_COMPLETED_WITH_FLAG
+            | btstat::DATARUN
+            | btstat::DATA_UNDERRUN
+    );
+    let unknown = !defined || (success_like && !SAM_DEFINED.contains(&sdstat));
+    assert_eq!(o.unknown_status, unknown, "unknown flag: {o:?}");
+    if unknown {
         assert_eq!(o.result, did::ERROR << 16, "unknown status: {o:?}");
     }
+    assert!(SAM_DEFINED.contains(&status), "undefined status passed on: {o:?}");
 
     let data_phase = matches!(c.host_status, btstat::DATARUN | btstat::DATA_UNDERRUN);
     if data_phase && sdstat == sam::GOOD {
