@@ -4,6 +4,10 @@
 # Every target installs or builds what it is missing first; see README.md.
 #
 #   make              build the module against the cached `debug` test kernel
+#   make install      install it into that kernel's module tree and run depmod
+#                     (INSTALL_MOD_PATH=<staging root>; PREFER_RS=1 also makes
+#                     PVSCSI controllers bind to it instead of vmw_pvscsi)
+#   make uninstall    remove what `make install` installed
 #   make run          boot a guest with a pvscsi controller and disks, load the driver
 #   make test         everything: build, host tests, KUnit and guest integration tests
 #   make check        rustfmt, clippy and checkpatch
@@ -21,13 +25,19 @@ KCONFIG ?= debug
 LLVM ?= -19
 export KCONFIG KDIR LLVM
 
-.PHONY: all modules check test run bench profile stress soak fuzz bootstrap kernel print-kdir print-module \
+.PHONY: all modules install uninstall check test run bench profile stress soak fuzz bootstrap kernel print-kdir print-module \
 	rust-analyzer clean
 
 all: modules
 
 modules:
 	@scripts/module build
+
+install:
+	@scripts/module install
+
+uninstall:
+	@scripts/module uninstall
 
 check:
 	@scripts/module check

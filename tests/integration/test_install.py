@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Installing the module (issue 11): `make install`/`make uninstall` into a
+staging root (INSTALL_MOD_PATH) against the cached test kernel, the checks
+that refuse a kernel tree the module cannot be built for, and the carrying
+over of the C driver's settings. These run on the host, not in a guest."""
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness import paths
+
+MODULE_REL = "drivers/scsi/vmw_pvscsi_rs/vmw_pvscsi_rs.ko"
+
+
+def make(target: str, **env: str) -> subprocess.CompletedProcess:
+    """Runs `make <target>` at the top of the checkout with `env` added."""
+    full = dict(os.environ)
+    full.update(env)
+    return subprocess.run(["make", "-s", "--no-print-directory", target], cwd=paths.TOP, env=full,
+                          capture_output=True, text=True, timeout=1800)
+
+
+def errors(res: subprocess.CompletedProcess) -> str:
+    """The `error:` lines a script printed."""
+    return "\n".join(line for line in res.stderr.splitlines() if line.startswith("error:"))
+
+
+@pytest.fixture
+def kdir(kconfig) -> Path:
+    return paths.kdir(kconfig)
+
+
+def test_install_and_uninstall(tmp_path, kdir):
+    """`make install PREFER_RS=1` puts the module under updates/ of the
+    kernel's module tree with a depmod index that finds it by its PCI
+    alias, and a modprobe.d file that blacklists vmw_pvscsi and carries its
+    settings over; `make uninstall` takes all of it back."""
+    release = (kdir / "include/config/kernel.release").read_text().strip()
+    root = tmp_path / "root"
+    conf_dir = root / "etc/modprobe.d"
+    conf_dir.mkdir(parents=True)
+    (conf_dir / "local.conf").write_text(
+        "# A C driver setting, and one for another module.\n"
+        "options vmw_pvscsi ring_pages=16 \\\n  disable_msi\n"
+        "options sd_mod foo=1\n")
+    res = make("install", INSTALL_MOD_PATH=str(root), PREFER_RS="1", PVSCSI_CMDLINE="")
+    assert res.returncode == 0, res.stderr[-2000:]
+    mods = root / "lib/modules" / release
+    ko = mods / "updates" / MODULE_REL
+    assert ko.is_file()
+    dep = (mods / "modules.dep").read_text()
+    assert f"updates/{MODULE_REL}:" in dep, dep
+    alias = (mods / "modules.alias").read_text()
+    assert re.search(r"^alias pci:v000015ADd000007C0sv\*sd\*bc\*sc\*i\* vmw_pvscsi_rs$", alias, re.M), alias
+    conf = (conf_dir / "vmw_pvscsi_rs.conf").read_text()
+    assert re.search(r"^blacklist vmw_pvscsi$", conf, re.M), conf
+    # A bare boolean is written out: the kernel crate takes no bare flags.
+    assert re.search(r"^options vmw_pvscsi_rs ring_pages=16 disable_msi=Y$", conf, re.M), conf
+    info = subprocess.run(["modinfo", "-b", str(root), "-k", release, "vmw_pvscsi_rs"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "parm:           ring_pages:" in info, info
+
+    res = make("uninstall", INSTALL_MOD_PATH=str(root))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert not ko.exists() and not (conf_dir / "vmw_pvscsi_rs.conf").exists()
+    assert "vmw_pvscsi_rs" not in (mods / "modules.dep").read_text()
+    assert (conf_dir / "local.conf").exists()
+    # Again: nothing to do, and it says so.
+    res = make("uninstall", INSTALL_MOD_PATH=str(root))
+    assert res.returncode == 0 and "nothing of vmw_pvscsi_rs is installed" in res.stderr, res.stderr
+
+
+def fake_tree(dest: Path, real: Path, edit=None, drop: str | None = None) -> Path:
+    """A kernel tree that looks built: the real tree's configuration and
+    the files the checks look for (empty), `edit` applied to .config and
+    auto.conf, `drop` left out."""
+    (dest / "include/config").mkdir(parents=True)
+    for rel in (".config", "include/config/auto.conf", "include/config/kernel.release"):
+        text = (real / rel).read_text()
+        (dest / rel).write_text(edit(text) if edit and rel != "include/config/kernel.release" else text)
+    for rel in ("rust/libkernel.rmeta", "rust/libmacros.so", "rust/libpin_init.rmeta", "Module.symvers",
+                "scripts/mod/modpost"):
+        if rel != drop:
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            (dest / rel).write_text("")
+    return dest
+
+
+@pytest.mark.parametrize("case,edit,drop,expect", [
+    ("no-rust", lambda t: t.replace("CONFIG_RUST=y", "# CONFIG_RUST is not set"), None,
+     "built without CONFIG_RUST=y"),
+    ("headers-only", None, "rust/libkernel.rmeta", "lacks the kernel's Rust build artefacts (rust/libkernel.rmeta)"),
+    ("other-rustc", lambda t: re.sub(r"rustc \d+\.\d+\.\d+ \([^)]*\)", "rustc 1.78.0 (9b00956e5 2024-04-29)", t),
+     None, "was built with 'rustc 1.78.0 (9b00956e5 2024-04-29)'"),
+    ("gcc", lambda t: t.replace("CONFIG_CC_IS_CLANG=y", "CONFIG_CC_IS_GCC=y"), None, "was built with gcc"),
+])
+def test_unusable_kernel_tree_is_refused(tmp_path, kdir, case, edit, drop, expect):
+    """A kernel tree the module cannot be built for, or whose kernel
+    could not load it, is refused before kbuild runs, with a message that
+    names what is missing and what to do (a distribution's header package
+    has no Rust artefacts; a kernel built by another rustc is the most
+    common failure of Rust modules)."""
+    tree = fake_tree(tmp_path / case, kdir, edit, drop)
+    for target in ("modules", "install"):
+        res = make(target, KDIR=str(tree), INSTALL_MOD_PATH=str(tmp_path / "root"))
+        assert res.returncode != 0
+        assert expect in errors(res), res.stderr[-1500:]
+    assert not (tmp_path / "root").exists()
+
+
+def test_settings_of_the_c_driver_are_carried_over(tmp_path):
+    """scripts/migrate-settings: every vmw_pvscsi option of modprobe.d and
+    the kernel command line becomes one for vmw_pvscsi_rs (same names),
+    with a note for each; unknown ones are dropped with a reason; a command
+    line setting also gets the advice to rewrite it for a built-in driver."""
+    d = tmp_path / "etc/modprobe.d"
+    d.mkdir(parents=True)
+    (d / "a.conf").write_text("options vmw-pvscsi cmd_per_lun=32 bogus=1 # depth\n"
+                              "options vmw_pvscsi_rs ring_pages=4\n")
+    res = subprocess.run([str(paths.SCRIPTS / "migrate-settings"), str(tmp_path)], capture_output=True,
+                         text=True, env=dict(os.environ, PVSCSI_CMDLINE="ro vmw_pvscsi.msg_ring_pages=2 quiet"))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "options vmw_pvscsi_rs cmd_per_lun=32 msg_ring_pages=2\n", res.stdout
+    assert "bogus=1 is not a parameter of either driver; dropped" in res.stderr, res.stderr
+    assert "vmw_pvscsi_rs.msg_ring_pages=2" in res.stderr, res.stderr
+    # Nothing to carry over: nothing printed.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = subprocess.run([str(paths.SCRIPTS / "migrate-settings"), str(empty)], capture_output=True,
+                         text=True, env=dict(os.environ, PVSCSI_CMDLINE=""))
+    assert res.returncode == 0 and res.stdout == "" and res.stderr == "", res
+
