@@ -134,3 +134,74 @@ def test_settings_of_the_c_driver_are_carried_over(tmp_path):
                          text=True, env=dict(os.environ, PVSCSI_CMDLINE=""))
     assert res.returncode == 0 and res.stdout == "" and res.stderr == "", res
 
+
+
+def bindgen() -> str:
+    """The bindgen that scripts/bootstrap installed in the cache."""
+    found = sorted((paths.CACHE / "tools").glob("bindgen-*/bin/bindgen"))
+    assert found, "no bindgen in the cache: run scripts/bootstrap"
+    return str(found[-1])
+
+
+def test_dkms_add_build_install_autoinstall_remove(tmp_path, kdir):
+    """DKMS for real, relocated under tmp_path: the kernel tree is
+    installed as lib/modules/<release>/build of a staging root. A kernel
+    without CONFIG_RUST is excluded by BUILD_EXCLUSIVE_CONFIG (nothing
+    built, and scripts/dkms says why); `scripts/dkms install` copies the
+    sources, runs dkms add, build and install, and the module lands in
+    updates/dkms with the kernel's vermagic; after `dkms remove -k` and
+    `dkms add`, `dkms autoinstall` (what a new kernel's package runs) builds and installs it
+    again; `scripts/dkms remove` takes everything back."""
+    release = (kdir / "include/config/kernel.release").read_text().strip()
+    modules = tmp_path / "root/lib/modules"
+    (modules / release).mkdir(parents=True)
+    (modules / release / "build").symlink_to(kdir)
+    src = tmp_path / "src"
+    (tmp_path / "tree").mkdir()
+    common = [f"--dkmstree={tmp_path / 'tree'}", f"--sourcetree={src}", f"--installtree={modules}",
+              "--no-depmod"]
+    env = dict(os.environ, SOURCETREE=str(src), BINDGEN=bindgen())
+
+    def script(*args: str, tree: Path = kdir) -> subprocess.CompletedProcess:
+        opts = " ".join(common[:1] + common[2:] + [f"--kernelsourcedir={tree}"])
+        return subprocess.run([str(paths.SCRIPTS / "dkms"), *args], env=dict(env, DKMS_OPTS=opts),
+                              capture_output=True, text=True, timeout=1200)
+
+    def dkms(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["dkms", *args, *common, f"--kernelsourcedir={kdir}"], env=env,
+                              capture_output=True, text=True, timeout=1200)
+
+    def status() -> str:
+        return dkms("status", "vmw_pvscsi_rs").stdout.strip()
+
+    ko = modules / release / "updates/dkms/vmw_pvscsi_rs.ko"
+    no_rust = fake_tree(tmp_path / "no-rust", kdir, lambda t: t.replace("CONFIG_RUST=y", "# CONFIG_RUST is not set"))
+    res = script("install", release, tree=no_rust)
+    assert res.returncode != 0 and "BUILD_EXCLUSIVE_CONFIG" in res.stderr, res
+    assert not ko.exists()
+
+    res = script("install", release)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    assert ko.is_file()
+    vermagic = subprocess.run(["modinfo", "-F", "vermagic", str(ko)], capture_output=True, text=True,
+                              check=True).stdout
+    assert vermagic.startswith(release + " "), vermagic
+    assert status() == f"vmw_pvscsi_rs/0.1.0, {release}, x86_64: installed", status()
+    # Only the files the module is built from were copied.
+    assert not (src / "vmw_pvscsi_rs-0.1.0" / "tests").exists()
+
+    res = dkms("remove", "vmw_pvscsi_rs/0.1.0", "-k", release)
+    assert res.returncode == 0 and not ko.exists(), res
+    # Removing it from its last kernel takes it out of DKMS; the sources
+    # stay, as a package's would, and are added again.
+    assert status() == "", status()
+    assert dkms("add", "vmw_pvscsi_rs/0.1.0").returncode == 0
+    assert status() == "vmw_pvscsi_rs/0.1.0: added", status()
+    res = dkms("autoinstall", "-k", release)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    assert ko.is_file() and status().endswith(": installed"), status()
+
+    res = script("remove")
+    assert res.returncode == 0, res.stderr
+    assert not ko.exists() and not (src / "vmw_pvscsi_rs-0.1.0").exists()
+    assert status() == "", status()
