@@ -13,13 +13,14 @@ full campaign, `make soak`).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import re
 import subprocess
 import time
 
 from .gdbstub import GdbError
 from .guest import Disk, Guest, GuestError
-from .pvring import Injector, Layout, Rings, msg_pages, ring_setups
+from .pvring import CMP_PROD, Injector, Layout, Rings, msg_pages, ring_setups
 from .scsi import RS, host_disks, wait_for
 
 TRACE = ["pvscsi_tx_rings_ppn", "pvscsi_msg_ring_put"]
@@ -86,6 +87,9 @@ class Result:
     # end, and how many times one was brought back during the campaign.
     offlined: list[str] = dataclasses.field(default_factory=list)
     revived: int = 0
+    # What the lying controller's load said each time it exited (it was
+    # started again).
+    load_exits: list[str] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
 
     def total(self) -> int:
@@ -160,15 +164,40 @@ REVIVE = ("cd /sys/class/scsi_device && for d in {host}:*; do "
 FIO_STOP_S = 180
 
 
+#: The load on the lying controller: errors allowed, never ends by itself.
+#: fio stops at an error it does not know to be non-fatal, whatever
+#: --continue_on_error says; the lying controller's commands fail with every
+#: errno blk_status_to_errno() makes (seen: EBADE, from a status lie of
+#: RESERVATION CONFLICT). A queue depth of 64 gives each stop more
+#: completions to lie about.
+#: (fio knows EBADE by number only; its lists are "READ,WRITE", each
+#: separated by ':'.)
+LOAD_ERRORS = ":".join(str(e) for e in (errno.EIO, errno.EBADE, errno.ENOLINK, errno.EREMOTEIO,
+                                        errno.ETIMEDOUT, errno.ENODATA, errno.EILSEQ, errno.ENOSPC,
+                                        errno.EOPNOTSUPP, errno.ENODEV, errno.ETIME))
+LOAD = ("fio --name=load --filename=/dev/{dev} --rw=randrw --bs=4k --iodepth=64 "
+        "--ioengine=libaio --direct=1 --time_based --runtime=86400 --size=32M "
+        f"--continue_on_error=all --ignore_error={LOAD_ERRORS},{LOAD_ERRORS} "
+        ">>/tmp/load.out 2>&1 </dev/null & echo $! > /tmp/load.pid")
+
+#: Prints "load-exited" when the load is gone.
+LOAD_ALIVE = "kill -0 $(cat /tmp/load.pid) 2>/dev/null || echo load-exited"
+
+#: No corruption taken for this long: look at the lying controller's I/O
+#: (the longest error handling measured, an index lie waiting for an
+#: adapter reset, takes 40 s).
+STALL_S = 120
+#: How long the I/O of the lying controller may not move at all, its load
+#: running, before the campaign calls it hung.
+STALL_WATCH_S = 60
+
+
 def start_loads(g: Guest, dev0: str, dev1: str) -> None:
     """I/O on the lying controller (errors allowed) and a write-and-verify
     loop on the other one (none allowed)."""
     g.run(f"echo {TIMEOUT_S} > /sys/block/{dev0}/device/timeout; "
           f"echo {TIMEOUT_S} > /sys/block/{dev0}/device/eh_timeout")
-    g.run(f"fio --name=load --filename=/dev/{dev0} --rw=randrw --bs=4k --iodepth=16 "
-          "--ioengine=libaio --direct=1 --time_based --runtime=86400 --size=32M "
-          "--continue_on_error=all >/tmp/load.out 2>&1 </dev/null & echo $! > /tmp/load.pid; "
-          "rm -f /tmp/stop /tmp/verify.rc; "
+    g.run(LOAD.format(dev=dev0) + "; rm -f /tmp/stop /tmp/verify.rc; "
           "(while [ ! -e /tmp/stop ]; do "
           f"fio --name=verify --filename=/dev/{dev1} --rw=randwrite --bs=4k --iodepth=8 "
           f"--ioengine=libaio --direct=1 --size=4M --rate_iops={VERIFY_IOPS} "
@@ -198,12 +227,17 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
     start_loads(g, dev0, dev1)
     handler = handler_address(g, driver)
     irq = irq_of(g, g.pvscsi_bdfs()[0])
+    pob = int(g.run("grep ' page_offset_base$' /proc/kallsyms").split()[0], 16)
     res = Result(driver=driver, seed=seed, injected={})
     start = time.monotonic()
     stub = g.gdb()
-    inj = Injector(stub, Rings(stub, layout), handler, seed, irq=irq)
+    # The lying adapter's completion producer index, in the kernel's direct
+    # map: the driver reads it where it starts draining.
+    watch = int.from_bytes(stub.read_virt(pob, 8), "little") + layout.state + CMP_PROD
+    inj = Injector(stub, Rings(stub, layout), handler, seed, irq=irq, watch=watch)
     last_print = start
     last_stall = float("-inf")
+    last_taken, taken = start, 0
     try:
         while inj.tally.total() < injections and time.monotonic() - start < budget_s:
             # Every class once first (until it takes), then the mix.
@@ -240,8 +274,18 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
                 # ended with the disk still failing, a corrupted TEST UNIT
                 # READY is enough) gets no more I/O, so no more lies:
                 # bring it back, as an administrator would.
-                res.revived += len(g.run(REVIVE.format(host=host0), timeout=60).split())
+                out = g.run(REVIVE.format(host=host0) + "; " + LOAD_ALIVE, timeout=60).split()
+                if "load-exited" in out:
+                    out.remove("load-exited")
+                    _restart_load(g, res, dev0)
+                res.revived += len(out)
                 time.sleep(0.5)
+                if inj.tally.total() != taken:
+                    last_taken, taken = time.monotonic(), inj.tally.total()
+                elif time.monotonic() - last_taken > STALL_S:
+                    last_taken = time.monotonic()
+                    if _check_stall(g, res, dev0, host0):
+                        break
             if progress and time.monotonic() - last_print > 10:
                 last_print = time.monotonic()
                 progress(f"{driver}: {inj.tally.total()}/{injections} corruptions, "
@@ -313,6 +357,62 @@ def _first_report(console: str) -> list[str]:
     return lines[-12:]
 
 
+def io_state(g: Guest, dev0: str, host0: int) -> list[str]:
+    """What the midlayer and the block layer hold, and where each fio
+    process waits (how a request consumer index lie showed: nothing in
+    flight, every command refused as busy), then what blk-mq holds that
+    `inflight` does not count (requests requeued or waiting for dispatch)."""
+    dbg = f"/sys/kernel/debug/block/{dev0}"
+    return [g.run(
+        f"cd /sys/class/scsi_host/host{host0} && echo host state $(cat state) "
+        "busy $(cat host_busy) lost $(cat lost_commands); "
+        "for d in /sys/class/scsi_device/*; do echo $(basename $d) $(cat $d/device/state) "
+        "blocked $(cat $d/device/device_blocked) req $(cat $d/device/iorequest_cnt) "
+        "done $(cat $d/device/iodone_cnt) err $(cat $d/device/ioerr_cnt); done; "
+        "for b in /sys/block/sd*; do echo $(basename $b) inflight $(cat $b/inflight); done; "
+        "for p in $(pidof fio); do echo fio $p $(cut -d' ' -f3 /proc/$p/stat) "
+        "wchan $(cat /proc/$p/wchan); cat /proc/$p/stack 2>/dev/null | head -8; done; "
+        "tail -3 /tmp/load.out /tmp/verify.out; true", timeout=60), g.run(
+        "mount -t debugfs none /sys/kernel/debug 2>/dev/null; "
+        f"echo scheduler $(cat /sys/block/{dev0}/queue/scheduler); "
+        f"for d in /sys/block/sd*/device; do echo $d busy $(cat $d/device_busy) "
+        "depth $(cat $d/queue_depth) blocked $(cat $d/device_blocked); done; "
+        f"cd {dbg} && for f in state requeue_list hctx*/state hctx*/dispatch hctx*/busy "
+        "hctx*/tags hctx*/sched_tags sched/*; do "
+        "[ -f $f ] && echo \"== $f\" && head -20 $f; done; true", timeout=60)]
+
+
+def _ios_done(g: Guest, dev: str) -> int:
+    """Reads and writes `dev` has completed (/sys/block/<dev>/stat)."""
+    f = g.run(f"cat /sys/block/{dev}/stat").split()
+    return int(f[0]) + int(f[4])
+
+
+def _restart_load(g: Guest, res: Result, dev0: str) -> None:
+    """Starts the lying controller's load again after it exited, keeping
+    what it said (fio gives up on some errors, whatever
+    --continue_on_error says: the campaign needs the I/O)."""
+    said = g.run("grep -m4 -i -e error -e 'fio:' /tmp/load.out; : > /tmp/load.out; true").strip()
+    res.load_exits.append(said or "(nothing)")
+    g.run(LOAD.format(dev=dev0))
+
+
+def _check_stall(g: Guest, res: Result, dev0: str, host0: int) -> bool:
+    """Called when no corruption has taken for STALL_S: the lying
+    controller's I/O may have stopped. Returns whether it did: nothing
+    completes in STALL_WATCH_S with the load running (res.hung set, the
+    I/O state in res.notes)."""
+    before = _ios_done(g, dev0)
+    # A measurement window, not a wait for a condition.
+    time.sleep(STALL_WATCH_S)
+    if _ios_done(g, dev0) != before:
+        return False
+    res.hung = True
+    res.notes.append(f"no I/O completed on /dev/{dev0} in {STALL_WATCH_S} s with its load running")
+    res.notes.extend(io_state(g, dev0, host0))
+    return True
+
+
 def _finish(g: Guest, driver: str, res: Result, dev0: str, host0: int) -> None:
     """Stops the loads, checks the verify loop, and brings the lying
     controller back (a host reset if nothing else helped)."""
@@ -329,28 +429,8 @@ def _finish(g: Guest, driver: str, res: Result, dev0: str, host0: int) -> None:
         # lie showed: nothing in flight, every command refused as busy).
         res.hung = True
         res.notes.append(str(e))
-        res.notes.append(g.run(
-            f"cd /sys/class/scsi_host/host{host0} && echo host state $(cat state) "
-            "busy $(cat host_busy) lost $(cat lost_commands); "
-            "for d in /sys/class/scsi_device/*; do echo $(basename $d) $(cat $d/device/state) "
-            "blocked $(cat $d/device/device_blocked) req $(cat $d/device/iorequest_cnt) "
-            "done $(cat $d/device/iodone_cnt) err $(cat $d/device/ioerr_cnt); done; "
-            "for b in /sys/block/sd*; do echo $(basename $b) inflight $(cat $b/inflight); done; "
-            "for p in $(pidof fio); do echo fio $p $(cut -d' ' -f3 /proc/$p/stat) "
-            "wchan $(cat /proc/$p/wchan); cat /proc/$p/stack 2>/dev/null | head -8; done; "
-            "tail -3 /tmp/load.out /tmp/verify.out; true", timeout=60))
-        # What blk-mq holds that `inflight` does not count (requests
-        # requeued or waiting for dispatch are not in flight), then one run
-        # of the queues: if fio ends after it, a queue run was missed.
+        res.notes.extend(io_state(g, dev0, host0))
         dbg = f"/sys/kernel/debug/block/{dev0}"
-        res.notes.append(g.run(
-            "mount -t debugfs none /sys/kernel/debug 2>/dev/null; "
-            f"echo scheduler $(cat /sys/block/{dev0}/queue/scheduler); "
-            f"for d in /sys/block/sd*/device; do echo $d busy $(cat $d/device_busy) "
-            "depth $(cat $d/queue_depth) blocked $(cat $d/device_blocked); done; "
-            f"cd {dbg} && for f in state requeue_list hctx*/state hctx*/dispatch hctx*/busy "
-            "hctx*/tags hctx*/sched_tags sched/*; do "
-            "[ -f $f ] && echo \"== $f\" && head -20 $f; done; true", timeout=60))
         g.run(f"echo run > {dbg}/state; true")
         try:
             wait_for("fio to stop after a queue run", fio_idle, 30, step=1.0)

@@ -6,7 +6,7 @@ It is how the tests play a device (or hypervisor) that lies: QEMU runs with
 physical memory (QEMU's `Qqemu.PhyMemMode:1`), and sets breakpoints at
 kernel addresses, all from outside the guest. Only what the ring-injection
 rig needs is here: all-stop mode, no-ack mode, m/M and p packets, Z0/z0,
-Z2/z2, c and the ^C interrupt.
+Z2-Z4/z2-z4, c and the ^C interrupt.
 
     stub = GdbStub(path)            # connecting stops the guest
     stub.write_phys(addr, data)
@@ -145,16 +145,29 @@ class GdbStub:
 
     # ---- execution -------------------------------------------------------
 
-    def set_write_watchpoint(self, addr: int, length: int = 4) -> None:
-        """Stops the guest after any CPU writes `length` bytes at virtual
-        address `addr` (the stop reply then names `watch:<addr>`)."""
-        reply = self.request(f"Z2,{addr:x},{length:x}")
+    # Z packet types of watchpoints.
+    WATCH = {"write": 2, "read": 3, "access": 4}
+
+    def set_watchpoint(self, addr: int, length: int = 4, kind: str = "write") -> None:
+        """Stops the guest after any CPU reads or writes (`kind`) `length`
+        bytes at virtual address `addr` (the stop reply then names
+        `watch:`, `rwatch:` or `awatch:<addr>`). Under TCG a watchpoint
+        costs a TLB flush of its page; a breakpoint flushes translations."""
+        reply = self.request(f"Z{self.WATCH[kind]},{addr:x},{length:x}")
         if reply != "OK":
-            raise GdbError(f"watchpoint at {addr:#x} refused: {reply}")
+            raise GdbError(f"{kind} watchpoint at {addr:#x} refused: {reply}")
+
+    def clear_watchpoint(self, addr: int, length: int = 4, kind: str = "write") -> None:
+        """Removes the watchpoint of set_watchpoint()."""
+        self.request(f"z{self.WATCH[kind]},{addr:x},{length:x}")
+
+    def set_write_watchpoint(self, addr: int, length: int = 4) -> None:
+        """set_watchpoint() of writes."""
+        self.set_watchpoint(addr, length, "write")
 
     def clear_write_watchpoint(self, addr: int, length: int = 4) -> None:
         """Removes the watchpoint of set_write_watchpoint()."""
-        self.request(f"z2,{addr:x},{length:x}")
+        self.clear_watchpoint(addr, length, "write")
 
     def set_breakpoint(self, addr: int) -> None:
         """A breakpoint at kernel (virtual) address `addr`."""

@@ -111,6 +111,9 @@ class GuestConfig:
     gdb: bool = False
     # Boots before a kernel report during boot fails the run (Guest.start).
     boot_attempts: int = 3
+    # A staging root (such as `make install INSTALL_MOD_PATH=...` writes)
+    # whose files are added to the guest's / (lib/modules, etc/modprobe.d).
+    extra_root: Path | None = None
 
 
 def _accel(kconfig: str) -> str:
@@ -297,7 +300,7 @@ class Guest:
     def _boot(self) -> None:
         """Starts QEMU and waits for the agent."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        initramfs.build(self.dir / "initrd.cpio", self._modules())
+        initramfs.build(self.dir / "initrd.cpio", self._modules(), self.cfg.extra_root)
         cmd = self.qemu_command()
         (self.dir / "qemu-cmdline").write_text(" ".join(cmd) + "\n")
         self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,

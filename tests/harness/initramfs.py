@@ -36,6 +36,9 @@ TOOLS = [
     "/usr/bin/sg_luns",
     "/usr/bin/sg_dd",
     "/usr/bin/sg_reset",
+    # kmod's modprobe (sbin/modprobe; busybox's is /bin/modprobe): module
+    # loading by alias with modprobe.d, as udev does it.
+    "/usr/bin/kmod",
 ]
 BUSYBOX = "/bin/busybox"
 GUEST_DIR = paths.TOP / "tests" / "guest"
@@ -84,6 +87,8 @@ def base_archive() -> Path:
                 seen.add(lib)
                 w.file(lib, Path(lib).resolve().read_bytes(), 0o755)
     w.symlink("sbin/mkfs.ext4", "mke2fs")
+    for tool in ("modprobe", "depmod", "modinfo"):
+        w.symlink(f"sbin/{tool}", "/usr/bin/kmod")
     w.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
     w.file("etc/group", b"root:x:0:\n")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -93,10 +98,20 @@ def base_archive() -> Path:
     return out
 
 
-def overlay_archive(modules: dict[str, Path]) -> bytes:
-    """Returns the per-boot archive: init, agent, guest scripts and `modules`
-    (name in the guest -> .ko on the host)."""
+def overlay_archive(modules: dict[str, Path], extra_root: Path | None = None) -> bytes:
+    """Returns the per-boot archive: init, agent, guest scripts, `modules`
+    (name in the guest -> .ko on the host) and the files of `extra_root`
+    (a staging root: its paths become the guest's)."""
     w = CpioWriter()
+    if extra_root is not None:
+        for path in sorted(extra_root.rglob("*")):
+            rel = str(path.relative_to(extra_root))
+            if path.is_symlink():
+                continue  # lib/modules/*/build and the like: host paths
+            if path.is_dir():
+                w.mkdir(rel)
+            else:
+                w.file(rel, path.read_bytes(), 0o644)
     w.file("init", (GUEST_DIR / "init").read_bytes(), 0o755)
     for script in sorted(GUEST_DIR.iterdir()):
         if script.is_file() and script.name != "init":
@@ -107,10 +122,10 @@ def overlay_archive(modules: dict[str, Path]) -> bytes:
     return w.finish()
 
 
-def build(dest: Path, modules: dict[str, Path]) -> Path:
+def build(dest: Path, modules: dict[str, Path], extra_root: Path | None = None) -> Path:
     """Writes the whole initramfs (base + overlay) to `dest`."""
     base = base_archive()
     with open(dest, "wb") as f:
         f.write(base.read_bytes())
-        f.write(overlay_archive(modules))
+        f.write(overlay_archive(modules, extra_root))
     return dest

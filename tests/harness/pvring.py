@@ -180,15 +180,23 @@ class Injector:
     CLASSES = ["context", "length", "status", "index", "ringsize", "message", "msgflood"]
 
     def __init__(self, stub: GdbStub, rings: Rings, handler: int, seed: int = 0,
-                 irq: int | None = None) -> None:
+                 irq: int | None = None, watch: int | None = None) -> None:
         """`handler` is the address of a function entered with the interrupt
         number as its first argument (the Rust driver's trampoline, the C
         driver's pvscsi_isr); with `irq`, only that interrupt's entries
-        count as stops (the controllers share the handler)."""
+        count as stops (the controllers share the handler).
+
+        With `watch`, the kernel virtual address of this adapter's
+        completion producer index, the guest stops instead when a CPU reads
+        it: where either driver starts draining this adapter's completion
+        ring, and nowhere else. A read watchpoint costs QEMU a TLB flush of
+        one page where a breakpoint costs a flush of every translated block
+        (twice a stop), and no stop is the other controller's."""
         self.stub = stub
         self.rings = rings
         self.handler = handler
         self.irq = irq
+        self.watch = watch
         self.rng = random.Random(seed)
         self.tally = Tally()
         # Ring slot -> the entry last written there (see _lie()).
@@ -204,6 +212,8 @@ class Injector:
         within `timeout`. (A breakpoint can only be set in a stopped guest,
         and a guest stopped at one cannot go on with it set: it is set for
         each stop.)"""
+        if self.watch is not None:
+            return self._stop_at_drain(timeout)
         deadline = time.monotonic() + timeout
         ours = False
         while True:
@@ -226,6 +236,26 @@ class Injector:
                 break
             self.resume()
         self.tally.stops += 1
+        if not ours:
+            self.tally.idle_waits += 1
+        return ours
+
+    def _stop_at_drain(self, timeout: float) -> bool:
+        """stop_in_handler() with the watchpoint of `watch`: the guest
+        stops right after the driver read the producer index, before it
+        reads the entries that index says are there."""
+        assert self.watch is not None
+        if self.stub.running:
+            self.stub.interrupt()
+        self.stub.set_watchpoint(self.watch, 4, "read")
+        self.stub.cont()
+        reply = self.stub.wait_stop(timeout)
+        if reply is None:
+            self.stub.interrupt()
+        self.stub.clear_watchpoint(self.watch, 4, "read")
+        self.tally.stops += 1
+        # Another stop reply (a late one of an earlier ^C) is not ours.
+        ours = reply is not None and "watch:" in reply
         if not ours:
             self.tally.idle_waits += 1
         return ours

@@ -95,7 +95,8 @@ def main() -> int:
         log(f"  round {n}: {got} injected in {r.get('seconds', 0):.0f} s, ok={r['ok']}, "
             f"counters {r.get('counters')}, verify passes {r.get('verify_passes')}, "
             f"failures {r.get('verify_failures')}, hung {r.get('hung')}, "
-            f"disks brought back {r.get('revived')}, notes {str(r.get('notes'))[:300]}")
+            f"disks brought back {r.get('revived')}, load restarts {len(r.get('load_exits', []))}, "
+            f"notes {str(r.get('notes'))[:300]}")
         save()
         if got == 0:
             log("  no corruption could be injected: stopping")
@@ -119,6 +120,7 @@ def main() -> int:
                                   "bad_submissions", "lost_commands")},
         "rs_hung_rounds": sum(1 for r in rs if r.get("hung")),
         "rs_revived": sum(r.get("revived", 0) for r in rs),
+        "rs_load_restarts": sum(len(r.get("load_exits", [])) for r in rs),
         "rs_verify_passes": sum(r.get("verify_passes", 0) for r in rs),
         "rs_verify_failures": sum(r.get("verify_failures", 0) for r in rs),
         "c_crashed_classes": [r["class"] for r in doc["c_classes"] if r.get("crashed")],
