@@ -120,11 +120,12 @@ def _hosts(g: Guest, driver: str) -> dict[int, str]:
     return {int(h.split(":")[0]): d for h, d in host_disks(g, driver).items()}
 
 
-def setup(g: Guest, driver: str) -> tuple[Layout, str, str, int]:
+def setup(g: Guest, driver: str, messages: bool = True) -> tuple[Layout, str, str, int]:
     """Loads `driver` on both controllers, one at a time so that the rings
-    in QEMU's trace are known to be the first controller's; learns its
-    message ring from a hot-add. Returns (layout of pv0, pv0's disk, pv1's
-    disk, pv0's host number)."""
+    in QEMU's trace are known to be the first controller's; with
+    `messages`, learns its message ring from a hot-add (a disk at target
+    3). Returns (layout of pv0, pv0's disk, pv1's disk, pv0's host
+    number)."""
     bdf0, bdf1 = g.pvscsi_bdfs()
     g.run("echo 0 > /sys/bus/pci/drivers_autoprobe")
     g.insmod(driver)
@@ -133,21 +134,23 @@ def setup(g: Guest, driver: str) -> tuple[Layout, str, str, int]:
     host0 = min(hosts)
     layouts = ring_setups(g.trace())
     layout = layouts[-1]
-    # One message from the device shows where the message ring is.
-    mon = g.qmp()
-    try:
-        mon.cmd("blockdev-add", **{"driver": "null-co", "node-name": "probe", "size": 16 << 20,
-                                   "read-zeroes": True})
-        mon.cmd("device_add", **{"driver": "scsi-hd", "bus": "pv0.0", "scsi-id": 3, "lun": 0,
-                                 "drive": "probe", "id": "dev-probe"})
-    finally:
-        mon.close()
-    layout.msg_pages = wait_for("the hot-add message", lambda: msg_pages(g.trace()), 60)[:1]
-    wait_for("the hot-added disk", lambda: len(host_disks(g, driver)) == 2, 60)
+    if messages:
+        # One message from the device shows where the message ring is.
+        mon = g.qmp()
+        try:
+            mon.cmd("blockdev-add", **{"driver": "null-co", "node-name": "probe", "size": 16 << 20,
+                                       "read-zeroes": True})
+            mon.cmd("device_add", **{"driver": "scsi-hd", "bus": "pv0.0", "scsi-id": 3, "lun": 0,
+                                     "drive": "probe", "id": "dev-probe"})
+        finally:
+            mon.close()
+        layout.msg_pages = wait_for("the hot-add message", lambda: msg_pages(g.trace()), 60)[:1]
+        wait_for("the hot-added disk", lambda: len(host_disks(g, driver)) == 2, 60)
     g.run(f"echo {bdf1} > /sys/bus/pci/drivers/{driver}/bind; "
           "echo 1 > /sys/bus/pci/drivers_autoprobe")
+    total = 3 if messages else 2
     wait_for("the second controller's disk",
-             lambda: len(_hosts(g, driver)) == 2 and len(host_disks(g, driver)) == 3, 60)
+             lambda: len(_hosts(g, driver)) == 2 and len(host_disks(g, driver)) == total, 60)
     disks0 = {h: d for h, d in host_disks(g, driver).items() if int(h.split(":")[0]) == host0}
     dev0 = next(d for h, d in disks0.items() if h.endswith(":0:0:0"))
     dev1 = next(d for h, d in host_disks(g, driver).items() if int(h.split(":")[0]) != host0)

@@ -197,7 +197,7 @@ def reserved_status_lie(g, driver: str, scsi_status: int) -> tuple[str, int, str
     host status SUCCESS with SCSI status `scsi_status`. Returns the QEMU
     trace events from the injection on, the read's exit status and output,
     and the controller's host number."""
-    layout, dev0, _dev1, host0 = adversity.setup(g, driver)
+    layout, dev0, _dev1, host0 = adversity.setup(g, driver, messages=False)
     handler = adversity.handler_address(g, driver)
     tag = g.start_script(f"dd if=/dev/{dev0} of=/dev/null bs=4k count=4000 iflag=direct")
     mark = len(g.trace())
@@ -253,7 +253,7 @@ def request_consumer_lie(g, driver: str, ahead: int) -> tuple[bool, str, int]:
     1 MiB on the first controller while the second one runs a verify loop.
     Returns whether that I/O completed within 60 s, its output, and the
     verify passes."""
-    layout, dev0, dev1, _host0 = adversity.setup(g, driver)
+    layout, dev0, dev1, _host0 = adversity.setup(g, driver, messages=False)
     start_verify(g, [dev1], "reqcons")
     stub = g.gdb()
     try:

@@ -276,3 +276,36 @@ def test_choosing_the_driver(make_guest, tmp_path, kdir):
         assert (g.bound_driver(bdf0), g.bound_driver(bdf1)) == (C, C)
         assert g.run_rc("[ -d /sys/module/vmw_pvscsi_rs ]")[0] != 0, "vmw_pvscsi_rs was loaded"
         data_roundtrip(g, next(iter(wait_disks(g, C, 2).values())), mib=1)
+
+
+def test_intree_patch_and_apply_agree(tmp_path):
+    """scripts/intree: the patch it prints applies with `patch -p1` to the
+    kernel's drivers/scsi/{Kconfig,Makefile} and gives the same tree as
+    `apply`, which is idempotent; the Kconfig entry comes right after
+    VMWARE_PVSCSI's, the Makefile line after vmw_pvscsi.o's, and the driver
+    directory holds its sources and headers. (Building that tree, =y and
+    =m, is not done here: it is a kernel build.)"""
+    ksrc = paths.kernel_source()
+    trees = []
+    for name in ("patched", "applied"):
+        t = tmp_path / name
+        (t / "drivers/scsi").mkdir(parents=True)
+        for f in ("Kconfig", "Makefile"):
+            shutil.copy(ksrc / "drivers/scsi" / f, t / "drivers/scsi" / f)
+        trees.append(t)
+    patch = subprocess.run([str(paths.SCRIPTS / "intree"), "patch", str(ksrc)], capture_output=True,
+                           text=True, check=True).stdout
+    subprocess.run(["patch", "-p1", "-s"], cwd=trees[0], input=patch, text=True, check=True)
+    for _ in range(2):
+        subprocess.run([str(paths.SCRIPTS / "intree"), "apply", str(trees[1])], capture_output=True,
+                       check=True)
+    diff = subprocess.run(["diff", "-r", str(trees[0]), str(trees[1])], capture_output=True, text=True)
+    assert diff.returncode == 0, diff.stdout[-2000:]
+    kconfig = (trees[1] / "drivers/scsi/Kconfig").read_text()
+    assert kconfig.count("config SCSI_VMW_PVSCSI_RUST\n") == 1
+    assert re.search(r"module will be called vmw_pvscsi\.\n\nconfig SCSI_VMW_PVSCSI_RUST\n", kconfig)
+    makefile = (trees[1] / "drivers/scsi/Makefile").read_text()
+    assert "+= vmw_pvscsi.o\nobj-$(CONFIG_SCSI_VMW_PVSCSI_RUST)\t+= vmw_pvscsi_rs/\n" in makefile
+    drv = trees[1] / "drivers/scsi/vmw_pvscsi_rs"
+    for f in ("Kbuild", "pvscsi.rs", "pvscsi_glue.c", "scsi/host.rs", "include/pvscsi_bindgen.h"):
+        assert (drv / f).is_file(), f
