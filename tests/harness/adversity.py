@@ -167,17 +167,16 @@ REVIVE = ("cd /sys/class/scsi_device && for d in {host}:*; do "
 FIO_STOP_S = 180
 
 
-#: The load on the lying controller: errors allowed, never ends by itself.
-#: fio stops at an error it does not know to be non-fatal, whatever
-#: --continue_on_error says; the lying controller's commands fail with every
-#: errno blk_status_to_errno() makes (seen: EBADE, from a status lie of
-#: RESERVATION CONFLICT). A queue depth of 64 gives each stop more
-#: completions to lie about.
-#: (fio knows EBADE by number only; its lists are "READ,WRITE", each
-#: separated by ':'.)
+#: Errors the load must go on after: fio stops at one it does not know to be
+#: non-fatal, whatever --continue_on_error says, and the lying controller's
+#: commands fail with every errno blk_status_to_errno() makes (seen: EBADE,
+#: from a status lie of RESERVATION CONFLICT). fio knows EBADE by number
+#: only; its lists are "READ,WRITE", each separated by ':'.
 LOAD_ERRORS = ":".join(str(e) for e in (errno.EIO, errno.EBADE, errno.ENOLINK, errno.EREMOTEIO,
                                         errno.ETIMEDOUT, errno.ENODATA, errno.EILSEQ, errno.ENOSPC,
                                         errno.EOPNOTSUPP, errno.ENODEV, errno.ETIME))
+#: The load on the lying controller: errors allowed, never ends by itself.
+#: A queue depth of 64 gives each stop more completions to lie about.
 LOAD = ("fio --name=load --filename=/dev/{dev} --rw=randrw --bs=4k --iodepth=64 "
         "--ioengine=libaio --direct=1 --time_based --runtime=86400 --size=32M "
         f"--continue_on_error=all --ignore_error={LOAD_ERRORS},{LOAD_ERRORS} "
@@ -209,13 +208,6 @@ def start_loads(g: Guest, dev0: str, dev1: str) -> None:
           "done >/dev/null 2>&1 &)")
 
 
-def irq_of(g: Guest, bdf: str) -> int:
-    """The interrupt number of PCI function `bdf` (its MSI vector)."""
-    out = g.run(f"ls /sys/bus/pci/devices/{bdf}/msi_irqs 2>/dev/null | head -1; "
-                f"cat /sys/bus/pci/devices/{bdf}/irq")
-    return int(out.split()[0])
-
-
 def handler_address(g: Guest, driver: str) -> int:
     out = g.run(f"grep -E '{HANDLER[driver]}' /proc/kallsyms | grep '\\[{driver}\\]'")
     return int(out.split()[0], 16)
@@ -228,8 +220,6 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
     controller's verify loop and the first controller's recovery."""
     layout, dev0, dev1, host0 = setup(g, driver)
     start_loads(g, dev0, dev1)
-    handler = handler_address(g, driver)
-    irq = irq_of(g, g.pvscsi_bdfs()[0])
     pob = int(g.run("grep ' page_offset_base$' /proc/kallsyms").split()[0], 16)
     res = Result(driver=driver, seed=seed, injected={})
     start = time.monotonic()
@@ -237,7 +227,7 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
     # The lying adapter's completion producer index, in the kernel's direct
     # map: the driver reads it where it starts draining.
     watch = int.from_bytes(stub.read_virt(pob, 8), "little") + layout.state + CMP_PROD
-    inj = Injector(stub, Rings(stub, layout), handler, seed, irq=irq, watch=watch)
+    inj = Injector(stub, Rings(stub, layout), seed=seed, watch=watch)
     last_print = start
     last_stall = float("-inf")
     last_taken, taken = start, 0

@@ -179,14 +179,15 @@ class Injector:
 
     CLASSES = ["context", "length", "status", "index", "ringsize", "message", "msgflood"]
 
-    def __init__(self, stub: GdbStub, rings: Rings, handler: int, seed: int = 0,
+    def __init__(self, stub: GdbStub, rings: Rings, handler: int | None = None, seed: int = 0,
                  irq: int | None = None, watch: int | None = None) -> None:
-        """`handler` is the address of a function entered with the interrupt
-        number as its first argument (the Rust driver's trampoline, the C
-        driver's pvscsi_isr); with `irq`, only that interrupt's entries
-        count as stops (the controllers share the handler).
+        """The guest stops at a breakpoint at `handler`, the address of a
+        function entered with the interrupt number as its first argument
+        (the Rust driver's trampoline, the C driver's pvscsi_isr); with
+        `irq`, only that interrupt's entries count as stops (the
+        controllers share the handler).
 
-        With `watch`, the kernel virtual address of this adapter's
+        Or, with `watch` instead, the kernel virtual address of this adapter's
         completion producer index, the guest stops instead when a CPU reads
         it: where either driver starts draining this adapter's completion
         ring, and nowhere else. A read watchpoint costs QEMU a TLB flush of
@@ -214,6 +215,7 @@ class Injector:
         each stop.)"""
         if self.watch is not None:
             return self._stop_at_drain(timeout)
+        assert self.handler is not None, "an Injector needs a handler or a watch address"
         deadline = time.monotonic() + timeout
         ours = False
         while True:
