@@ -65,7 +65,7 @@ def one(driver: str, injections: int, seed: int, classes: list[str] | None, name
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--injections", type=int, default=100_000, help="Rust driver, in all")
-    ap.add_argument("--round", type=int, default=5_000, help="corruptions per guest")
+    ap.add_argument("--round", type=int, default=20_000, help="corruptions per guest")
     ap.add_argument("--round-seconds", type=float, default=4 * 3600,
                     help="longest a Rust round injects (it ends earlier at --round corruptions)")
     ap.add_argument("--seed", type=int, default=1)
