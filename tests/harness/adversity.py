@@ -90,6 +90,9 @@ class Result:
     # What the lying controller's load said each time it exited (it was
     # started again).
     load_exits: list[str] = dataclasses.field(default_factory=list)
+    # Times the lying controller's disk was removed by the driver (and
+    # found again by a scan).
+    disks_removed: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)
 
     def total(self) -> int:
@@ -208,6 +211,20 @@ def start_loads(g: Guest, dev0: str, dev1: str) -> None:
           "done >/dev/null 2>&1 &)")
 
 
+def page_offset_base_symbol(g: Guest) -> int:
+    """The address of the kernel's `page_offset_base` (read it through the
+    gdbstub for the direct map's base); asked before the gdbstub stops the
+    guest."""
+    return int(g.run("grep ' page_offset_base$' /proc/kallsyms").split()[0], 16)
+
+
+def drain_watch(stub, pob: int, layout: Layout) -> int:
+    """The kernel virtual address of the adapter's completion producer
+    index (in the direct map): the driver reads it where it starts draining
+    (Injector's `watch`)."""
+    return int.from_bytes(stub.read_virt(pob, 8), "little") + layout.state + CMP_PROD
+
+
 def handler_address(g: Guest, driver: str) -> int:
     out = g.run(f"grep -E '{HANDLER[driver]}' /proc/kallsyms | grep '\\[{driver}\\]'")
     return int(out.split()[0], 16)
@@ -220,14 +237,11 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
     controller's verify loop and the first controller's recovery."""
     layout, dev0, dev1, host0 = setup(g, driver)
     start_loads(g, dev0, dev1)
-    pob = int(g.run("grep ' page_offset_base$' /proc/kallsyms").split()[0], 16)
+    pob = page_offset_base_symbol(g)
     res = Result(driver=driver, seed=seed, injected={})
     start = time.monotonic()
     stub = g.gdb()
-    # The lying adapter's completion producer index, in the kernel's direct
-    # map: the driver reads it where it starts draining.
-    watch = int.from_bytes(stub.read_virt(pob, 8), "little") + layout.state + CMP_PROD
-    inj = Injector(stub, Rings(stub, layout), seed=seed, watch=watch)
+    inj = Injector(stub, Rings(stub, layout), seed=seed, watch=drain_watch(stub, pob, layout))
     last_print = start
     last_stall = float("-inf")
     last_taken, taken = start, 0
@@ -267,7 +281,11 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
                 # ended with the disk still failing, a corrupted TEST UNIT
                 # READY is enough) gets no more I/O, so no more lies:
                 # bring it back, as an administrator would.
-                out = g.run(REVIVE.format(host=host0) + "; " + LOAD_ALIVE, timeout=60).split()
+                out = g.run(f"{REVIVE.format(host=host0)}; {LOAD_ALIVE}; "
+                            f"[ -b /dev/{dev0} ] || echo disk-gone", timeout=60).split()
+                if "disk-gone" in out:
+                    out.remove("disk-gone")
+                    dev0 = _bring_back(g, driver, res, host0)
                 if "load-exited" in out:
                     out.remove("load-exited")
                     _restart_load(g, res, dev0)
@@ -286,6 +304,10 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
     except (GdbError, OSError) as e:
         res.notes.append(f"gdbstub: {e}")
         res.notes.append(qemu_stacks(g))
+    except GuestError as e:
+        # A guest command of the rig failed: the campaign stops there, with
+        # what it counted so far.
+        res.notes.append(f"campaign stopped: {str(e)[:500]}")
     finally:
         res.injected = dict(inj.tally.by_class)
         res.overruns = inj.tally.overruns
@@ -377,8 +399,23 @@ def io_state(g: Guest, dev0: str, host0: int) -> list[str]:
 
 def _ios_done(g: Guest, dev: str) -> int:
     """Reads and writes `dev` has completed (/sys/block/<dev>/stat)."""
-    f = g.run(f"cat /sys/block/{dev}/stat").split()
-    return int(f[0]) + int(f[4])
+    f = g.run(f"cat /sys/block/{dev}/stat 2>/dev/null; true").split()
+    return int(f[0]) + int(f[4]) if len(f) > 4 else -1
+
+
+def _bring_back(g: Guest, driver: str, res: Result, host0: int) -> str:
+    """The lying controller's disk is gone: the driver removed it (a rescan
+    found no target there, three times in a row: the device's word). Scans
+    the host for it, as an administrator would, and starts the load on it
+    again; returns its (new) name."""
+    res.disks_removed += 1
+    g.run(f"kill $(cat /tmp/load.pid) 2>/dev/null; echo '- - -' > /sys/class/scsi_host/host{host0}/scan",
+          timeout=300)
+    dev0 = wait_for("the disk to come back", lambda: next(
+        (d for h, d in host_disks(g, driver).items() if h == f"{host0}:0:0:0"), None), 120)
+    g.run(f"echo {TIMEOUT_S} > /sys/block/{dev0}/device/timeout; "
+          f"echo {TIMEOUT_S} > /sys/block/{dev0}/device/eh_timeout; " + LOAD.format(dev=dev0))
+    return dev0
 
 
 def _restart_load(g: Guest, res: Result, dev0: str) -> None:
@@ -396,6 +433,8 @@ def _check_stall(g: Guest, res: Result, dev0: str, host0: int) -> bool:
     completes in STALL_WATCH_S with the load running (res.hung set, the
     I/O state in res.notes)."""
     before = _ios_done(g, dev0)
+    if before < 0:
+        return False  # the disk is gone: the next back-off finds it again
     # A measurement window, not a wait for a condition.
     time.sleep(STALL_WATCH_S)
     if _ios_done(g, dev0) != before:

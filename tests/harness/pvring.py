@@ -42,12 +42,16 @@ import time
 from .gdbstub import GdbStub
 
 PAGE = 4096
+REQ_SIZE = 128
 CMP_SIZE = 32
 MSG_SIZE = 128
 # struct PVSCSIRingsState offsets.
 REQ_PROD, REQ_CONS, REQ_LOG2 = 0, 4, 8
 CMP_PROD, CMP_CONS, CMP_LOG2 = 12, 16, 20
 MSG_PROD, MSG_CONS, MSG_LOG2 = 128, 132, 136
+# struct PVSCSIRingReqDesc: context, dataAddr, dataLen, senseAddr, senseLen,
+# flags, cdb[16], cdbLen, lun[8], tag, bus, target (and more).
+REQ = struct.Struct("<QQQQII16sB8sBBB")
 # struct PVSCSIRingCmpDesc: context, dataLen, senseLen, hostStatus,
 # scsiStatus, pad[2].
 CMP = struct.Struct("<QQIHH8x")
@@ -72,6 +76,10 @@ class Layout:
     state: int
     cmp_pages: list[int]
     msg_pages: list[int] = dataclasses.field(default_factory=list)
+    req_pages: list[int] = dataclasses.field(default_factory=list)
+
+    def req_entries(self) -> int:
+        return len(self.req_pages) * (PAGE // REQ_SIZE)
 
     def cmp_entries(self) -> int:
         return len(self.cmp_pages) * (PAGE // CMP_SIZE)
@@ -85,12 +93,15 @@ def ring_setups(trace: str) -> list[Layout]:
     SeaBIOS drives pvscsi too)."""
     setups: list[Layout] = []
     for line in trace.splitlines():
-        m = re.search(r"pvscsi_tx_rings_ppn (Rings State|Confirm Ring) page: (0x[0-9a-f]+)", line)
+        m = re.search(r"pvscsi_tx_rings_ppn (Rings State|Request Ring|Confirm Ring) page: "
+                      r"(0x[0-9a-f]+)", line)
         if not m:
             continue
         addr = int(m.group(2), 16) * PAGE
         if m.group(1) == "Rings State":
             setups.append(Layout(state=addr, cmp_pages=[]))
+        elif setups and m.group(1) == "Request Ring":
+            setups[-1].req_pages.append(addr)
         elif setups:
             setups[-1].cmp_pages.append(addr)
     return setups
@@ -138,6 +149,20 @@ class Rings:
         written = [v & m for v, m in zip(fields, (2**64 - 1, 2**64 - 1, 0xFFFFFFFF, 0xFFFF, 0xFFFF))]
         self.stub.write_phys(self.cmp_addr(idx), CMP.pack(*written))
         return written
+
+    def find_request(self, context: int) -> tuple[bytes, int] | None:
+        """The CDB and target of the newest request with `context` on the
+        request ring (searched backwards from the producer index), if any."""
+        entries = self.layout.req_entries()
+        prod = self.u32(REQ_PROD)
+        per_page = PAGE // REQ_SIZE
+        for back in range(1, entries + 1):
+            slot = (prod - back) % entries
+            addr = self.layout.req_pages[slot // per_page] + (slot % per_page) * REQ_SIZE
+            f = REQ.unpack(self.stub.read_phys(addr, REQ.size))
+            if f[0] == context:
+                return f[6][:f[7]], f[11]
+        return None
 
     def msg_addr(self, idx: int) -> int:
         slot = idx % self.layout.msg_entries()

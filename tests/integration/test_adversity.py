@@ -247,6 +247,59 @@ def test_reserved_scsi_status(make_guest, driver):
         assert bad == 1, f"bad_completions {bad}"
 
 
+def test_rescan_keeps_a_disk_one_test_unit_ready_called_gone(make_guest):
+    """After an adapter reset the driver rescans its host and removes the
+    devices that are gone (hot-remove messages may have been lost): those
+    whose TEST UNIT READY ends with a selection timeout (DID_BAD_TARGET).
+    Here the first such TEST UNIT READY to target 0 gets a completion with
+    host status SELTIMEO. One answer can be a corrupted completion, so the
+    driver asks again (three in a row must say "gone"): the disk stays and
+    serves I/O. Before, that one answer removed the disk, as the soak
+    showed (a live /dev/sda gone after a lied completion)."""
+    cfg = adversity.campaign_config()
+    cfg["trace"] = cfg["trace"] + ["scsi_test_unit_ready"]
+    with make_guest(**cfg) as g:
+        layout, dev0, _dev1, host0 = adversity.setup(g, RS, messages=False)
+        pob = adversity.page_offset_base_symbol(g)
+        console_mark = len(g.console())
+        rescanning = f"rescanning scsi{host0}"
+        # A host reset from user space: the adapter reset queues a rescan.
+        tag = g.start_script(f"sg_reset -H /dev/{dev0}")
+        stub = g.gdb()
+        lied_at = None
+        try:
+            rings = Rings(stub, layout)
+            inj = Injector(stub, rings, watch=adversity.drain_watch(stub, pob, layout))
+            deadline = time.monotonic() + 180
+            while lied_at is None and time.monotonic() < deadline:
+                if inj.stop_in_handler(timeout=5.0) and rescanning in g.console()[console_mark:]:
+                    prod, cons = rings.cmp_indices()
+                    for idx in range(cons, cons + ((prod - cons) & 0xFFFFFFFF)):
+                        fields = rings.read_cmp(idx)
+                        req = rings.find_request(fields[0])
+                        if req and req[0][:1] == b"\x00" and req[1] == 0 and fields[3] == 0:
+                            fields[3] = 0x11  # BTSTAT_SELTIMEO: no such target
+                            rings.write_cmp(idx, fields)
+                            lied_at = len(g.trace())
+                            break
+                inj.resume()
+        finally:
+            if not stub.running:
+                stub.cont()
+            stub.close()
+        assert lied_at is not None, "no TEST UNIT READY of the rescan to corrupt"
+        rc, out = g.finish_script(tag, timeout=300)
+        assert rc == 0, out
+        # The decision: the disk removed, or a TEST UNIT READY after the
+        # corrupted one reached the device (the check asked again).
+        wait_for("the rescan's decision",
+                 lambda: "is gone, removed" in g.console()[console_mark:]
+                 or "scsi_test_unit_ready target 0" in g.trace()[lied_at:], 120)
+        removed = [line for line in g.console()[console_mark:].splitlines() if "is gone, removed" in line]
+        assert not removed, removed
+        data_roundtrip(g, dev0, mib=1)
+
+
 def request_consumer_lie(g, driver: str, ahead: int) -> tuple[bool, str, int]:
     """Sets the request ring's consumer index (written by the device) to
     `ahead` entries past the producer index, then writes and reads back

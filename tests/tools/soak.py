@@ -96,6 +96,7 @@ def main() -> int:
             f"counters {r.get('counters')}, verify passes {r.get('verify_passes')}, "
             f"failures {r.get('verify_failures')}, hung {r.get('hung')}, "
             f"disks brought back {r.get('revived')}, load restarts {len(r.get('load_exits', []))}, "
+            f"disks removed {r.get('disks_removed')}, "
             f"notes {str(r.get('notes'))[:300]}")
         save()
         if got == 0:
@@ -121,6 +122,7 @@ def main() -> int:
         "rs_hung_rounds": sum(1 for r in rs if r.get("hung")),
         "rs_revived": sum(r.get("revived", 0) for r in rs),
         "rs_load_restarts": sum(len(r.get("load_exits", [])) for r in rs),
+        "rs_disks_removed": sum(r.get("disks_removed", 0) for r in rs),
         "rs_verify_passes": sum(r.get("verify_passes", 0) for r in rs),
         "rs_verify_failures": sum(r.get("verify_failures", 0) for r in rs),
         "c_crashed_classes": [r["class"] for r in doc["c_classes"] if r.get("crashed")],

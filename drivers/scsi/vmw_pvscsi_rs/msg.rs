@@ -60,6 +60,11 @@ use super::{
     scsi::HostRef, //
 };
 
+/// TEST UNIT READYs in a row that must find no target before a rescan
+/// removes a device: a device that lies about one completion (or a glitch
+/// on the bus) must not take a disk away from its users.
+const GONE_CHECKS: u32 = 3;
+
 /// The driver's side of the message ring, under [`MsgWork::cursor`].
 struct Cursor {
     /// The driver's copy of `msg_cons_idx`.
@@ -257,7 +262,7 @@ impl MsgWork {
         let n = host.host_no();
         dev_info!(self.dev, "rescanning scsi{}\n", n);
         host.scan();
-        host.remove_gone_devices(|bus, target, lun| {
+        host.remove_gone_devices(GONE_CHECKS, |bus, target, lun| {
             dev_info!(
                 self.dev,
                 "rescan: device scsi{}:{}:{}:{} is gone, removed\n",

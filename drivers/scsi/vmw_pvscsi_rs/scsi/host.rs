@@ -216,11 +216,14 @@ impl HostRef {
     }
 
     /// Removes every device of the host that no longer exists at its
-    /// address, for hot-unplug events that may have been lost: a TEST UNIT
-    /// READY that ends with `DID_BAD_TARGET` (a selection timeout; any other
-    /// failure keeps the device). Calls `removed(channel, id, lun)` for each
-    /// one removed. May sleep (it sends commands).
-    pub(crate) fn remove_gone_devices(&self, mut removed: impl FnMut(u32, u32, u64)) {
+    /// address, for hot-unplug events that may have been lost: `checks`
+    /// TEST UNIT READYs in a row that end with `DID_BAD_TARGET` (a selection
+    /// timeout; any other outcome keeps the device, and ends the checks).
+    /// One answer is not enough: it can be a corrupted completion, and a
+    /// disk removed while it is there loses its users. Calls
+    /// `removed(channel, id, lun)` for each one removed. May sleep (it sends
+    /// commands).
+    pub(crate) fn remove_gone_devices(&self, checks: u32, mut removed: impl FnMut(u32, u32, u64)) {
         let timeout =
             c_int::try_from(kernel::time::msecs_to_jiffies(TUR_TIMEOUT_MS)).unwrap_or(c_int::MAX);
         let mut sdev: *mut bindings::scsi_device = core::ptr::null_mut();
@@ -232,12 +235,16 @@ impl HostRef {
             if sdev.is_null() {
                 return;
             }
-            let mut sshdr = bindings::scsi_sense_hdr::default();
-            // SAFETY: `sdev` is a valid device on which we hold a reference;
-            // the caller runs in process context.
-            let result = unsafe { bindings::scsi_test_unit_ready(sdev, timeout, 3, &mut sshdr) };
-            let host_byte = (result >> 16) & 0xff;
-            if result > 0 && host_byte == bindings::scsi_host_status_DID_BAD_TARGET as c_int {
+            let no_target = || {
+                let mut sshdr = bindings::scsi_sense_hdr::default();
+                // SAFETY: `sdev` is a valid device on which we hold a
+                // reference; the caller runs in process context.
+                let result =
+                    unsafe { bindings::scsi_test_unit_ready(sdev, timeout, 3, &mut sshdr) };
+                result > 0
+                    && (result >> 16) & 0xff == bindings::scsi_host_status_DID_BAD_TARGET as c_int
+            };
+            if checks > 0 && (0..checks).all(|_| no_target()) {
                 // SAFETY: As above; the address fields never change.
                 let (channel, id, lun) = unsafe { ((*sdev).channel, (*sdev).id, (*sdev).lun) };
                 // SAFETY: `sdev` is valid and referenced; removal keeps it in
