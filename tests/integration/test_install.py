@@ -22,8 +22,11 @@ MODULE_REL = "drivers/scsi/vmw_pvscsi_rs/vmw_pvscsi_rs.ko"
 
 
 def make(target: str, **env: str) -> subprocess.CompletedProcess:
-    """Runs `make <target>` at the top of the checkout with `env` added."""
+    """Runs `make <target>` at the top of the checkout with `env` added,
+    for the kernel the tests run on (PVSCSI_KCONFIG) unless KDIR says
+    otherwise."""
     full = dict(os.environ)
+    full["KCONFIG"] = os.environ.get("PVSCSI_KCONFIG", "debug")
     full.update(env)
     return subprocess.run(["make", "-s", "--no-print-directory", target], cwd=paths.TOP, env=full,
                           capture_output=True, text=True, timeout=1800)
