@@ -145,7 +145,7 @@ def test_device_that_keeps_producing(make_guest):
     never fails."""
     with make_guest(**adversity.campaign_config()) as g:
         layout, dev0, dev1, host0 = adversity.setup(g, RS)
-        pob = int(g.run("grep ' page_offset_base$' /proc/kallsyms").split()[0], 16)
+        pob = adversity.page_offset_base_symbol(g)
         g.run(f"echo {adversity.TIMEOUT_S} > /sys/block/{dev0}/device/timeout")
         start_verify(g, [dev1], "feed")
         entries = layout.cmp_entries()
