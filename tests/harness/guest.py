@@ -119,6 +119,10 @@ class GuestConfig:
     # for a kernel with the driver built in (kconfig "builtin"). The image
     # is root.img in the guest's log folder.
     root_disk: bool = False
+    # With root_disk: boot this initramfs (one that loads the driver and
+    # mounts the root disk, such as scripts/mkinitramfs writes) instead of
+    # none.
+    initrd: Path | None = None
     # Include the samples (rust_scsi_ram.ko, the SCSI layer's second user)
     # in /modules.
     samples: bool = False
@@ -219,7 +223,8 @@ class Guest:
             "-display", "none", "-no-reboot",
             "-m", str(c.memory_mb), "-smp", str(c.cpus),
             "-kernel", str(self.kdir / "arch/x86/boot/bzImage"),
-            *([] if c.root_disk else ["-initrd", str(self.dir / "initrd.cpio")]),
+            *(["-initrd", str(c.initrd)] if c.initrd else
+              [] if c.root_disk else ["-initrd", str(self.dir / "initrd.cpio")]),
             "-append", f"console=ttyS0 panic=-1 printk.devkmsg=on {ROOT_APPEND if c.root_disk else ''} "
                        f"{c.append}".strip(),
             # append: a guest booted again (boot_again) keeps the earlier console.
