@@ -35,8 +35,10 @@ use kernel::{
 };
 
 use super::{
-    abi::MAX_SG_ENTRIES,
-    abi::MEM_SPACE_SIZE,
+    abi::{
+        MAX_SG_ENTRIES,
+        MEM_SPACE_SIZE, //
+    },
     adapter::{
         self,
         Adapter,
