@@ -19,7 +19,8 @@ ccflags-y += -I$(rust_scsi_dir)
 
 # --no-recursive-allowlist plus `use kernel::bindings::*` in bindings.rs make
 # every non-SCSI type (device, sg_table, ...) the kernel crate's own type.
-# The flags mirror rust/Makefile's cmd_bindgen.
+# The flags mirror rust/Makefile's cmd_bindgen (without -DMODULE: the same
+# bindings serve a built-in driver; the layout check in mod.rs guards them).
 quiet_cmd_rust_scsi_bindgen = BINDGEN $@
       cmd_rust_scsi_bindgen = \
 	$(BINDGEN) $< --rust-target 1.85 --use-core --with-derive-default \
@@ -30,7 +31,7 @@ quiet_cmd_rust_scsi_bindgen = BINDGEN $@
 	    --allowlist-function 'scsi_.*|__scsi_.*|rust_scsi_.*' \
 	    --allowlist-var 'SCSI_.*|DID_.*|SAM_STAT_.*|SCMD_.*' \
 	    --newtype-enum scsi_qc_status \
-	    -o $@ -- $(c_flags) -fno-builtin -D__BINDGEN__ -DMODULE
+	    -o $@ -- $(c_flags) -fno-builtin -D__BINDGEN__
 
 $(obj)/rust_scsi_bindings.rs: $(rust_scsi_dir)/rust_scsi_bindgen.h FORCE
 	$(call if_changed_dep,rust_scsi_bindgen)
