@@ -24,6 +24,16 @@ use super::{
     Operations, //
 };
 
+/// The private area of a command with per-command data `D` (`cmd_size`).
+///
+/// Rounded up to the alignment of a `scsi_cmnd`: the midlayer puts the
+/// command's inline scatter-gather list right behind the private area
+/// (`scsi_prepare_cmd()`: `(void *)cmd + sizeof(*cmd) + hostt->cmd_size`),
+/// so an odd size would misalign it.
+pub(super) const fn cmd_size<D>() -> usize {
+    size_of::<CmdPriv<D>>().next_multiple_of(align_of::<bindings::scsi_cmnd>())
+}
+
 /// What a host template says besides its callbacks.
 pub struct TemplateOptions {
     /// The driver's module (`THIS_MODULE`), pinned while its disks are open.
@@ -100,6 +110,10 @@ impl<T: Operations> Template<T> {
                 align_of::<CmdPriv<T::CmdData>>() <= align_of::<bindings::scsi_cmnd>(),
                 "the per-command data needs more alignment than a scsi_cmnd has"
             );
+            assert!(
+                cmd_size::<T::CmdData>() % align_of::<kbindings::scatterlist>() == 0,
+                "the inline scatter-gather list behind the private area would be misaligned"
+            );
         }
         // SAFETY: `scsi_host_template` is plain data (integers, pointers and
         // optional function pointers), for which all zeroes is valid: the
@@ -132,7 +146,7 @@ impl<T: Operations> Template<T> {
         // area before every command (`scsi_queue_rq()`), so the data persists.
         t.init_cmd_priv = Some(OperationsVTable::<T>::init_cmd_priv);
         t.exit_cmd_priv = Some(OperationsVTable::<T>::exit_cmd_priv);
-        t.cmd_size = size_of::<CmdPriv<T::CmdData>>() as u32;
+        t.cmd_size = cmd_size::<T::CmdData>() as u32;
         t.this_id = -1;
         t.sg_tablesize = options.sg_tablesize;
         t.max_sectors = options.max_sectors;
