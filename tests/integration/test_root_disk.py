@@ -33,11 +33,13 @@ def check_root_and_shut_down(g: Guest) -> None:
     and checks the file system on the host."""
     mounts = g.run("cat /proc/mounts")
     root = [line.split() for line in mounts.splitlines() if line.split()[1] == "/"]
-    # One root, ext4, writable: nothing (no initramfs) under it.
-    assert len(root) == 1 and root[0][2] == "ext4", mounts
-    assert "rw" in root[0][3].split(","), mounts
-    # ... and it is the pvscsi disk.
-    assert g.run("mountpoint -d /").strip() == g.run("cat /sys/block/sda/dev").strip()
+    # The root (the last mount on /) is ext4, writable.
+    assert root and root[-1][2] == "ext4", mounts
+    assert "rw" in root[-1][3].split(","), mounts
+    # ... and it is the pvscsi disk: the root's device number is sda's.
+    major, minor = (int(x) for x in g.run("cat /sys/block/sda/dev").strip().split(":"))
+    sda = (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)  # new_encode_dev()
+    assert int(g.run("stat -c %d /").strip()) == sda
     assert g.run("cat /sys/block/sda/device/model").strip() == "QEMU HARDDISK"
     assert g.bound_driver(g.pvscsi_bdf()) == RS
 

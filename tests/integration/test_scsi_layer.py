@@ -42,8 +42,10 @@ def test_ram_host_serves_a_disk_and_unloads(make_guest):
 
         # Host attributes of the template, read through sysfs.
         attrs = f"/sys/class/scsi_host/host{host}"
+        # At least the round trip's: 8 MiB each way in commands of at most
+        # 512 KiB (the template's default max_sectors).
         commands = int(g.run(f"cat {attrs}/commands"))
-        assert commands > 100, commands
+        assert commands >= 32, commands
         # The data round trip used the host's 64 commands many times over:
         # the per-command data (a use count) outlived each use.
         assert int(g.run(f"cat {attrs}/max_command_reuse")) > 1
