@@ -8,9 +8,8 @@
 4. Fuzz smoke run: each cargo-fuzz target of tests/fuzz for 200000
    executions from its committed corpus (`scripts/fuzz --smoke`).
 5. KUnit: the module's suites run in a guest; kunit.py parses their KTAP.
-6. The `builtin` kernel (the driver built in by scripts/intree): built or
-   updated here, with progress, for test_builtin.py.
-7. Guest integration tests (pytest, tests/integration).
+6. Guest integration tests (pytest, tests/integration).
+(The `builtin` kernel and its root-disk test belong to `make stress`.)
 
 Any failure makes the run exit non-zero; a failing step says where its log is.
 The last line counts every test that passed and failed.
@@ -116,12 +115,6 @@ def fuzz_smoke() -> None:
     record(ok, bad, f"fuzz smoke run (log: {LOGS / 'fuzz-smoke.log'}, inputs: {out / 'artifacts'})")
 
 
-def builtin_kernel() -> None:
-    step("kernel with the driver built in (scripts/intree; a cold build takes about 15 minutes)")
-    res = run([str(TOP / "scripts/kernel"), "build", "builtin"], LOGS / "builtin-kernel.log")
-    record(0, res.returncode != 0, f"builtin kernel build (log: {LOGS / 'builtin-kernel.log'})")
-
-
 def kunit_tests() -> None:
     step(f"KUnit suites of vmw_pvscsi_rs ({KCONFIG} kernel, in a guest)")
     try:
@@ -166,7 +159,6 @@ def main() -> int:
         host_tests()
         fuzz_smoke()
         kunit_tests()
-        builtin_kernel()
         integration_tests()
     else:
         host_tests()
