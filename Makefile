@@ -9,6 +9,8 @@
 #                     PVSCSI controllers bind to it instead of vmw_pvscsi)
 #   make uninstall    remove what `make install` installed
 #   make run          boot a guest with a pvscsi controller and disks, load the driver
+#   make run ROOT=pvscsi   boot a kernel with the driver built in, root file system on a
+#                     pvscsi disk, no initramfs
 #   make test         everything: build, host tests, KUnit and guest integration tests
 #   make check        rustfmt, clippy and checkpatch
 #   make bench        C vmw_pvscsi vs vmw_pvscsi_rs vs virtio_scsi (fio, perf kernel)

@@ -9,6 +9,7 @@
    executions from its committed corpus (`scripts/fuzz --smoke`).
 5. KUnit: the module's suites run in a guest; kunit.py parses their KTAP.
 6. Guest integration tests (pytest, tests/integration).
+(The `builtin` kernel and its root-disk test belong to `make stress`.)
 
 Any failure makes the run exit non-zero; a failing step says where its log is.
 The last line counts every test that passed and failed.

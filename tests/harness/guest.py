@@ -59,6 +59,9 @@ class CommandFailed(GuestError):
 # Boots of a guest whose kernel reports a problem before the agent is up
 # (see Guest.start).
 BOOT_ATTEMPTS = 3
+# Kernel parameters of a guest whose root file system is on its first pvscsi
+# disk (GuestConfig.root_disk).
+ROOT_APPEND = "root=/dev/sda rootfstype=ext4 rw rootwait init=/init"
 
 
 @dataclasses.dataclass
@@ -111,6 +114,18 @@ class GuestConfig:
     gdb: bool = False
     # Boots before a kernel report during boot fails the run (Guest.start).
     boot_attempts: int = 3
+    # Boot with no initramfs, the root file system (what the initramfs holds
+    # otherwise) on an ext4 disk at target 0 of the first pvscsi controller:
+    # for a kernel with the driver built in (kconfig "builtin"). The image
+    # is root.img in the guest's log folder.
+    root_disk: bool = False
+    # With root_disk: boot this initramfs (one that loads the driver and
+    # mounts the root disk, such as scripts/mkinitramfs writes) instead of
+    # none.
+    initrd: Path | None = None
+    # Include the samples (rust_scsi_ram.ko, the SCSI layer's second user)
+    # in /modules.
+    samples: bool = False
     # A staging root (such as `make install INSTALL_MOD_PATH=...` writes)
     # whose files are added to the guest's / (lib/modules, etc/modprobe.d).
     extra_root: Path | None = None
@@ -188,6 +203,8 @@ class Guest:
         mods: dict[str, Path] = {}
         if self.with_rs:
             mods["vmw_pvscsi_rs.ko"] = paths.module(self.cfg.kconfig)
+        if self.cfg.samples:
+            mods["rust_scsi_ram.ko"] = paths.sample_module(self.cfg.kconfig)
         if self.cfg.c_modules:
             mods["vmw_pvscsi.ko"] = self.kdir / "drivers/scsi/vmw_pvscsi.ko"
             mods["virtio_scsi.ko"] = self.kdir / "drivers/scsi/virtio_scsi.ko"
@@ -206,8 +223,10 @@ class Guest:
             "-display", "none", "-no-reboot",
             "-m", str(c.memory_mb), "-smp", str(c.cpus),
             "-kernel", str(self.kdir / "arch/x86/boot/bzImage"),
-            "-initrd", str(self.dir / "initrd.cpio"),
-            "-append", f"console=ttyS0 panic=-1 printk.devkmsg=on {c.append}".strip(),
+            *(["-initrd", str(c.initrd)] if c.initrd else
+              [] if c.root_disk else ["-initrd", str(self.dir / "initrd.cpio")]),
+            "-append", f"console=ttyS0 panic=-1 printk.devkmsg=on {ROOT_APPEND if c.root_disk else ''} "
+                       f"{c.append}".strip(),
             # append: a guest booted again (boot_again) keeps the earlier console.
             "-chardev", f"file,id=con,path={self.console_path},append=on",
             "-serial", "chardev:con",
@@ -232,6 +251,10 @@ class Guest:
                 cmd += ["-device", f"pvscsi,id=pv{i}"]
         if c.virtio_scsi:
             cmd += ["-device", "virtio-scsi-pci,id=vs0"]
+        if c.root_disk:
+            cmd += ["-blockdev", f"driver=raw,node-name=root,file.driver=file,"
+                    f"file.filename={self.dir / 'root.img'}",
+                    "-device", "scsi-hd,bus=pv0.0,scsi-id=0,lun=0,drive=root,id=disk-root"]
         for d in c.disks:
             cmd += self.disk_args(d)
         return cmd + c.extra_qemu
@@ -300,7 +323,13 @@ class Guest:
     def _boot(self) -> None:
         """Starts QEMU and waits for the agent."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        initramfs.build(self.dir / "initrd.cpio", self._modules(), self.cfg.extra_root)
+        if self.cfg.root_disk:
+            root = self.dir / "root.img"
+            # A guest booted again (boot_again) keeps its root file system.
+            if not root.exists():
+                initramfs.root_image(root, self._modules(), extra_root=self.cfg.extra_root)
+        else:
+            initramfs.build(self.dir / "initrd.cpio", self._modules(), self.cfg.extra_root)
         cmd = self.qemu_command()
         (self.dir / "qemu-cmdline").write_text(" ".join(cmd) + "\n")
         self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,

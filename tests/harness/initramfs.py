@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 from . import paths
@@ -128,4 +129,23 @@ def build(dest: Path, modules: dict[str, Path], extra_root: Path | None = None) 
     with open(dest, "wb") as f:
         f.write(base.read_bytes())
         f.write(overlay_archive(modules, extra_root))
+    return dest
+
+
+def root_image(dest: Path, modules: dict[str, Path], size_mb: int = 256,
+               extra_root: Path | None = None) -> Path:
+    """Writes an ext4 image of the same root file system as `build` (base +
+    overlay) to `dest`: the root of a guest that boots from a disk with no
+    initramfs (GuestConfig.root_disk)."""
+    with tempfile.TemporaryDirectory(prefix="pvscsi-root-") as tmp:
+        root = Path(tmp) / "root"
+        root.mkdir()
+        for archive in (base_archive().read_bytes(), overlay_archive(modules, extra_root)):
+            # Extracting device nodes (dev/console, dev/null) needs root, as
+            # every guest run here does (QEMU, mkfs).
+            subprocess.run(["cpio", "-idm", "--quiet", "--no-absolute-filenames"], cwd=root,
+                           input=archive, check=True)
+        dest.unlink(missing_ok=True)
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "root", "-d", str(root), str(dest),
+                        f"{size_mb}M"], check=True, capture_output=True)
     return dest

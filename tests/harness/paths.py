@@ -39,6 +39,13 @@ def module(kconfig: str) -> Path:
 
 
 @functools.cache
+def sample_module(kconfig: str) -> Path:
+    """rust_scsi_ram.ko, the SCSI layer's second user (samples/), built
+    against that kernel (built if missing)."""
+    return Path(_script("module", "sample-path", env={"KCONFIG": kconfig}))
+
+
+@functools.cache
 def kernel_source() -> Path:
     """The unpacked kernel source (for tools/testing/kunit/kunit.py)."""
     return Path((CACHE / "src" / "linux-source-7.3.current").read_text().strip())

@@ -309,6 +309,8 @@ def test_intree_patch_and_apply_agree(tmp_path):
     assert re.search(r"module will be called vmw_pvscsi\.\n\nconfig SCSI_VMW_PVSCSI_RUST\n", kconfig)
     makefile = (trees[1] / "drivers/scsi/Makefile").read_text()
     assert "+= vmw_pvscsi.o\nobj-$(CONFIG_SCSI_VMW_PVSCSI_RUST)\t+= vmw_pvscsi_rs/\n" in makefile
-    drv = trees[1] / "drivers/scsi/vmw_pvscsi_rs"
-    for f in ("Kbuild", "pvscsi.rs", "pvscsi_glue.c", "scsi/host.rs", "include/pvscsi_bindgen.h"):
-        assert (drv / f).is_file(), f
+    scsi = trees[1] / "drivers/scsi"
+    for f in ("vmw_pvscsi_rs/Kbuild", "vmw_pvscsi_rs/pvscsi.rs", "vmw_pvscsi_rs/rust_scsi_glue.c",
+              "rust_scsi/mod.rs", "rust_scsi/host.rs", "rust_scsi/rust_scsi.mk",
+              "rust_scsi/rust_scsi_helpers.c", "rust_scsi/rust_scsi_bindgen.h"):
+        assert (scsi / f).is_file(), f

@@ -24,6 +24,9 @@ def guest(kconfig):
         yield g
 
 
+# Two and a half minutes: `make stress` runs it (and `make soak`'s 50-cycle
+# run with kmemleak), to keep `make test` within its budget.
+@pytest.mark.stress
 def test_load_unload_cycles_with_io(guest):
     bdf = guest.pvscsi_bdf()
     # Three here; test_platform.py unbinds under I/O and checks kmemleak.

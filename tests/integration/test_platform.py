@@ -229,6 +229,8 @@ def test_function_goes_away_under_io(platform, how):
     data_roundtrip(g, victims[1], mib=1, seek_mib=44)
 
 
+# Three minutes: `make stress` runs it, to keep `make test` within its budget.
+@pytest.mark.stress
 def test_hotplug_storm_overflows_message_ring(platform):
     """Disks added and removed in bursts faster than the guest handles them:
     the 32-entry message ring (msg_ring_pages=1, the default) fills, QEMU

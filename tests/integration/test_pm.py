@@ -62,7 +62,13 @@ def wait_event(mon, name: str, timeout: float) -> dict:
     """Waits for QMP event `name`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for event in mon.get_events(wait=1.0):
+        try:
+            events = mon.get_events(wait=1.0)
+        except TimeoutError:
+            # The legacy QMP client raises when no event came within `wait`
+            # (a slow guest took over a second to suspend).
+            continue
+        for event in events:
             if event.get("event") == name:
                 return event
     raise GuestError(f"no QMP {name} event within {timeout} s")

@@ -35,7 +35,10 @@ use kernel::{
 };
 
 use super::{
-    abi::MEM_SPACE_SIZE,
+    abi::{
+        MAX_SG_ENTRIES,
+        MEM_SPACE_SIZE, //
+    },
     adapter::{
         self,
         Adapter,
@@ -52,10 +55,14 @@ use super::{
     },
     params,
     scsi::{
+        self,
         Host,
-        HostLimits, //
+        HostLimits,
+        Template,
+        TemplateOptions, //
     },
-    status::did, //
+    status::did,
+    submit::PvscsiOps, //
 };
 
 /// PCI device id of the VMware PVSCSI adapter.
@@ -88,11 +95,48 @@ kernel::pci_device_table!(
     )]
 );
 
+scsi::host_attributes!(HOST_ATTRIBUTES for PvscsiOps = [
+    // Each adapter's effective settings: the 7.3 `module!` macro registers
+    // module parameters without sysfs files, and the values that matter are
+    // per adapter (the automatic ring size, whether the device took the
+    // message ring, request coalescing).
+    c"ring_pages",
+    c"msg_ring_pages",
+    c"req_threshold",
+    c"max_id",
+    // What the driver refused from the device since the adapter was probed
+    // (each refusal is also logged, rate-limited); see
+    // Documentation/scsi/vmw_pvscsi_rs.rst.
+    c"bad_completions",
+    c"stale_completions",
+    c"bad_messages",
+    c"bad_submissions",
+    c"lost_commands",
+]);
+
+/// The host template of every PVSCSI adapter; per-adapter limits are set on
+/// each host ([`HostLimits`]).
+static TEMPLATE: Template<PvscsiOps> = Template::new(TemplateOptions {
+    sg_tablesize: MAX_SG_ENTRIES as u16,
+    // The C driver's 0xffff. The block layer also keeps every request within
+    // `sg_tablesize` segments (of up to 64 KiB each), so any request it
+    // builds fits one SG list; a DMA layer that maps less (swiotlb) lowers
+    // it further in `scsi_add_host()`.
+    max_sectors: 0xffff,
+    dma_boundary: u32::MAX as u64,
+    attributes: Some(&HOST_ATTRIBUTES),
+    ..TemplateOptions::new(
+        &<crate::PvscsiModule as kernel::ModuleMetadata>::THIS_MODULE,
+        c"VMware PVSCSI Host Adapter (Rust)",
+        c"vmw_pvscsi_rs",
+    )
+});
+
 /// Everything a bound adapter owns, in drop order.
 #[pin_data(PinnedDrop)]
 pub(crate) struct PvscsiData<'bound> {
     /// The SCSI host (removed in unbind, put on drop).
-    host: Host<Adapter<'bound>>,
+    host: Host<'bound, PvscsiOps>,
     /// The interrupt vector and handler.
     #[pin]
     irq: PciIrq<'bound, IrqHandler<'bound>>,
@@ -143,7 +187,7 @@ fn irq_types(cfg: &Config) -> IrqTypes {
 fn register_host<'bound>(
     pdev: &'bound pci::Device<Bound>,
     adapter: &Arc<Adapter<'bound>>,
-) -> Result<Host<Adapter<'bound>>> {
+) -> Result<Host<'bound, PvscsiOps>> {
     let limits = HostLimits {
         can_queue: adapter.rings.req_ring.entries(),
         cmd_per_lun: adapter.cmd_per_lun,
@@ -152,7 +196,7 @@ fn register_host<'bound>(
         max_channel: 0,
         max_cmd_len: 16,
     };
-    let host = Host::new(adapter.clone(), &limits)?;
+    let host = Host::new(&TEMPLATE, adapter.clone(), &limits)?;
     host.add(pdev.as_ref())
         .inspect_err(|e| dev_err!(pdev, "scsi_add_host failed: {:?}\n", e))?;
     if let Some(msg) = &adapter.msg {

@@ -16,13 +16,13 @@
 //! Files: [`abi`] (device ABI), [`regs`] (MMIO registers), [`hw`] (register
 //! access), [`rings`] and [`context`] (DMA memory), [`adapter`] (bring-up and
 //! shared state), [`submit`], [`complete`] and [`status`] (the data path),
-//! [`msg`] and [`message`] (hot-plug), [`scsi`] and [`kext`] (safe wrappers
-//! for the SCSI midlayer and the kernel crate), [`driver`] (PCI probe and
-//! unbind), [`config`] and [`params`] (module parameters).
+//! [`msg`] and [`message`] (hot-plug), [`scsi`] (the Rust SCSI host layer,
+//! `../rust_scsi/`, which knows nothing of PVSCSI) and [`kext`] (what the
+//! kernel crate lacks), [`driver`] (PCI probe, unbind, the host template),
+//! [`config`] and [`params`] (module parameters).
 
 mod abi;
 mod adapter;
-mod bindings;
 mod complete;
 mod config;
 mod context;
@@ -37,7 +37,8 @@ mod regs;
 mod request;
 mod ring_index;
 mod rings;
-mod scsi;
+#[path = "../rust_scsi/mod.rs"]
+pub mod scsi;
 mod status;
 mod submit;
 

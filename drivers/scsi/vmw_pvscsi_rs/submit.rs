@@ -41,19 +41,14 @@ use super::{
         Command,
         DataDirection,
         EhCommand,
-        HostOps, //
+        EhResult,
+        ScsiDevice, //
     },
     status::{
         did,
         SENSE_BUFFER_SIZE, //
     }, //
 };
-
-scsi::scsi_host_entry_points!(
-    Adapter<'static>,
-    queuecommand: pvscsi_rs_queuecommand,
-    commit_rqs: pvscsi_rs_commit_rqs,
-);
 
 impl From<DataDirection> for Direction {
     fn from(d: DataDirection) -> Self {
@@ -247,13 +242,20 @@ impl Adapter<'_> {
     }
 }
 
-impl HostOps for Adapter<'_> {
-    // Inlined into the `queuecommand` entry point: one call level less.
+/// The SCSI host operations of a PVSCSI adapter.
+pub(crate) struct PvscsiOps;
+
+#[vtable]
+impl scsi::Operations for PvscsiOps {
+    type HostData<'bound> = Adapter<'bound>;
+    type CmdData = ();
+
+    // Inlined into the `queuecommand` callback: one call level less.
     #[inline(always)]
-    fn queue_command(&self, cmd: Command) -> Result<(), Command> {
+    fn queue_command<'bound>(a: &'bound Adapter<'bound>, cmd: Command) -> Result<(), Command> {
         let tag = cmd.tag() as usize;
         let last = cmd.is_last();
-        let refused = match self.submit(cmd, tag) {
+        let refused = match a.submit(cmd, tag) {
             Ok(()) => return Ok(()),
             Err(refused) => refused,
         };
@@ -262,13 +264,13 @@ impl HostOps for Adapter<'_> {
             // ring what the earlier requests of the batch are owed (the
             // midlayer does not call `commit_rqs` after a command it thinks
             // was queued, nor always after a busy one).
-            self.commit_rqs_now();
+            a.commit_rqs_now();
         }
         match refused {
             (cmd, Refusal::Busy) => Err(cmd),
             (cmd, Refusal::Fail(host, why)) => {
-                if Faults::should_log(&self.faults.bad_submissions) {
-                    dev_err!(self.dev, "refusing command (tag {}): {}\n", tag, why);
+                if Faults::should_log(&a.faults.bad_submissions) {
+                    dev_err!(a.dev, "refusing command (tag {}): {}\n", tag, why);
                 }
                 cmd.fail(host);
                 Ok(())
@@ -276,58 +278,58 @@ impl HostOps for Adapter<'_> {
         }
     }
 
-    fn eh_abort(&self, cmd: EhCommand<'_>) -> bool {
-        self.abort(cmd)
+    fn commit_rqs<'bound>(a: &'bound Adapter<'bound>) {
+        a.commit_rqs_now();
     }
 
-    fn eh_device_reset(&self, cmd: EhCommand<'_>) -> bool {
-        self.device_reset(cmd)
+    fn eh_abort<'bound>(a: &'bound Adapter<'bound>, cmd: EhCommand<'_>) -> EhResult {
+        a.abort(cmd).into()
     }
 
-    fn eh_target_reset(&self, cmd: EhCommand<'_>) -> bool {
+    fn eh_device_reset<'bound>(a: &'bound Adapter<'bound>, cmd: EhCommand<'_>) -> EhResult {
+        a.device_reset(cmd).into()
+    }
+
+    fn eh_target_reset<'bound>(a: &'bound Adapter<'bound>, cmd: EhCommand<'_>) -> EhResult {
         // PVSCSI's RESET_DEVICE addresses a target; its devices have LUN 0
         // only, so a device reset already is a target reset.
-        self.device_reset(cmd)
+        a.device_reset(cmd).into()
     }
 
-    fn eh_bus_reset(&self, cmd: EhCommand<'_>) -> bool {
-        self.bus_reset(cmd)
+    fn eh_bus_reset<'bound>(a: &'bound Adapter<'bound>, cmd: EhCommand<'_>) -> EhResult {
+        a.bus_reset(cmd).into()
     }
 
-    fn eh_host_reset(&self, cmd: EhCommand<'_>) -> bool {
-        self.host_reset(cmd)
+    fn eh_host_reset<'bound>(a: &'bound Adapter<'bound>, cmd: EhCommand<'_>) -> EhResult {
+        a.host_reset(cmd).into()
     }
 
-    fn commit_rqs(&self) {
-        self.commit_rqs_now();
+    /// As the C driver: an untagged device gets a depth of 1, a tagged one
+    /// what was asked (the sysfs store already refuses more than
+    /// `can_queue`).
+    fn change_queue_depth(sdev: &ScsiDevice, depth: u32) -> u32 {
+        if sdev.tagged_supported() {
+            depth
+        } else {
+            1
+        }
     }
 
-    fn host_attr(&self, which: u32) -> Option<u64> {
-        use crate::bindings::{
-            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_BAD_COMPLETIONS as BAD_COMPLETIONS,
-            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_BAD_MESSAGES as BAD_MESSAGES,
-            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_BAD_SUBMISSIONS as BAD_SUBMISSIONS,
-            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_LOST_COMMANDS as LOST_COMMANDS,
-            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_MAX_ID as MAX_ID,
-            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_MSG_RING_PAGES as MSG_RING_PAGES,
-            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_REQ_THRESHOLD as REQ_THRESHOLD,
-            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_RING_PAGES as RING_PAGES,
-            pvscsi_glue_attr_PVSCSI_GLUE_ATTR_STALE_COMPLETIONS as STALE_COMPLETIONS, //
-        };
-        Some(match which {
-            RING_PAGES => u64::from(self.rings.pages),
-            MSG_RING_PAGES => self
+    fn show_attribute<'bound>(a: &'bound Adapter<'bound>, name: &CStr) -> Option<u64> {
+        Some(match name.to_bytes() {
+            b"ring_pages" => u64::from(a.rings.pages),
+            b"msg_ring_pages" => a
                 .msg
                 .as_ref()
                 .filter(|m| m.is_enabled())
                 .map_or(0, |m| u64::from(m.ring().pages)),
-            REQ_THRESHOLD => u64::from(self.submit.lock().req_threshold),
-            MAX_ID => u64::from(self.max_id),
-            BAD_COMPLETIONS => u64::from(self.faults.bad_completions.load(Relaxed)),
-            STALE_COMPLETIONS => u64::from(self.faults.stale_completions.load(Relaxed)),
-            BAD_MESSAGES => self.msg.as_ref().map_or(0, |m| u64::from(m.bad_messages())),
-            BAD_SUBMISSIONS => u64::from(self.faults.bad_submissions.load(Relaxed)),
-            LOST_COMMANDS => u64::from(self.faults.lost_commands.load(Relaxed)),
+            b"req_threshold" => u64::from(a.submit.lock().req_threshold),
+            b"max_id" => u64::from(a.max_id),
+            b"bad_completions" => u64::from(a.faults.bad_completions.load(Relaxed)),
+            b"stale_completions" => u64::from(a.faults.stale_completions.load(Relaxed)),
+            b"bad_messages" => a.msg.as_ref().map_or(0, |m| u64::from(m.bad_messages())),
+            b"bad_submissions" => u64::from(a.faults.bad_submissions.load(Relaxed)),
+            b"lost_commands" => u64::from(a.faults.lost_commands.load(Relaxed)),
             _ => return None,
         })
     }

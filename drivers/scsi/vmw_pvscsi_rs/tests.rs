@@ -269,19 +269,19 @@ mod status_cases {
 
     #[test]
     fn host_bytes_match_the_kernel() {
-        use crate::bindings as b;
+        use crate::scsi::host_byte as b;
         use crate::status::did;
-        assert_eq!(did::OK, b::scsi_host_status_DID_OK);
-        assert_eq!(did::BUS_BUSY, b::scsi_host_status_DID_BUS_BUSY);
-        assert_eq!(did::BAD_TARGET, b::scsi_host_status_DID_BAD_TARGET);
-        assert_eq!(did::PARITY, b::scsi_host_status_DID_PARITY);
-        assert_eq!(did::ERROR, b::scsi_host_status_DID_ERROR);
-        assert_eq!(did::RESET, b::scsi_host_status_DID_RESET);
-        assert_eq!(did::NO_CONNECT, b::scsi_host_status_DID_NO_CONNECT);
-        assert_eq!(did::REQUEUE, b::scsi_host_status_DID_REQUEUE);
+        assert_eq!(did::OK, b::DID_OK);
+        assert_eq!(did::BUS_BUSY, b::DID_BUS_BUSY);
+        assert_eq!(did::BAD_TARGET, b::DID_BAD_TARGET);
+        assert_eq!(did::PARITY, b::DID_PARITY);
+        assert_eq!(did::ERROR, b::DID_ERROR);
+        assert_eq!(did::RESET, b::DID_RESET);
+        assert_eq!(did::NO_CONNECT, b::DID_NO_CONNECT);
+        assert_eq!(did::REQUEUE, b::DID_REQUEUE);
         assert_eq!(
             crate::status::SENSE_BUFFER_SIZE,
-            b::SCSI_SENSE_BUFFERSIZE as usize
+            crate::scsi::SENSE_BUFFERSIZE
         );
     }
 }
@@ -352,5 +352,18 @@ mod message_cases {
     #[test]
     fn malformed_messages_are_refused() -> Result {
         run(c::malformed_messages_are_refused())
+    }
+}
+
+#[kunit_tests(vmw_pvscsi_rs_bindings)]
+mod scsi_layer {
+    use crate::scsi;
+
+    /// The SCSI layer's bindgen output agrees with the C compiler on every
+    /// structure layout the layer relies on (it also refuses to create a
+    /// host when they disagree).
+    #[test]
+    fn scsi_layout_matches_c() {
+        assert_eq!(scsi::check_layout(), Ok(()));
     }
 }

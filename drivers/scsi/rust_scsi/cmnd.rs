@@ -4,6 +4,7 @@
 //! SCSI commands owned by a low-level driver.
 
 use core::{
+    marker::PhantomData,
     mem::ManuallyDrop,
     ptr::NonNull, //
 };
@@ -22,12 +23,13 @@ use kernel::{
 
 use super::{
     bindings,
-    HostByte, //
+    HostByte,
+    ScsiDevice, //
 };
 
 /// Direction of a command's data transfer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum DataDirection {
+pub enum DataDirection {
     /// No data.
     None,
     /// Device to memory.
@@ -39,11 +41,49 @@ pub(crate) enum DataDirection {
 }
 
 /// The layer's per-command state, in the command's private area
-/// (`scsi_cmd_priv`, `cmd_size` of the host template).
+/// (`scsi_cmd_priv`, `cmd_size` of the host template): its own flag, then
+/// the driver's data.
 #[repr(C)]
-pub(super) struct CmdPriv {
+pub(super) struct CmdPriv<D> {
     /// The data buffer is DMA-mapped (`scsi_dma_map` succeeded with segments).
     mapped: bool,
+    /// The driver's per-command data.
+    data: D,
+}
+
+impl<D: Default> CmdPriv<D> {
+    /// Initializes the private area of `cmd` (`init_cmd_priv`).
+    ///
+    /// # Safety
+    ///
+    /// `cmd` must be a valid command of a host whose template's `cmd_size` is
+    /// that of `CmdPriv<D>`, and its private area must not hold a `CmdPriv`.
+    pub(super) unsafe fn init(cmd: *mut bindings::scsi_cmnd) {
+        // SAFETY: By the caller's guarantees the area is ours and unused.
+        unsafe {
+            priv_of::<D>(cmd).write(Self {
+                mapped: false,
+                data: D::default(),
+            })
+        };
+    }
+
+    /// Drops the private area of `cmd` (`exit_cmd_priv`).
+    ///
+    /// # Safety
+    ///
+    /// `cmd` must be a valid command whose private area [`CmdPriv::init`]
+    /// initialized, and that nobody uses any more.
+    pub(super) unsafe fn drop_in(cmd: *mut bindings::scsi_cmnd) {
+        // SAFETY: By the caller's guarantees the area holds a `CmdPriv<D>`
+        // that nobody uses.
+        unsafe { core::ptr::drop_in_place(priv_of::<D>(cmd)) };
+    }
+}
+
+/// The private area of `cmd` (`scsi_cmd_priv(cmd)`), which is `cmd + 1`.
+fn priv_of<D>(cmd: *mut bindings::scsi_cmnd) -> *mut CmdPriv<D> {
+    cmd.wrapping_add(1).cast::<CmdPriv<D>>()
 }
 
 /// A command the driver owns, between `queuecommand` and its completion.
@@ -52,41 +92,65 @@ pub(super) struct CmdPriv {
 /// completed twice. Dropping it without completing completes it with
 /// `DID_ERROR`, so the midlayer is never left waiting.
 ///
+/// `D` is the type of the driver's per-command data
+/// ([`super::Operations::CmdData`]).
+///
 /// # Invariants
 ///
-/// `cmd` is a valid command owned by the driver, whose private area is at
-/// least a [`CmdPriv`].
-pub(crate) struct Command {
+/// `cmd` is a valid command owned by the driver, whose private area holds an
+/// initialized `CmdPriv<D>`.
+pub struct Command<D = ()> {
     cmd: NonNull<bindings::scsi_cmnd>,
+    _data: PhantomData<D>,
 }
 
-// SAFETY: A command may be completed from any CPU.
-unsafe impl Send for Command {}
+// SAFETY: A command may be completed from any CPU; its data is `Send`.
+unsafe impl<D: Send> Send for Command<D> {}
 
-impl Command {
+impl<D> Command<D> {
+    /// # Safety
+    ///
+    /// `cmd` must be valid, owned by the caller, and its private area must
+    /// hold an initialized `CmdPriv<D>`.
+    unsafe fn from_owned(cmd: NonNull<bindings::scsi_cmnd>) -> Self {
+        // INVARIANT: by the caller's guarantees.
+        Self {
+            cmd,
+            _data: PhantomData,
+        }
+    }
+
     /// Takes a command handed to `queuecommand`.
     ///
     /// # Safety
     ///
     /// `cmd` must be a valid command the midlayer just passed to
-    /// `queuecommand` of a host allocated from the glue's template.
+    /// `queuecommand` of a host whose template was built for per-command
+    /// data `D`.
     pub(super) unsafe fn from_queuecommand(cmd: *mut bindings::scsi_cmnd) -> Self {
-        // SAFETY: The caller guarantees `cmd` is valid; the template's
-        // `cmd_size` makes room for `CmdPriv` behind it.
-        unsafe { Self::priv_of(cmd).write(CmdPriv { mapped: false }) };
-        // INVARIANT: valid and owned by the driver from now on.
-        Self {
-            // SAFETY: `cmd` is valid, hence not null.
-            cmd: unsafe { NonNull::new_unchecked(cmd) },
-        }
+        // SAFETY: The caller guarantees `cmd` is valid; `init_cmd_priv`
+        // initialized its `CmdPriv<D>` when the command was allocated.
+        unsafe { (*priv_of::<D>(cmd)).mapped = false };
+        // SAFETY: `cmd` is valid, hence not null; the midlayer passes its
+        // ownership to the driver; its private area is initialized.
+        unsafe { Self::from_owned(NonNull::new_unchecked(cmd)) }
     }
 
-    /// # Safety
-    ///
-    /// `cmd` must be valid and allocated from the glue's template.
-    unsafe fn priv_of(cmd: *mut bindings::scsi_cmnd) -> *mut CmdPriv {
-        // SAFETY: `scsi_cmd_priv(cmd)` is `cmd + 1`, inside the allocation.
-        unsafe { cmd.add(1).cast::<CmdPriv>() }
+    fn priv_data(&self) -> *mut CmdPriv<D> {
+        priv_of::<D>(self.raw())
+    }
+
+    /// The driver's data of this command.
+    pub fn data(&self) -> &D {
+        // SAFETY: The private area holds an initialized `CmdPriv<D>` (type
+        // invariant), which only the owner of the command uses.
+        unsafe { &(*self.priv_data()).data }
+    }
+
+    /// The driver's data of this command, to change.
+    pub fn data_mut(&mut self) -> &mut D {
+        // SAFETY: As in `data`; `&mut self` makes the access exclusive.
+        unsafe { &mut (*self.priv_data()).data }
     }
 
     fn raw(&self) -> *mut bindings::scsi_cmnd {
@@ -104,9 +168,15 @@ impl Command {
         unsafe { &*self.cmd().device }
     }
 
+    /// The device (LUN) the command is for.
+    pub fn device(&self) -> &ScsiDevice {
+        // SAFETY: A queued command always has a valid device, which outlives it.
+        unsafe { ScsiDevice::from_raw(self.cmd().device) }
+    }
+
     /// The CDB's first 16 bytes (the host's `max_cmd_len` is 16) and its
     /// length.
-    pub(crate) fn cdb16(&self) -> (&[u8; 16], usize) {
+    pub fn cdb16(&self) -> (&[u8; 16], usize) {
         let cmd = self.cmd();
         let (head, _) = cmd
             .cmnd
@@ -116,12 +186,12 @@ impl Command {
     }
 
     /// The data buffer's length.
-    pub(crate) fn bufflen(&self) -> u32 {
+    pub fn bufflen(&self) -> u32 {
         self.cmd().sdb.length
     }
 
     /// The direction of the data transfer.
-    pub(crate) fn direction(&self) -> DataDirection {
+    pub fn direction(&self) -> DataDirection {
         match self.cmd().sc_data_direction {
             kbindings::dma_data_direction::DMA_FROM_DEVICE => DataDirection::FromDevice,
             kbindings::dma_data_direction::DMA_TO_DEVICE => DataDirection::ToDevice,
@@ -131,29 +201,30 @@ impl Command {
     }
 
     /// Channel of the target device.
-    pub(crate) fn channel(&self) -> u32 {
+    pub fn channel(&self) -> u32 {
         self.sdev().channel
     }
 
     /// Id of the target device.
-    pub(crate) fn id(&self) -> u32 {
+    pub fn id(&self) -> u32 {
         self.sdev().id
     }
 
     /// LUN of the target device.
-    pub(crate) fn lun(&self) -> u64 {
+    pub fn lun(&self) -> u64 {
         self.sdev().lun
     }
 
     /// The block layer's tag of the command: unique among the host's
     /// outstanding commands, and below the host's `can_queue`.
-    pub(crate) fn tag(&self) -> u32 {
+    pub fn tag(&self) -> u32 {
         request_tag(self.raw())
     }
 
     /// Whether this is the last command of a batch (`SCMD_LAST`): when it is
-    /// not, the midlayer calls [`super::HostOps::commit_rqs`] or queues more.
-    pub(crate) fn is_last(&self) -> bool {
+    /// not, the midlayer calls [`super::Operations::commit_rqs`] or queues
+    /// more.
+    pub fn is_last(&self) -> bool {
         self.cmd().flags & bindings::SCMD_LAST as c_int != 0
     }
 
@@ -163,33 +234,58 @@ impl Command {
     /// # Errors
     ///
     /// `ENOMEM` if the mapping failed (the caller should ask for a retry).
-    pub(crate) fn map_data(&mut self) -> Result<Segments<'_>> {
+    pub fn map_data(&mut self) -> Result<Segments<'_>> {
         // SAFETY: The command is valid and not mapped yet: `CmdPriv::mapped`
         // is cleared when the driver receives it and set only here.
         let nseg = unsafe { bindings::scsi_dma_map(self.raw()) };
         let left = usize::try_from(nseg).map_err(|_| ENOMEM)?;
         // SAFETY: `CmdPriv` follows the command (type invariant).
-        unsafe { (*Self::priv_of(self.raw())).mapped = left > 0 };
+        unsafe { (*self.priv_data()).mapped = left > 0 };
         // INVARIANT: `sgl` heads the command's scatter-gather table, which
         // `scsi_dma_map` just mapped into `left` DMA segments.
         Ok(Segments {
             // SAFETY: The command is valid (type invariant).
             sg: unsafe { (*self.raw()).sdb.table.sgl },
             left,
-            _cmd: core::marker::PhantomData,
+            _cmd: PhantomData,
         })
+    }
+
+    /// Copies `buf` into the data buffer (a read's data, for a host that
+    /// moves data with the CPU); returns the bytes copied, at most
+    /// [`Command::bufflen`].
+    pub fn copy_from_buffer(&mut self, buf: &[u8]) -> usize {
+        let len = buf.len();
+        let table = &self.cmd().sdb.table;
+        // SAFETY: The command is valid and owned (type invariant), so its
+        // scatter-gather table is (`scsi_sg_copy_from_buffer()`); `buf` is
+        // readable for `len` bytes, and the copy writes only the table's
+        // pages.
+        unsafe { kbindings::sg_copy_from_buffer(table.sgl, table.nents, buf.as_ptr().cast(), len) }
+    }
+
+    /// Copies the data buffer into `buf` (a write's data, for a host that
+    /// moves data with the CPU); returns the bytes copied.
+    pub fn copy_to_buffer(&self, buf: &mut [u8]) -> usize {
+        let len = buf.len();
+        let table = &self.cmd().sdb.table;
+        // SAFETY: As above; `buf` is writable for `len` bytes.
+        unsafe {
+            kbindings::sg_copy_to_buffer(table.sgl, table.nents, buf.as_mut_ptr().cast(), len)
+        }
     }
 
     /// Completes the command with `result` (host byte << 16 | SCSI status)
     /// and residual `resid`; `sense`, when given, is copied to the command's
     /// sense buffer, otherwise stale sense data is cleared.
-    pub(crate) fn complete(self, result: u32, resid: u32, sense: Option<&[u8]>) {
+    pub fn complete(self, result: u32, resid: u32, sense: Option<&[u8]>) {
         let this = ManuallyDrop::new(self);
         let raw = this.raw();
+        let priv_data = this.priv_data();
         // SAFETY: The driver owns the valid command (type invariant) until
         // `scsi_done`, after which it is not touched; `CmdPriv` follows it.
         unsafe {
-            if (*Self::priv_of(raw)).mapped {
+            if (*priv_data).mapped {
                 bindings::scsi_dma_unmap(raw);
             }
             let buf = (*raw).sense_buffer;
@@ -211,7 +307,7 @@ impl Command {
     }
 
     /// Completes the command with host byte `host` and no data.
-    pub(crate) fn fail(self, host: HostByte) {
+    pub fn fail(self, host: HostByte) {
         let resid = self.bufflen();
         self.complete(host << 16, resid, None);
     }
@@ -219,23 +315,25 @@ impl Command {
     /// Hands a refused command back to the midlayer, undoing the mapping.
     pub(super) fn return_to_midlayer(self) {
         let this = ManuallyDrop::new(self);
+        let priv_data = this.priv_data();
         // SAFETY: The driver still owns the command; the midlayer takes it
         // back when `queuecommand` returns busy.
         unsafe {
-            let raw = this.raw();
-            if (*Self::priv_of(raw)).mapped {
-                bindings::scsi_dma_unmap(raw);
-                (*Self::priv_of(raw)).mapped = false;
+            if (*priv_data).mapped {
+                bindings::scsi_dma_unmap(this.raw());
+                (*priv_data).mapped = false;
             }
         }
     }
 }
 
-impl Drop for Command {
+impl<D> Drop for Command<D> {
     fn drop(&mut self) {
         // A command must not be lost: the midlayer would wait for it until
         // its timeout. Complete it as an error instead.
-        let cmd = Command { cmd: self.cmd };
+        // SAFETY: `self` owns the command, and is forgotten by `drop`'s
+        // caller; the new owner completes it.
+        let cmd = unsafe { Command::<D>::from_owned(self.cmd) };
         cmd.fail(bindings::scsi_host_status_DID_ERROR);
     }
 }
@@ -245,9 +343,9 @@ impl Drop for Command {
 /// # Invariants
 ///
 /// `cmd` is valid for `'a`.
-pub(crate) struct EhCommand<'a> {
+pub struct EhCommand<'a> {
     cmd: NonNull<bindings::scsi_cmnd>,
-    _life: core::marker::PhantomData<&'a bindings::scsi_cmnd>,
+    _life: PhantomData<&'a bindings::scsi_cmnd>,
 }
 
 impl EhCommand<'_> {
@@ -258,7 +356,7 @@ impl EhCommand<'_> {
         Self {
             // SAFETY: Valid, hence not null.
             cmd: unsafe { NonNull::new_unchecked(cmd) },
-            _life: core::marker::PhantomData,
+            _life: PhantomData,
         }
     }
 
@@ -268,18 +366,24 @@ impl EhCommand<'_> {
     }
 
     /// The block layer's tag of the command.
-    pub(crate) fn tag(&self) -> u32 {
+    pub fn tag(&self) -> u32 {
         request_tag(self.cmd.as_ptr())
     }
 
     /// Channel of the target device.
-    pub(crate) fn channel(&self) -> u32 {
+    pub fn channel(&self) -> u32 {
         self.sdev().channel
     }
 
     /// Id of the target device.
-    pub(crate) fn id(&self) -> u32 {
+    pub fn id(&self) -> u32 {
         self.sdev().id
+    }
+
+    /// The device (LUN) the command is for.
+    pub fn device(&self) -> &ScsiDevice {
+        // SAFETY: A command passed to an error handler has a valid device.
+        unsafe { ScsiDevice::from_raw(self.cmd.as_ref().device) }
     }
 }
 
@@ -309,10 +413,10 @@ fn request_tag(cmd: *mut bindings::scsi_cmnd) -> u32 {
 /// # Invariants
 ///
 /// While `left > 0`, `sg` points to a mapped entry of the command's table.
-pub(crate) struct Segments<'a> {
+pub struct Segments<'a> {
     sg: *mut kbindings::scatterlist,
     left: usize,
-    _cmd: core::marker::PhantomData<&'a mut Command>,
+    _cmd: PhantomData<&'a mut ()>,
 }
 
 impl Iterator for Segments<'_> {
@@ -353,46 +457,61 @@ impl Iterator for Segments<'_> {
 ///
 /// # Invariants
 ///
-/// `cmd` is null or a command owned by this slot.
-pub(crate) struct CommandSlot {
+/// `cmd` is null or a command owned by this slot, whose private area holds a
+/// `CmdPriv<D>`.
+pub struct CommandSlot<D = ()> {
     cmd: Atomic<*mut bindings::scsi_cmnd>,
+    _data: PhantomData<D>,
 }
 
-impl CommandSlot {
+// SAFETY: The slot hands its command to whichever thread takes it; the
+// command's data is `Send`.
+unsafe impl<D: Send> Send for CommandSlot<D> {}
+// SAFETY: Every method takes or stores the command with one atomic operation.
+unsafe impl<D: Send> Sync for CommandSlot<D> {}
+
+impl<D> Default for CommandSlot<D> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<D> CommandSlot<D> {
     /// An empty slot.
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             cmd: Atomic::new(core::ptr::null_mut()),
+            _data: PhantomData,
         }
     }
 
     /// Stores `cmd`; gives it back if the slot is occupied.
-    pub(crate) fn put(&self, cmd: Command) -> Result<(), Command> {
-        let raw = ManuallyDrop::new(cmd).raw();
+    pub fn put(&self, cmd: Command<D>) -> Result<(), Command<D>> {
+        let raw = ManuallyDrop::new(cmd).cmd;
         // INVARIANT: on success the slot owns the command.
-        match self.cmd.cmpxchg(core::ptr::null_mut(), raw, Full) {
+        match self.cmd.cmpxchg(core::ptr::null_mut(), raw.as_ptr(), Full) {
             Ok(_) => Ok(()),
-            Err(_) => Err(Command {
-                // SAFETY: `raw` came from a valid `Command`.
-                cmd: unsafe { NonNull::new_unchecked(raw) },
-            }),
+            // SAFETY: `raw` came from a `Command<D>` we still own.
+            Err(_) => Err(unsafe { Command::from_owned(raw) }),
         }
     }
 
     /// Takes the command out, if there is one.
-    pub(crate) fn take(&self) -> Option<Command> {
+    pub fn take(&self) -> Option<Command<D>> {
         let raw = self.cmd.xchg(core::ptr::null_mut(), Full);
         // INVARIANT: the slot gives up ownership.
-        NonNull::new(raw).map(|cmd| Command { cmd })
+        // SAFETY: A non-null pointer in the slot is a command it owned, with
+        // a `CmdPriv<D>` (type invariant).
+        NonNull::new(raw).map(|cmd| unsafe { Command::from_owned(cmd) })
     }
 
     /// Whether a command is in the slot.
-    pub(crate) fn is_busy(&self) -> bool {
+    pub fn is_busy(&self) -> bool {
         !self.cmd.load(Acquire).is_null()
     }
 
     /// Whether the slot holds `cmd`.
-    pub(crate) fn holds(&self, cmd: &EhCommand<'_>) -> bool {
+    pub fn holds(&self, cmd: &EhCommand<'_>) -> bool {
         self.cmd.load(Acquire) == cmd.cmd.as_ptr()
     }
 }

@@ -4,7 +4,10 @@
 //! SCSI hosts: allocation, registration, scanning, removal, and counted
 //! references for deferred work.
 
-use core::ptr::NonNull;
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
 
 use kernel::{
     device,
@@ -21,37 +24,43 @@ use kernel::{
 
 use super::{
     bindings,
-    HostOps, //
+    check_layout,
+    Operations,
+    Template, //
 };
 
 /// Limits of a host, set between allocation and registration.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct HostLimits {
+pub struct HostLimits {
     /// Commands the host accepts at once.
-    pub(crate) can_queue: u32,
+    pub can_queue: u32,
     /// Default queue depth of a LUN.
-    pub(crate) cmd_per_lun: u32,
+    pub cmd_per_lun: u32,
     /// Targets are `0..max_id`.
-    pub(crate) max_id: u32,
+    pub max_id: u32,
     /// LUNs are `0..max_lun`.
-    pub(crate) max_lun: u64,
+    pub max_lun: u64,
     /// Highest channel number.
-    pub(crate) max_channel: u32,
+    pub max_channel: u32,
     /// Longest CDB.
-    pub(crate) max_cmd_len: u32,
+    pub max_cmd_len: u32,
 }
 
-/// Returns the [`HostOps`] a host was created with.
+/// Returns the data of a host.
 ///
 /// # Safety
 ///
-/// `shost` must come from [`Host::new::<T>`] (or for a `T` of the same layout
-/// that differs only in lifetimes), and the host must not be removed yet.
-pub(super) unsafe fn ops_of<'a, T: HostOps>(shost: *mut bindings::Scsi_Host) -> &'a T {
-    // SAFETY: `Host::new` stored a `*const T` at the start of `hostdata`, which
-    // it allocated with room for one; the caller guarantees it is still valid.
+/// `shost` must come from [`Host::new`] for `T`, and the host must be
+/// registered (between [`Host::add`] and [`Host::remove`]); the data is then
+/// valid for as long as any callback of the host runs, which bounds `'bound`.
+pub(super) unsafe fn data_of<'bound, T: Operations>(
+    shost: *mut bindings::Scsi_Host,
+) -> &'bound T::HostData<'bound> {
+    // SAFETY: `Host::new` stored a pointer to the data at the start of
+    // `hostdata`, which it allocated with room for one; the caller guarantees
+    // it is still valid.
     unsafe {
-        let slot = core::ptr::addr_of_mut!((*shost).hostdata).cast::<*const T>();
+        let slot = core::ptr::addr_of_mut!((*shost).hostdata).cast::<*const T::HostData<'bound>>();
         &*slot.read()
     }
 }
@@ -60,44 +69,59 @@ pub(super) unsafe fn ops_of<'a, T: HostOps>(shost: *mut bindings::Scsi_Host) -> 
 ///
 /// # Invariants
 ///
-/// - `shost` is a host allocated from the glue's template, and this object
-///   holds the reference `scsi_host_alloc` returned.
-/// - `hostdata` holds a pointer to `*ops`, which this object keeps alive
+/// - `shost` is a host allocated from `T`'s template, and this object holds
+///   the reference `scsi_host_alloc` returned.
+/// - `hostdata` holds a pointer to `*data`, which this object keeps alive
 ///   until the host is removed.
-pub(crate) struct Host<T: HostOps> {
+pub struct Host<'bound, T: Operations> {
     shost: NonNull<bindings::Scsi_Host>,
     added: Atomic<bool>,
-    /// Keeps the callbacks alive while the host may call them.
-    _ops: Arc<T>,
+    /// Keeps the host's data alive while the host may call the driver.
+    data: Arc<T::HostData<'bound>>,
+    _ops: PhantomData<T>,
 }
 
-// SAFETY: A `Scsi_Host` may be used from any thread; `T` is `Sync`.
-unsafe impl<T: HostOps + Send> Send for Host<T> {}
+// SAFETY: A `Scsi_Host` may be used from any thread; the data is `Sync`, and
+// the `Arc` that holds it may be dropped on any thread when it is `Send`.
+unsafe impl<'bound, T: Operations> Send for Host<'bound, T> where T::HostData<'bound>: Send {}
 // SAFETY: The methods taking `&self` are safe to call concurrently.
-unsafe impl<T: HostOps + Send> Sync for Host<T> {}
+unsafe impl<'bound, T: Operations> Sync for Host<'bound, T> where T::HostData<'bound>: Send {}
 
-impl<T: HostOps> Host<T> {
-    /// Allocates a host whose callbacks go to `ops`, with `limits`.
+impl<'bound, T: Operations> Host<'bound, T> {
+    /// Allocates a host of `template` whose callbacks get `data`, with
+    /// `limits`.
     ///
     /// # Errors
     ///
     /// `ENOMEM` if the host cannot be allocated; `EINVAL` for limits the
-    /// midlayer cannot represent.
-    pub(crate) fn new(ops: Arc<T>, limits: &HostLimits) -> Result<Self> {
-        let size = c_int::try_from(size_of::<*const T>())?;
+    /// midlayer cannot represent, or if the layer's bindings disagree with
+    /// the C compiler on the layout of the midlayer's structures.
+    pub fn new(
+        template: &'static Template<T>,
+        data: Arc<T::HostData<'bound>>,
+        limits: &HostLimits,
+    ) -> Result<Self> {
+        if let Err(what) = check_layout() {
+            pr_err!(
+                "SCSI layer: the layout of {} differs between C and the Rust bindings; rebuild the module against this kernel tree\n",
+                what
+            );
+            return Err(EINVAL);
+        }
+        let size = c_int::try_from(size_of::<*const T::HostData<'bound>>())?;
         let can_queue = c_int::try_from(limits.can_queue)?;
         let cmd_per_lun = i16::try_from(limits.cmd_per_lun)?;
         let max_cmd_len = u16::try_from(limits.max_cmd_len)?;
-        // SAFETY: Always safe to call; the glue's template is static.
-        let shost =
-            NonNull::new(unsafe { bindings::pvscsi_glue_host_alloc(size) }).ok_or(ENOMEM)?;
+        // SAFETY: The template is static and complete.
+        let shost = NonNull::new(unsafe { bindings::scsi_host_alloc(template.as_raw(), size) })
+            .ok_or(ENOMEM)?;
         let raw = shost.as_ptr();
         // SAFETY: `raw` is a freshly allocated host with `size` bytes of
         // `hostdata`, not yet visible to anybody else.
         unsafe {
             core::ptr::addr_of_mut!((*raw).hostdata)
-                .cast::<*const T>()
-                .write(core::ptr::from_ref(&*ops));
+                .cast::<*const T::HostData<'bound>>()
+                .write(core::ptr::from_ref(&*data));
             (*raw).can_queue = can_queue;
             (*raw).cmd_per_lun = cmd_per_lun;
             (*raw).max_id = limits.max_id;
@@ -105,12 +129,13 @@ impl<T: HostOps> Host<T> {
             (*raw).max_channel = limits.max_channel;
             (*raw).max_cmd_len = max_cmd_len;
         }
-        // INVARIANT: allocated from the template; `hostdata` points to `*ops`,
-        // kept alive by `ops`.
+        // INVARIANT: allocated from the template; `hostdata` points to
+        // `*data`, kept alive by `data`.
         Ok(Self {
             shost,
             added: Atomic::new(false),
-            _ops: ops,
+            data,
+            _ops: PhantomData,
         })
     }
 
@@ -127,7 +152,7 @@ impl<T: HostOps> Host<T> {
     ///
     /// The driver must call [`Host::remove`] (or drop the host) before `dev`
     /// is unbound.
-    pub(crate) fn add(&self, dev: &device::Device<device::Bound>) -> Result {
+    pub fn add(&self, dev: &device::Device<device::Bound>) -> Result {
         if self.added.load(kernel::sync::atomic::ordering::Acquire) {
             return Err(EBUSY);
         }
@@ -144,7 +169,7 @@ impl<T: HostOps> Host<T> {
     }
 
     /// Scans the host for devices (synchronously).
-    pub(crate) fn scan(&self) {
+    pub fn scan(&self) {
         if self.added.load(kernel::sync::atomic::ordering::Acquire) {
             // SAFETY: The host is registered.
             unsafe { bindings::scsi_scan_host(self.raw()) };
@@ -153,21 +178,26 @@ impl<T: HostOps> Host<T> {
 
     /// Unregisters the host: waits for outstanding commands and error handling
     /// to finish and removes its devices. After this, no callback runs.
-    pub(crate) fn remove(&self) {
+    pub fn remove(&self) {
         if self.added.xchg(false, Full) {
             // SAFETY: The host is registered, and only this call removes it.
             unsafe { bindings::scsi_remove_host(self.raw()) };
         }
     }
 
+    /// The host's data.
+    pub fn data(&self) -> &T::HostData<'bound> {
+        &self.data
+    }
+
     /// The host number (`hostN`).
-    pub(crate) fn host_no(&self) -> u32 {
+    pub fn host_no(&self) -> u32 {
         // SAFETY: `self.raw()` is valid; `host_no` never changes.
         unsafe { (*self.raw()).host_no }
     }
 
     /// A counted reference to the host, or `None` once it is being removed.
-    pub(crate) fn get_ref(&self) -> Option<HostRef> {
+    pub fn get_ref(&self) -> Option<HostRef> {
         // SAFETY: `self.raw()` is valid; `scsi_host_get` takes a reference.
         let shost = NonNull::new(unsafe { bindings::scsi_host_get(self.raw()) })?;
         // INVARIANT: `scsi_host_get` succeeded, so we own a reference.
@@ -175,9 +205,9 @@ impl<T: HostOps> Host<T> {
     }
 }
 
-impl<T: HostOps> Drop for Host<T> {
+impl<T: Operations> Drop for Host<'_, T> {
     fn drop(&mut self) {
-        // No callback runs after this, so `ops` may go.
+        // No callback runs after this, so `data` may go.
         self.remove();
         // SAFETY: By the type invariant we own a reference.
         unsafe { bindings::scsi_host_put(self.raw()) };
@@ -192,7 +222,7 @@ const TUR_TIMEOUT_MS: u32 = 10_000;
 /// # Invariants
 ///
 /// We own a reference to `shost` (from `scsi_host_get`).
-pub(crate) struct HostRef {
+pub struct HostRef {
     shost: NonNull<bindings::Scsi_Host>,
 }
 
@@ -203,13 +233,13 @@ unsafe impl Sync for HostRef {}
 
 impl HostRef {
     /// The host number (`hostN`).
-    pub(crate) fn host_no(&self) -> u32 {
+    pub fn host_no(&self) -> u32 {
         // SAFETY: The host is valid while we hold a reference.
         unsafe { (*self.shost.as_ptr()).host_no }
     }
 
     /// Scans the host for devices. May sleep.
-    pub(crate) fn scan(&self) {
+    pub fn scan(&self) {
         // SAFETY: The host is valid while we hold a reference; the scan
         // skips hosts that are being removed.
         unsafe { bindings::scsi_scan_host(self.shost.as_ptr()) };
@@ -223,7 +253,7 @@ impl HostRef {
     /// disk removed while it is there loses its users. Calls
     /// `removed(channel, id, lun)` for each one removed. May sleep (it sends
     /// commands).
-    pub(crate) fn remove_gone_devices(&self, checks: u32, mut removed: impl FnMut(u32, u32, u64)) {
+    pub fn remove_gone_devices(&self, checks: u32, mut removed: impl FnMut(u32, u32, u64)) {
         let timeout =
             c_int::try_from(kernel::time::msecs_to_jiffies(TUR_TIMEOUT_MS)).unwrap_or(c_int::MAX);
         let mut sdev: *mut bindings::scsi_device = core::ptr::null_mut();
@@ -241,8 +271,7 @@ impl HostRef {
                 // reference; the caller runs in process context.
                 let result =
                     unsafe { bindings::scsi_test_unit_ready(sdev, timeout, 3, &mut sshdr) };
-                result > 0
-                    && (result >> 16) & 0xff == bindings::scsi_host_status_DID_BAD_TARGET as c_int
+                result > 0 && (result >> 16) & 0xff == super::host_byte::DID_BAD_TARGET as c_int
             };
             if checks > 0 && (0..checks).all(|_| no_target()) {
                 // SAFETY: As above; the address fields never change.
@@ -257,7 +286,7 @@ impl HostRef {
     }
 
     /// Whether a device is known at `channel:id:lun`.
-    pub(crate) fn has_device(&self, channel: u32, id: u32, lun: u64) -> bool {
+    pub fn has_device(&self, channel: u32, id: u32, lun: u64) -> bool {
         // SAFETY: The host is valid; a found device is put right away.
         unsafe {
             let sdev = bindings::scsi_device_lookup(self.shost.as_ptr(), channel, id, lun);
@@ -274,7 +303,7 @@ impl HostRef {
     /// # Errors
     ///
     /// `ENODEV` if no device answered there, or the host is going away.
-    pub(crate) fn add_device(&self, channel: u32, id: u32, lun: u64) -> Result {
+    pub fn add_device(&self, channel: u32, id: u32, lun: u64) -> Result {
         // SAFETY: The host is valid; process context is the caller's duty
         // (the function may sleep, which the midlayer checks).
         to_result(unsafe { bindings::scsi_add_device(self.shost.as_ptr(), channel, id, lun) })
@@ -282,7 +311,7 @@ impl HostRef {
 
     /// Removes the device at `channel:id:lun`; returns whether there was one.
     /// May sleep.
-    pub(crate) fn remove_device(&self, channel: u32, id: u32, lun: u64) -> bool {
+    pub fn remove_device(&self, channel: u32, id: u32, lun: u64) -> bool {
         // SAFETY: The host is valid; the lookup's reference is dropped after
         // the removal.
         unsafe {

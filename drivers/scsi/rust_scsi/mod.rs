@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+// Copyright (C) 2026 The vmw_pvscsi_rs authors.
+
+//! SCSI host adapters (low-level drivers).
+//!
+//! C headers: [`include/scsi/scsi_host.h`](srctree/include/scsi/scsi_host.h),
+//! [`include/scsi/scsi_cmnd.h`](srctree/include/scsi/scsi_cmnd.h).
+//!
+//! A low-level driver implements [`Operations`] for a type of its own, builds
+//! one static [`Template`] from it, and creates a [`Host`] per adapter with its
+//! per-host data ([`Operations::HostData`]). The midlayer then hands it
+//! commands: each one a [`Command`], owned by the driver until it completes it
+//! (exactly once: completion consumes it), with typed per-command data
+//! ([`Operations::CmdData`]) in the command's private area. A [`CommandSlot`]
+//! keeps an in-flight command, an [`EhCommand`] is what the error handler
+//! passes, and a [`HostRef`] is a counted reference for deferred work (hot-add
+//! and hot-remove of devices).
+//!
+//! # Lifetimes
+//!
+//! A host's data usually borrows the bound device (`HostData<'bound>`). The
+//! midlayer calls the driver only between [`Host::add`] and [`Host::remove`],
+//! and a [`Host`] removes itself when dropped, so the data outlives every
+//! call. Each callback receives the data for a lifetime `'bound` it is
+//! generic over: longer than the call, so a driver cannot keep anything
+//! shorter-lived in the data, and no longer than the binding.
+//!
+//! # Example
+//!
+//! ```ignore
+//! struct MyOps;
+//!
+//! #[vtable]
+//! impl scsi::Operations for MyOps {
+//!     type HostData<'bound> = MyAdapter<'bound>;
+//!     type CmdData = ();
+//!
+//!     fn queue_command<'bound>(
+//!         host: &'bound MyAdapter<'bound>,
+//!         cmd: scsi::Command,
+//!     ) -> Result<(), scsi::Command> {
+//!         host.start(cmd)
+//!     }
+//! }
+//!
+//! static TEMPLATE: scsi::Template<MyOps> = scsi::Template::new(scsi::TemplateOptions {
+//!     module: &THIS_MODULE,
+//!     ..scsi::TemplateOptions::new(c"My host adapter", c"my_hba")
+//! });
+//! ```
+//!
+//! The layer is shaped to become `rust/kernel/scsi/`: it has no knowledge of
+//! any driver. Until then, a module that uses it mounts this directory with
+//! `#[path]` and includes `rust_scsi.mk` from its Kbuild.
+
+mod bindings;
+mod cmnd;
+mod device;
+mod host;
+mod template;
+mod vtable;
+
+use kernel::prelude::*;
+
+pub use cmnd::{
+    Command,
+    CommandSlot,
+    DataDirection,
+    EhCommand,
+    Segments, //
+};
+pub use device::ScsiDevice;
+pub use host::{
+    Host,
+    HostLimits,
+    HostRef, //
+};
+pub(crate) use template::host_attributes;
+pub use template::{
+    AttributeGroup,
+    AttributeList,
+    HostAttribute,
+    HostAttributeGroups,
+    Template,
+    TemplateOptions, //
+};
+
+/// Host byte of a command result (`enum scsi_host_status`).
+pub type HostByte = u32;
+
+/// Size of a command's sense buffer (`SCSI_SENSE_BUFFERSIZE`).
+pub const SENSE_BUFFERSIZE: usize = bindings::SCSI_SENSE_BUFFERSIZE as usize;
+
+/// Host bytes of command results (`enum scsi_host_status`).
+pub mod host_byte {
+    use super::{
+        bindings,
+        HostByte, //
+    };
+
+    /// No error.
+    pub const DID_OK: HostByte = bindings::scsi_host_status_DID_OK;
+    /// The target did not answer: the address has no device.
+    pub const DID_NO_CONNECT: HostByte = bindings::scsi_host_status_DID_NO_CONNECT;
+    /// The bus stayed busy; retry.
+    pub const DID_BUS_BUSY: HostByte = bindings::scsi_host_status_DID_BUS_BUSY;
+    /// Selection timeout: no device at the address.
+    pub const DID_BAD_TARGET: HostByte = bindings::scsi_host_status_DID_BAD_TARGET;
+    /// Parity error.
+    pub const DID_PARITY: HostByte = bindings::scsi_host_status_DID_PARITY;
+    /// Internal error.
+    pub const DID_ERROR: HostByte = bindings::scsi_host_status_DID_ERROR;
+    /// The command was reset.
+    pub const DID_RESET: HostByte = bindings::scsi_host_status_DID_RESET;
+    /// Requeue the command (no retry count spent).
+    pub const DID_REQUEUE: HostByte = bindings::scsi_host_status_DID_REQUEUE;
+}
+
+/// What an error handler achieved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EhResult {
+    /// The command (or, for a reset, every command it covers) is gone:
+    /// `SUCCESS`.
+    Success,
+    /// It is not: the midlayer escalates to the next handler. `FAILED`.
+    Failed,
+}
+
+impl From<bool> for EhResult {
+    fn from(ok: bool) -> Self {
+        if ok {
+            Self::Success
+        } else {
+            Self::Failed
+        }
+    }
+}
+
+/// The callbacks of a SCSI low-level driver.
+///
+/// Implemented by a type of the driver, and turned into a host template by
+/// [`Template::new`]. Callbacks without a default must be implemented;
+/// the error handlers left out are not in the template, so the midlayer
+/// escalates past them.
+#[vtable]
+pub trait Operations: Sized + 'static {
+    /// Per-host data, borrowed by every callback of the host.
+    type HostData<'bound>: Sync;
+
+    /// Per-command data, in the private area of each command of the host.
+    /// Created (with `Default`) when the midlayer allocates the command,
+    /// dropped when it frees it; it persists from one use of the command to
+    /// the next.
+    type CmdData: Default + Send;
+
+    /// Starts `cmd`. Called in atomic context.
+    ///
+    /// On `Ok`, the driver owns the command and must complete it exactly once
+    /// (completion may happen before this function returns). On `Err`, the
+    /// command goes back to the midlayer, which retries it later
+    /// (`SCSI_MLQUEUE_HOST_BUSY`).
+    fn queue_command<'bound>(
+        host: &'bound Self::HostData<'bound>,
+        cmd: Command<Self::CmdData>,
+    ) -> Result<(), Command<Self::CmdData>>;
+
+    /// Tells the hardware about commands queued without
+    /// [`Command::is_last`]. Called in atomic context.
+    fn commit_rqs<'bound>(_host: &'bound Self::HostData<'bound>) {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Aborts `cmd`, which timed out. Called by the error handler thread
+    /// (process context, may sleep).
+    fn eh_abort<'bound>(_host: &'bound Self::HostData<'bound>, _cmd: EhCommand<'_>) -> EhResult {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Resets the device (LUN) of `cmd`. May sleep.
+    fn eh_device_reset<'bound>(
+        _host: &'bound Self::HostData<'bound>,
+        _cmd: EhCommand<'_>,
+    ) -> EhResult {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Resets the target of `cmd`. May sleep.
+    fn eh_target_reset<'bound>(
+        _host: &'bound Self::HostData<'bound>,
+        _cmd: EhCommand<'_>,
+    ) -> EhResult {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Resets the bus of `cmd`. May sleep.
+    fn eh_bus_reset<'bound>(
+        _host: &'bound Self::HostData<'bound>,
+        _cmd: EhCommand<'_>,
+    ) -> EhResult {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Resets the host adapter: on success it works again with no command
+    /// outstanding. May sleep.
+    fn eh_host_reset<'bound>(
+        _host: &'bound Self::HostData<'bound>,
+        _cmd: EhCommand<'_>,
+    ) -> EhResult {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The queue depth to give `sdev` when asked for `depth` (which the
+    /// midlayer already limited to the host's `can_queue`). Without this
+    /// callback, `sdev` gets `depth`.
+    fn change_queue_depth(_sdev: &ScsiDevice, _depth: u32) -> u32 {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The value of the host attribute `name` (one of the template's
+    /// [`TemplateOptions::attributes`]), or `None` to fail the read.
+    fn show_attribute<'bound>(_host: &'bound Self::HostData<'bound>, _name: &CStr) -> Option<u64> {
+        None
+    }
+}
+
+/// Checks that the layer's bindings agree with the C compiler on the layout
+/// of the midlayer structures it touches; returns the first mismatch.
+///
+/// [`Template::new`] cannot call it (it is `const`), so [`Host::new`] does,
+/// and refuses to create a host on a mismatch.
+pub fn check_layout() -> Result<(), &'static str> {
+    use core::mem::offset_of;
+
+    let mut c = bindings::rust_scsi_layout::default();
+    // SAFETY: `c` is a valid, writable `rust_scsi_layout`, and the helper only
+    // stores into its fields.
+    unsafe { bindings::rust_scsi_get_layout(&mut c) };
+    let checks: [(&'static str, usize, usize); 12] = [
+        (
+            "sizeof(scsi_cmnd)",
+            size_of::<bindings::scsi_cmnd>(),
+            c.scsi_cmnd_size,
+        ),
+        (
+            "scsi_cmnd.sdb",
+            offset_of!(bindings::scsi_cmnd, sdb),
+            c.scsi_cmnd_sdb,
+        ),
+        (
+            "scsi_cmnd.result",
+            offset_of!(bindings::scsi_cmnd, result),
+            c.scsi_cmnd_result,
+        ),
+        (
+            "scsi_cmnd.sense_buffer",
+            offset_of!(bindings::scsi_cmnd, sense_buffer),
+            c.scsi_cmnd_sense_buffer,
+        ),
+        (
+            "sizeof(Scsi_Host)",
+            size_of::<bindings::Scsi_Host>(),
+            c.scsi_host_size,
+        ),
+        (
+            "Scsi_Host.can_queue",
+            offset_of!(bindings::Scsi_Host, can_queue),
+            c.scsi_host_can_queue,
+        ),
+        (
+            "Scsi_Host.hostdata",
+            offset_of!(bindings::Scsi_Host, hostdata),
+            c.scsi_host_hostdata,
+        ),
+        (
+            "Scsi_Host.shost_dev",
+            offset_of!(bindings::Scsi_Host, shost_dev),
+            c.scsi_host_shost_dev,
+        ),
+        (
+            "sizeof(scsi_host_template)",
+            size_of::<bindings::scsi_host_template>(),
+            c.scsi_host_template_size,
+        ),
+        (
+            "sizeof(scsi_device)",
+            size_of::<bindings::scsi_device>(),
+            c.scsi_device_size,
+        ),
+        (
+            "scsi_device.id",
+            offset_of!(bindings::scsi_device, id),
+            c.scsi_device_id,
+        ),
+        (
+            "sizeof(request)",
+            size_of::<kernel::bindings::request>(),
+            c.request_size,
+        ),
+    ];
+    match checks.iter().find(|(_, rust, c)| rust != c) {
+        Some((what, _, _)) => Err(what),
+        None => Ok(()),
+    }
+}

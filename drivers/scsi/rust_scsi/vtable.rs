@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+// Copyright (C) 2026 The vmw_pvscsi_rs authors.
+
+//! The `extern "C"` callbacks a [`super::Template`] installs, which call an
+//! [`Operations`] type.
+//!
+//! This is the layer's one boundary with the midlayer's calls: each callback
+//! turns the raw pointers it gets into the layer's safe types.
+
+use core::{
+    marker::PhantomData,
+    mem::offset_of, //
+};
+
+use kernel::{
+    bindings as kbindings,
+    prelude::*,
+    str::CStrExt, //
+};
+
+use super::{
+    bindings,
+    cmnd::CmdPriv,
+    host::data_of,
+    Command,
+    EhCommand,
+    EhResult,
+    Operations,
+    ScsiDevice, //
+};
+
+/// The callbacks of `T`'s template.
+pub(super) struct OperationsVTable<T: Operations>(PhantomData<T>);
+
+/// `SUCCESS` or `FAILED`, as an error handler returns them.
+fn eh_status(result: EhResult) -> c_int {
+    match result {
+        EhResult::Success => bindings::scsi_disposition_SUCCESS as c_int,
+        EhResult::Failed => bindings::scsi_disposition_FAILED as c_int,
+    }
+}
+
+impl<T: Operations> OperationsVTable<T> {
+    /// `queuecommand`, through the C trampoline `rust_scsi_queuecommand`.
+    ///
+    /// # Safety
+    ///
+    /// `shost` must be a registered host of `T`'s template, and `cmd` a
+    /// command the midlayer hands to it.
+    pub(super) unsafe extern "C" fn queuecommand(
+        shost: *mut bindings::Scsi_Host,
+        cmd: *mut bindings::scsi_cmnd,
+    ) -> c_int {
+        // SAFETY: By the function's safety requirements; the midlayer calls
+        // `queuecommand` only for registered hosts.
+        let host = unsafe { data_of::<T>(shost) };
+        // SAFETY: The midlayer passes ownership of `cmd` to the driver; its
+        // private area was initialized by `init_cmd_priv` for `T::CmdData`.
+        let cmd = unsafe { Command::from_queuecommand(cmd) };
+        match T::queue_command(host, cmd) {
+            Ok(()) => 0,
+            Err(cmd) => {
+                cmd.return_to_midlayer();
+                bindings::scsi_qc_status::SCSI_MLQUEUE_HOST_BUSY.0 as c_int
+            }
+        }
+    }
+
+    /// `commit_rqs`.
+    ///
+    /// # Safety
+    ///
+    /// `shost` must be a registered host of `T`'s template.
+    pub(super) unsafe extern "C" fn commit_rqs(shost: *mut bindings::Scsi_Host, _hwq: u16) {
+        // SAFETY: By the function's safety requirements.
+        T::commit_rqs(unsafe { data_of::<T>(shost) });
+    }
+
+    /// Runs an error handler for `cmd`.
+    ///
+    /// # Safety
+    ///
+    /// `cmd` must be a command the error handler passes, of a registered host
+    /// of `T`'s template.
+    unsafe fn eh(
+        cmd: *mut bindings::scsi_cmnd,
+        handler: impl for<'b> FnOnce(&'b T::HostData<'b>, EhCommand<'_>) -> EhResult,
+    ) -> c_int {
+        // SAFETY: The command and its device are valid during the call, and
+        // the device's host is a registered host of `T`'s template.
+        let host = unsafe { data_of::<T>((*(*cmd).device).host) };
+        // SAFETY: The error handler owns `cmd` for the duration of the call.
+        let cmd = unsafe { EhCommand::from_raw(cmd) };
+        eh_status(handler(host, cmd))
+    }
+
+    /// `eh_abort_handler`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::eh`].
+    pub(super) unsafe extern "C" fn eh_abort(cmd: *mut bindings::scsi_cmnd) -> c_int {
+        // SAFETY: By the function's safety requirements.
+        unsafe { Self::eh(cmd, T::eh_abort) }
+    }
+
+    /// `eh_device_reset_handler`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::eh`].
+    pub(super) unsafe extern "C" fn eh_device_reset(cmd: *mut bindings::scsi_cmnd) -> c_int {
+        // SAFETY: By the function's safety requirements.
+        unsafe { Self::eh(cmd, T::eh_device_reset) }
+    }
+
+    /// `eh_target_reset_handler`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::eh`].
+    pub(super) unsafe extern "C" fn eh_target_reset(cmd: *mut bindings::scsi_cmnd) -> c_int {
+        // SAFETY: By the function's safety requirements.
+        unsafe { Self::eh(cmd, T::eh_target_reset) }
+    }
+
+    /// `eh_bus_reset_handler`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::eh`].
+    pub(super) unsafe extern "C" fn eh_bus_reset(cmd: *mut bindings::scsi_cmnd) -> c_int {
+        // SAFETY: By the function's safety requirements.
+        unsafe { Self::eh(cmd, T::eh_bus_reset) }
+    }
+
+    /// `eh_host_reset_handler`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::eh`].
+    pub(super) unsafe extern "C" fn eh_host_reset(cmd: *mut bindings::scsi_cmnd) -> c_int {
+        // SAFETY: By the function's safety requirements.
+        unsafe { Self::eh(cmd, T::eh_host_reset) }
+    }
+
+    /// `change_queue_depth`: asks `T` (if it has an opinion), then sets it.
+    ///
+    /// # Safety
+    ///
+    /// `sdev` must be a valid device of a host of `T`'s template.
+    pub(super) unsafe extern "C" fn change_queue_depth(
+        sdev: *mut bindings::scsi_device,
+        depth: c_int,
+    ) -> c_int {
+        let depth = if T::HAS_CHANGE_QUEUE_DEPTH {
+            // SAFETY: `sdev` is valid during the call.
+            let dev = unsafe { ScsiDevice::from_raw(sdev) };
+            let asked = u32::try_from(depth).unwrap_or(1);
+            c_int::try_from(T::change_queue_depth(dev, asked)).unwrap_or(c_int::MAX)
+        } else {
+            depth
+        };
+        // SAFETY: `sdev` is valid during the call.
+        unsafe { bindings::scsi_change_queue_depth(sdev, depth) }
+    }
+
+    /// `init_cmd_priv`: creates the command's `CmdPriv<T::CmdData>`.
+    ///
+    /// # Safety
+    ///
+    /// `cmd` must be a command of a host of `T`'s template, being allocated.
+    pub(super) unsafe extern "C" fn init_cmd_priv(
+        _shost: *mut bindings::Scsi_Host,
+        cmd: *mut bindings::scsi_cmnd,
+    ) -> c_int {
+        // SAFETY: The template's `cmd_size` is that of `CmdPriv<T::CmdData>`
+        // (type invariant of `Template`), and the command is new.
+        unsafe { CmdPriv::<T::CmdData>::init(cmd) };
+        0
+    }
+
+    /// `exit_cmd_priv`: drops the command's `CmdPriv<T::CmdData>`.
+    ///
+    /// # Safety
+    ///
+    /// `cmd` must be a command of a host of `T`'s template, being freed.
+    pub(super) unsafe extern "C" fn exit_cmd_priv(
+        _shost: *mut bindings::Scsi_Host,
+        cmd: *mut bindings::scsi_cmnd,
+    ) -> c_int {
+        // SAFETY: `init_cmd_priv` initialized the area, and the command is
+        // being freed, so nobody uses it.
+        unsafe { CmdPriv::<T::CmdData>::drop_in(cmd) };
+        0
+    }
+
+    /// `show` of a host attribute: writes its value and a newline.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be the `shost_dev` of a registered host of `T`'s template,
+    /// `attr` one of its [`super::HostAttribute`]s, and `buf` a sysfs buffer
+    /// of `PAGE_SIZE` bytes.
+    pub(super) unsafe extern "C" fn show_attribute(
+        dev: *mut kbindings::device,
+        attr: *mut kbindings::device_attribute,
+        buf: *mut c_char,
+    ) -> isize {
+        // `class_to_shost()`: the device is the host's `shost_dev`.
+        let shost = dev
+            .cast::<u8>()
+            .wrapping_sub(offset_of!(bindings::Scsi_Host, shost_dev))
+            .cast::<bindings::Scsi_Host>();
+        // SAFETY: Sysfs calls `show` only while the attribute exists, from
+        // `scsi_add_host` to `scsi_remove_host`: the host is registered.
+        let host = unsafe { data_of::<T>(shost) };
+        // SAFETY: `attr` is a valid attribute, whose name is a static string.
+        let name = unsafe { CStr::from_char_ptr((*attr).attr.name) };
+        let Some(value) = T::show_attribute(host, name) else {
+            return EIO.to_errno() as isize;
+        };
+        let mut text = [0u8; 21];
+        let len = format_decimal(value, &mut text);
+        // SAFETY: `buf` has `PAGE_SIZE` bytes, more than the at most 21 of
+        // `text`.
+        unsafe { core::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), len) };
+        len as isize
+    }
+}
+
+/// Writes `value` in decimal and a newline to `out`; returns the length.
+fn format_decimal(mut value: u64, out: &mut [u8; 21]) -> usize {
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    loop {
+        digits[n] = b'0' + (value % 10) as u8;
+        n += 1;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    for (i, d) in digits[..n].iter().rev().enumerate() {
+        out[i] = *d;
+    }
+    out[n] = b'\n';
+    n + 1
+}
