@@ -5,6 +5,7 @@ checking data, running fio."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 
 from .guest import Guest, GuestError
@@ -123,3 +124,16 @@ def wait_inflight(g: Guest, dev: str) -> None:
     """Waits until `dev` has commands in flight."""
     g.run(f"for i in $(seq 400); do set -- $(cat /sys/block/{dev}/inflight); "
           "[ $(($1 + $2)) -gt 0 ] && exit 0; sleep 0.05; done; exit 1", timeout=60)
+
+
+def root_disk_io_and_poweroff(g: Guest) -> subprocess.CompletedProcess:
+    """For a guest whose root file system is its disk image
+    (GuestConfig.root_disk): writes 16 MiB to /data.bin and reads them back
+    past the page cache, remounts / read-only, powers off, and returns
+    `e2fsck -fn` of the image, run on the host."""
+    g.run("dd if=/dev/urandom of=/data.bin bs=1M count=16 2>/dev/null && "
+          "sha256sum /data.bin > /data.sum && sync && "
+          "echo 3 > /proc/sys/vm/drop_caches && sha256sum -c /data.sum", timeout=300)
+    g.shutdown_with("sync; mount -o remount,ro / && poweroff -f")
+    return subprocess.run(["e2fsck", "-fn", str(g.dir / "root.img")], capture_output=True,
+                          text=True)

@@ -13,7 +13,6 @@ back a file on it, shuts down cleanly and checks the file system on the host.
 """
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import driver_disks, fio  # noqa: E402
-from harness.scsi import wait_disks  # noqa: E402
+from harness.scsi import root_disk_io_and_poweroff, wait_disks  # noqa: E402
 from harness.guest import Disk, Guest, GuestConfig, GuestError  # noqa: E402
 
 KCONFIG = os.environ.get("KCONFIG_RUN", "perf")
@@ -45,14 +44,9 @@ def root_on_pvscsi() -> int:
         say(f"    {bdf} is bound to: {g.bound_driver(bdf)} (built in)")
         log = g.run("dmesg | grep -E 'vmw_pvscsi_rs|scsi host|sd [0-9]|EXT4-fs|VFS' | tail -n 12")
         say("    kernel log:\n" + "".join(f"      {line}\n" for line in log.splitlines()))
-        say(">>> writing 16 MiB to /data.bin on the root file system, reading it back")
-        g.run("dd if=/dev/urandom of=/data.bin bs=1M count=16 2>/dev/null && "
-              "sha256sum /data.bin > /data.sum && sync && "
-              "echo 3 > /proc/sys/vm/drop_caches && sha256sum -c /data.sum", timeout=300)
-        say(">>> remounting / read-only, powering off")
-        g.shutdown_with("sync; mount -o remount,ro / && poweroff -f")
-        res = subprocess.run(["e2fsck", "-fn", str(g.dir / "root.img")], capture_output=True,
-                             text=True)
+        say(">>> writing 16 MiB to /data.bin on the root file system, reading it back; "
+            "remounting / read-only, powering off")
+        res = root_disk_io_and_poweroff(g)
         say(f"    e2fsck of the image: {'clean' if res.returncode == 0 else res.stdout}")
         if res.returncode != 0:
             return 1
