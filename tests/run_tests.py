@@ -34,7 +34,7 @@ from harness.guest import Disk, Guest, GuestConfig  # noqa: E402
 KCONFIG = os.environ.get("PVSCSI_KCONFIG", "debug")
 # Guests at a time in the integration step (PVSCSI_TEST_JOBS). One by one by
 # default: on this 2-core machine two at a time gained little (44 min for the
-# whole of make test, against about 50) and slowed each guest enough to time
+# whole of make test, against about 55) and slowed each guest enough to time
 # out a test's wait (see Documentation/scsi/vmw_pvscsi_rs-testing.rst).
 JOBS = max(1, int(os.environ.get("PVSCSI_TEST_JOBS", "1")))
 LOGS = paths.LOGS
