@@ -93,7 +93,7 @@ def base_archive() -> Path:
     w.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
     w.file("etc/group", b"root:x:0:\n")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
+    tmp = out.with_suffix(f".tmp{os.getpid()}")  # parallel test workers
     tmp.write_bytes(w.finish())
     tmp.rename(out)
     return out

@@ -32,9 +32,16 @@ def kdir(kconfig: str) -> Path:
     return Path(_script("module", "kdir", env={"KCONFIG": kconfig}))
 
 
+# The kernels whose own build makes vmw_pvscsi_rs.ko (scripts/kernel intree).
+INTREE = {"intree"}
+
+
 @functools.cache
 def module(kconfig: str) -> Path:
-    """The vmw_pvscsi_rs.ko built against that kernel (built if missing)."""
+    """The vmw_pvscsi_rs.ko built against that kernel (built if missing):
+    out of tree, or by the kernel's own build for an `intree` kernel."""
+    if kconfig in INTREE:
+        return kdir(kconfig) / "drivers/scsi/vmw_pvscsi_rs/vmw_pvscsi_rs.ko"
     return Path(_script("module", "path", env={"KCONFIG": kconfig}))
 
 

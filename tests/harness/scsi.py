@@ -121,9 +121,11 @@ def stop_verify(g: Guest, tag: str, size_mb: int = 8) -> int:
 
 
 def wait_inflight(g: Guest, dev: str) -> None:
-    """Waits until `dev` has commands in flight."""
-    g.run(f"for i in $(seq 400); do set -- $(cat /sys/block/{dev}/inflight); "
-          "[ $(($1 + $2)) -gt 0 ] && exit 0; sleep 0.05; done; exit 1", timeout=60)
+    """Waits until `dev` has commands in flight (up to 90 s of guest time:
+    a loaded debug guest runs the loop far slower than its sleeps say)."""
+    g.run("end=$(($(date +%s) + 90)); while [ $(date +%s) -lt $end ]; do "
+          f"set -- $(cat /sys/block/{dev}/inflight); "
+          "[ $(($1 + $2)) -gt 0 ] && exit 0; sleep 0.05; done; exit 1", timeout=120)
 
 
 def root_disk_io_and_poweroff(g: Guest) -> subprocess.CompletedProcess:

@@ -223,7 +223,8 @@ def reserved_status_lie(g, driver: str, scsi_status: int) -> tuple[str, int, str
     return g.trace()[mark:], rc, out, host0
 
 
-@pytest.mark.parametrize("driver", [RS, pytest.param(C, marks=pytest.mark.stress)])
+@pytest.mark.stress
+@pytest.mark.parametrize("driver", [RS, C])
 def test_reserved_scsi_status(make_guest, driver):
     """A completion whose SCSI status is none that SAM defines (0xff) on a
     successful host status. The midlayer's disposition for such a status
@@ -247,6 +248,7 @@ def test_reserved_scsi_status(make_guest, driver):
         assert bad == 1, f"bad_completions {bad}"
 
 
+@pytest.mark.stress
 def test_rescan_keeps_a_disk_one_test_unit_ready_called_gone(make_guest):
     """After an adapter reset the driver rescans its host and removes the
     devices that are gone (hot-remove messages may have been lost): those
@@ -330,7 +332,8 @@ def request_consumer_lie(g, driver: str, ahead: int) -> tuple[bool, str, int]:
     return done, out, passes
 
 
-@pytest.mark.parametrize("driver", [RS, pytest.param(C, marks=pytest.mark.stress)])
+@pytest.mark.stress
+@pytest.mark.parametrize("driver", [RS, C])
 def test_request_consumer_index_lie(make_guest, driver):
     """A device that writes a request consumer index ahead of the producer
     (issue 9: found by the campaign, where it left fio waiting forever).

@@ -23,6 +23,7 @@ from harness.scsi import (RS, data_roundtrip, host_disks, load, start_verify, st
 SCALE = int(os.environ.get("PVSCSI_STRESS_SCALE", "1"))
 
 
+@pytest.mark.stress
 def test_reset_storm_under_verify(kconfig):
     """Device, target, bus and host resets on two disks (ids 0 and 20) of
     one controller, both disks at once, round after round, while fio

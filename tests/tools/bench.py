@@ -33,8 +33,15 @@ Modes:
           still completes I/O from its main loop in real time, so run it on
           an otherwise idle machine: load elsewhere changes the numbers.
 
-Output: results.json (every sample) and chart.svg under build/bench/<time>/,
-and a table on stdout.
+After the rounds (unless --no-counts), each pvscsi driver runs every job
+again for a fixed number of I/Os, alone, with QEMU's pvscsi trace events on:
+the device-side counts per I/O of doorbells (KICK_RW_IO and KICK_NON_RW_IO
+register writes), request descriptors read and MSI messages sent. These do
+not depend on the machine's speed; on VMware or KVM each doorbell and each
+interrupt is a VM exit. The events are off while anything is timed.
+
+Output: results.json (every sample, and the device counts) and chart.svg under
+build/bench/<time>/, and tables on stdout.
 """
 
 from __future__ import annotations
@@ -67,16 +74,33 @@ PVSCSI = ("vmw_pvscsi", "vmw_pvscsi_rs")
 # The CPU that takes the pvscsi interrupts and runs fio.
 BENCH_CPU = 1
 JOBS = [
-    # name, rw, bs, iodepth, I/Os in icount mode (0: not run in icount mode)
+    # name, rw, bs, iodepth, I/Os in icount mode (0: not run in icount mode),
+    # extra fio options
     #
     # In icount mode (sleep=off) virtual time jumps to the next timer whenever
     # the guest idles, so a QD1 job measures the idle policy rather than the
     # instructions per I/O: it is run in wall mode only. The I/O counts keep
     # fio's millisecond runtime resolution below 1%.
-    ("randread-4k-qd1", "randread", "4k", 1, 0),
-    ("randread-4k-qd32", "randread", "4k", 32, 40000),
-    ("seqread-128k-qd8", "read", "128k", 8, 12000),
+    ("randread-4k-qd1", "randread", "4k", 1, 0, ""),
+    ("randread-4k-qd32", "randread", "4k", 32, 40000, ""),
+    # Batched submission: io_uring hands the block layer 16 requests at a
+    # time, which reach the driver as one batch (the last one marked).
+    ("randread-4k-qd32-batch16", "randread", "4k", 32, 40000,
+     "--ioengine=io_uring --iodepth_batch_submit=16 --iodepth_batch_complete_min=16"),
+    # Two submitters on two CPUs sharing the one request ring (wall mode).
+    ("randread-4k-qd32-2jobs", "randread", "4k", 32, 20000,
+     "--numjobs=2 --cpus_allowed=0-1 --group_reporting"),
+    ("seqread-128k-qd8", "read", "128k", 8, 12000, ""),
+    # Large transfers: 1 MiB sequential reads and writes (the null disk
+    # discards the data).
+    ("seqread-1m-qd8", "read", "1m", 8, 2000, ""),
+    ("seqwrite-1m-qd8", "write", "1m", 8, 2000, ""),
 ]
+# Jobs the device-side counts are taken for (--counts), with their I/Os.
+COUNT_IOS = 4000
+# QEMU trace events counted: doorbells (register writes), request
+# descriptors the device read, and MSI messages it sent.
+COUNT_EVENTS = ["pvscsi_io_write", "pvscsi_process_req_descr", "pvscsi_update_irq_msi"]
 
 
 def say(msg: str) -> None:
@@ -176,6 +200,11 @@ def round_order(present: list[str], rnd: int) -> list[str]:
     return order + others[1:] if pv else others
 
 
+def direction(rw: str) -> str:
+    """The side of fio's JSON report a job's I/O is counted in."""
+    return "write" if "write" in rw else "read"
+
+
 def sample(rnd: int, driver: str, job: str, read: dict) -> dict:
     """One result: fio's read statistics of `driver` in `job`, round `rnd`."""
     return {
@@ -186,14 +215,61 @@ def sample(rnd: int, driver: str, job: str, read: dict) -> dict:
 
 
 def run_job(g: Guest, name: str, dev: str, cpu: int, job: tuple, args, samples: list, rnd: int) -> None:
-    jname, rw, bs, qd, ios = job
-    pin = f"--cpus_allowed={cpu}"
+    jname, rw, bs, qd, ios, extra = job
+    pin = f"--cpus_allowed={cpu} {extra}"
     if args.mode == "icount":
         res = fio(g, dev, rw, bs, qd, number_ios=ios, extra=f"--size={args.size} {pin}")
     else:
         res = fio(g, dev, rw, bs, qd, runtime=args.runtime, ramp=args.ramp, extra=pin)
-    samples.append(sample(rnd, name, jname, res["read"]))
+    samples.append(sample(rnd, name, jname, res[direction(rw)]))
     say(f"    round {rnd} {jname:18} {name:14} {res['read']['iops']:10.0f} IOPS")
+
+
+def trace_events(g: Guest, enable: bool) -> None:
+    """Turns the counted QEMU trace events on or off (they cost QEMU time:
+    off while anything is timed)."""
+    mon = g.qmp()
+    try:
+        for event in COUNT_EVENTS:
+            mon.cmd("trace-event-set-state", name=event, enable=enable)
+    finally:
+        mon.close()
+
+
+def device_counts(g: Guest, ready: dict, jobs: list, drivers: list[str]) -> dict:
+    """Per pvscsi driver and job: what the device saw per I/O (doorbells,
+    request descriptors, MSI messages), from QEMU's trace events over
+    COUNT_IOS I/Os with that driver alone doing I/O. Run after the timed
+    rounds."""
+    counts: dict = {}
+    for job in jobs:
+        jname, rw, bs, qd, _, extra = job
+        for d in drivers:
+            if d not in PVSCSI or d not in ready:
+                continue
+            dev, cpu = ready[d]
+            mark = len(g.trace())
+            trace_events(g, True)
+            try:
+                res = fio(g, dev, rw, bs, qd, number_ios=COUNT_IOS,
+                          extra=f"--size=1g --cpus_allowed={cpu} {extra}")
+            finally:
+                trace_events(g, False)
+            ios = res[direction(rw)]["total_ios"] or 1
+            lines = g.trace()[mark:].splitlines()
+            kicks = sum("KICK_RW_IO" in x or "KICK_NON_RW_IO" in x for x in lines)
+            c = {
+                "ios": ios,
+                "doorbells_per_io": round(kicks / ios, 3),
+                "rw_doorbells_per_io": round(sum("KICK_RW_IO" in x for x in lines) / ios, 3),
+                "descriptors_per_io": round(sum("pvscsi_process_req_descr" in x for x in lines) / ios, 3),
+                "interrupts_per_io": round(sum("pvscsi_update_irq_msi" in x for x in lines) / ios, 3),
+            }
+            counts.setdefault(jname, {})[d] = c
+            say(f"    counts {jname:24} {d:14} doorbells {c['doorbells_per_io']:.3f}, "
+                f"descriptors {c['descriptors_per_io']:.3f}, interrupts {c['interrupts_per_io']:.3f} "
+                "per I/O")
+    return counts
 
 
 def median_ci(values: list[float], level: float = 0.95, resamples: int = 4000) -> tuple[float, float]:
@@ -210,7 +286,7 @@ def run_pair(g: Guest, ready: dict, owner: dict[str, str], job: tuple, args, sam
              rnd: int) -> None:
     """Runs `job` on both pvscsi drivers at once (pair mode), each on its own
     CPU; the CPUs swap from round to round."""
-    jname, rw, bs, qd, _ = job
+    jname, rw, bs, qd, _, extra = job
     cpus = dict(zip(PVSCSI, (rnd % 2, 1 - rnd % 2)))
     for d in PVSCSI:
         got = steer_irqs(g, owner[d], ready[d][0], cpus[d])
@@ -218,12 +294,12 @@ def run_pair(g: Guest, ready: dict, owner: dict[str, str], job: tuple, args, sam
             raise GuestError(f"{d}: interrupt delivered to CPU {got}, not {cpus[d]}")
     jobs = " ".join(f"--name={d} --filename=/dev/{ready[d][0]} --cpus_allowed={cpus[d]}"
                     for d in PVSCSI)
-    doc = fio_json(g, f"--direct=1 --ioengine=libaio --rw={rw} --bs={bs} --iodepth={qd} "
+    doc = fio_json(g, f"--direct=1 --ioengine=libaio --rw={rw} --bs={bs} --iodepth={qd} {extra} "
                       f"{timed(args.runtime, args.ramp)} {jobs}", timeout=600)
     for res in doc["jobs"]:
         if res.get("error"):
             raise GuestError(f"fio reported error {res['error']} for {res['jobname']}")
-        samples.append(sample(rnd, res["jobname"], jname, res["read"]))
+        samples.append(sample(rnd, res["jobname"], jname, res[direction(rw)]))
     say(f"    round {rnd} {jname:18} " + "  ".join(
         f"{s['driver']} {s['iops']:8.0f} IOPS (CPU {cpus[s['driver']]})" for s in samples[-2:]))
 
@@ -271,6 +347,18 @@ def table(summary: dict, drivers: list[str]) -> str:
             lo, hi = row[d]["paired_ratio_ci95"]
             line += f"{f'{r:.3f} [{lo:.3f}, {hi:.3f}]':>28}"
         lines.append(line)
+    return "\n".join(lines)
+
+
+def count_table(counts: dict) -> str:
+    """Doorbells, request descriptors and interrupts per I/O, per job and
+    pvscsi driver."""
+    head = f"{'job':26}{'driver':16}{'doorbells':>11}{'rw doorbells':>14}{'descriptors':>13}{'interrupts':>12}"
+    lines = [head, "-" * len(head)]
+    for job, row in counts.items():
+        for d, c in row.items():
+            lines.append(f"{job:26}{d:16}{c['doorbells_per_io']:11.3f}{c['rw_doorbells_per_io']:14.3f}"
+                         f"{c['descriptors_per_io']:13.3f}{c['interrupts_per_io']:12.3f}")
     return "\n".join(lines)
 
 
@@ -330,6 +418,8 @@ def main() -> int:
     ap.add_argument("--jobs", default=",".join(j[0] for j in JOBS),
                     help="comma-separated subset of: " + ", ".join(j[0] for j in JOBS))
     ap.add_argument("--kconfig", default="perf")
+    ap.add_argument("--no-counts", dest="counts", action="store_false",
+                    help="skip the device-side counts (QEMU trace events) after the rounds")
     ap.add_argument("--host-cpus", default="",
                     help="pin QEMU to these host CPUs (a taskset list such as 0); default: no pinning")
     args = ap.parse_args()
@@ -347,6 +437,7 @@ def main() -> int:
     cfg = GuestConfig(
         kconfig=args.kconfig, virtio_scsi="virtio_scsi" in drivers, host_cpus=args.host_cpus,
         icount=args.mode == "icount", name="bench", pvscsi_count=2,
+        trace=COUNT_EVENTS if args.counts else [],
         disks=[Disk(scsi_id=0, size_mb=1024, backend="null", bus="pv0"),
                Disk(scsi_id=0, size_mb=1024, backend="null", bus="pv1")]
         + ([Disk(scsi_id=0, size_mb=1024, backend="null", bus="vs0")] if "virtio_scsi" in drivers else []))
@@ -354,9 +445,12 @@ def main() -> int:
     say(f">>> bench: mode {args.mode}, {args.rounds} rounds, drivers {', '.join(drivers)}")
     started = time.monotonic()
     with Guest(cfg) as g:
+        if args.counts:
+            trace_events(g, False)
         ready, owner = setup_drivers(g, drivers)
         skipped = {d for d in drivers if d not in ready}
-        jobs = [j for j in JOBS if (args.mode != "icount" or j[4]) and j[0] in args.jobs.split(",")]
+        jobs = [j for j in JOBS if (args.mode != "icount" or j[4]) and j[0] in args.jobs.split(",")
+                and not (args.mode == "pair" and "--numjobs" in j[5])]
         if args.mode == "pair" and skipped:
             raise GuestError(f"pair mode needs both pvscsi drivers; no disk for {', '.join(skipped)}")
         for rnd in range(1, args.rounds + 1):
@@ -370,10 +464,12 @@ def main() -> int:
                 for d in round_order([d for d in drivers if d in ready], rnd):
                     dev, cpu = ready[d]
                     run_job(g, d, dev, cpu, job, args, samples, rnd)
+        counts = device_counts(g, ready, jobs, drivers) if args.counts else {}
     present = [d for d in drivers if d not in skipped]
     summary = summarize(samples, present)
     result = {"mode": args.mode, "rounds": args.rounds, "drivers": drivers, "skipped": sorted(skipped),
-              "jobs": [j[0] for j in JOBS], "samples": samples, "summary": summary,
+              "jobs": [j[0] for j in jobs], "samples": samples, "summary": summary,
+              "device_counts": counts,
               "seconds": round(time.monotonic() - started)}
     (out_dir / "results.json").write_text(json.dumps(result, indent=2))
     unit = "virtual IOPS" if args.mode == "icount" else "IOPS"
@@ -382,6 +478,9 @@ def main() -> int:
     say(f"\n>>> median {unit} over {args.rounds} rounds; ratios are medians of per-round "
         "ratios [95 % bootstrap confidence interval]")
     say(table(summary, present))
+    if counts:
+        say(f"\n>>> per I/O, as the device saw it ({COUNT_IOS} I/Os a job, QEMU trace events)")
+        say(count_table(counts))
     for d in sorted(skipped):
         say(f"(skipped {d}: no disk appeared after loading it)")
     say(f"\nresults: {out_dir / 'results.json'}\nchart:   {out_dir / 'chart.svg'}")

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """`make stress`: the stress campaign, on the debug kernel.
 
-Runs the stress tests of tests/integration (test_eh_storm.py: reset storms on
+Runs the stress tests of tests/integration (every case marked `stress`, the
+ones CASES does not name after those it does; test_eh_storm.py: reset storms on
 two disks under fio verify, repeated aborts beside a verifying disk, host
 resets during hot-adds; test_pm.py's sleep cycles) with PVSCSI_STRESS_SCALE
 (`--scale`, default 5) times the work `make test` gives them, `--repeat` times
@@ -45,6 +46,29 @@ CASES = [
 ]
 
 
+def stress_marked() -> list[str]:
+    """The node ids (relative to tests/integration) of every case marked
+    `stress`, whether CASES names it or not."""
+    res = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p",
+                          "no:cacheprovider", "-m", "stress", str(TOP / "tests/integration")],
+                         cwd=TOP / "tests", stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+    prefix = "integration/"
+    return [line[len(prefix):] for line in res.stdout.splitlines() if line.startswith(prefix)]
+
+
+def with_the_rest(cases: list[str]) -> list[str]:
+    """CASES, then every stress-marked case none of them covers (a case
+    moved out of `make test` is never left out of `make stress`)."""
+    rest = []
+    for node in stress_marked():
+        function = node.split("[", 1)[0]
+        if not any(function == c or function.startswith(c + "::") or node.startswith(c)
+                   for c in cases + rest):
+            rest.append(function)
+    return cases + rest
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=int, default=5, help="work per case, in make-test units")
@@ -56,7 +80,7 @@ def main() -> int:
     env = dict(os.environ, PVSCSI_STRESS_SCALE=str(args.scale))
     results = []
     failed = 0
-    cases = [c for c in CASES if args.k in c]
+    cases = [c for c in with_the_rest(CASES) if args.k in c]
     for n in range(args.repeat):
         for case in cases:
             junit = out / f"{len(results)}.xml"
