@@ -105,6 +105,8 @@ def fake_tree(dest: Path, real: Path, edit=None, drop: str | None = None) -> Pat
     ("other-rustc", lambda t: re.sub(r"rustc \d+\.\d+\.\d+ \([^)]*\)", "rustc 1.78.0 (9b00956e5 2024-04-29)", t),
      None, "was built with 'rustc 1.78.0 (9b00956e5 2024-04-29)'"),
     ("gcc", lambda t: t.replace("CONFIG_CC_IS_CLANG=y", "CONFIG_CC_IS_GCC=y"), None, "was built with gcc"),
+    # Before, kbuild then built nothing and said nothing.
+    ("built-in", lambda t: t + "CONFIG_SCSI_VMW_PVSCSI_RUST=y\n", None, "has vmw_pvscsi_rs built in"),
 ])
 def test_unusable_kernel_tree_is_refused(tmp_path, kdir, case, edit, drop, expect):
     """A kernel tree the module cannot be built for, or whose kernel
