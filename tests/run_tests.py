@@ -137,12 +137,11 @@ def kunit_tests() -> None:
 
 
 def integration_tests() -> None:
-    jobs = JOBS
-    step(f"guest integration tests (pytest, {KCONFIG} kernel, {jobs} guest(s) at a time)")
+    step(f"guest integration tests (pytest, {KCONFIG} kernel, {JOBS} guest(s) at a time)")
     junit = LOGS / "pytest.xml"
     # The `stress` cases belong to `make stress`. With several jobs, pytest-
     # xdist gives each worker whole files (their guests are per file).
-    parallel = ["-n", str(jobs), "--dist", "loadfile"] if jobs > 1 else []
+    parallel = ["-n", str(JOBS), "--dist", "loadfile"] if JOBS > 1 else []
     res = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", *parallel,
                           "-m", "not stress", "--durations=30", f"--junitxml={junit}",
                           str(TOP / "tests/integration")],

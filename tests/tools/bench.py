@@ -96,7 +96,7 @@ JOBS = [
     ("seqread-1m-qd8", "read", "1m", 8, 2000, ""),
     ("seqwrite-1m-qd8", "write", "1m", 8, 2000, ""),
 ]
-# Jobs the device-side counts are taken for (--counts), with their I/Os.
+# I/Os of each job's device-side count (after the timed rounds).
 COUNT_IOS = 4000
 # QEMU trace events counted: doorbells (register writes), request
 # descriptors the device read, and MSI messages it sent.

@@ -103,11 +103,21 @@ def is_dma(name: str) -> bool:
     return name.split(" ")[0].startswith(DMA_PREFIXES)
 
 
+def blocks_of(per: collections.Counter) -> dict:
+    """Block executions per function, from profile()'s counts."""
+    return {k[1]: v for k, v in per.items() if isinstance(k, tuple) and k[0] == "blocks"}
+
+
+def own_of(driver: str, per: collections.Counter) -> dict:
+    """Instructions per function of `driver`'s own code."""
+    return {k: v for k, v in per.items() if isinstance(k, str) and f"[{driver}]" in k}
+
+
 def summarise(driver: str, per: collections.Counter, ios: int) -> dict:
     """The figures of one driver at one depth, per I/O."""
     funcs = {k: v for k, v in per.items() if isinstance(k, str)}
-    blocks = {k[1]: v for k, v in per.items() if isinstance(k, tuple) and k[0] == "blocks"}
-    own = {k: v for k, v in funcs.items() if f"[{driver}]" in k}
+    blocks = blocks_of(per)
+    own = own_of(driver, per)
     dma = {k: v for k, v in funcs.items() if is_dma(k)}
     return {
         "kernel_instructions": round(sum(funcs.values()) / ios, 1),
@@ -127,14 +137,13 @@ def report(qd: int, res: dict, top: int, annotate: list[str]) -> dict:
     figures = {}
     for d, (per, ios) in res.items():
         f = figures[d] = summarise(d, per, ios)
-        blocks = {k[1]: v for k, v in per.items() if isinstance(k, tuple) and k[0] == "blocks"}
+        blocks = blocks_of(per)
         print(f"\n>>> QD{qd} {d}: whole kernel, per I/O: {f['kernel_instructions']:.0f} "
               f"instructions, {f['kernel_blocks']:.0f} blocks")
         print(f">>> QD{qd} {d}: its own functions, instructions and blocks per I/O "
               f"(total {f['own_instructions']:.1f} and {f['own_blocks']:.1f}); "
               f"DMA API {f['dma_api_instructions']:.1f}")
-        own = [(k, v) for k, v in per.items() if isinstance(k, str) and f"[{d}]" in k]
-        for k, v in sorted(own, key=lambda kv: -kv[1]):
+        for k, v in sorted(own_of(d, per).items(), key=lambda kv: -kv[1]):
             if v / ios >= 1:
                 print(f"  {v / ios:8.1f} {blocks.get(k, 0) / ios:6.1f}  {k[:100]}")
         for name, v in f["dma_functions"].items():
