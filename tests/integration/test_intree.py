@@ -9,8 +9,12 @@ kernel as an out-of-tree one ('O'): that tells it from the module `make`
 builds. It binds, serves I/O read back identical, and unloads. (The `=y`
 build is test_root_disk.py's built-in case.)"""
 
+import hashlib
+import subprocess
+
 import pytest
 
+from harness import paths
 from harness.guest import Disk, Guest, GuestConfig
 from harness.scsi import RS, data_roundtrip, load
 
@@ -24,8 +28,14 @@ TAINT_OOT_MODULE = 1 << 12
 def test_intree_module_binds_and_serves_io():
     cfg = GuestConfig(kconfig="intree", disks=[Disk(scsi_id=0, size_mb=64)], c_modules=False,
                       name="intree-module")
+    # The file the guest loads; busybox's modinfo needs a modules.dep, so
+    # the host's reads it.
+    ko = paths.module("intree")
+    assert subprocess.run(["modinfo", "-F", "intree", str(ko)], capture_output=True, text=True,
+                          check=True).stdout.strip() == "Y"
     with Guest(cfg) as g:
-        assert g.run(f"modinfo -F intree /modules/{RS}.ko").strip() == "Y"
+        assert g.run(f"sha256sum /modules/{RS}.ko").split()[0] == \
+            hashlib.sha256(ko.read_bytes()).hexdigest()
         devs = load(g, RS, 1)
         assert g.bound_driver(g.pvscsi_bdf()) == RS
         assert g.run(f"cat /sys/module/{RS}/taint").strip() == ""
