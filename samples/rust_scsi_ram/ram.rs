@@ -258,6 +258,7 @@ impl kernel::Module for RamModule {
             max_lun: 1,
             max_channel: 0,
             max_cmd_len: 16,
+            poll_queues: 0,
         };
         let host = Host::new(&TEMPLATE, data, &limits)?;
         let parent: &kernel::device::Device<kernel::device::Bound> = dev.as_ref().as_ref();

@@ -221,6 +221,17 @@ impl<D> Command<D> {
         request_tag(self.raw())
     }
 
+    /// Whether the command was submitted for polled completion
+    /// (`REQ_POLLED`): it came through a poll queue, and its submitter reaps
+    /// it with [`super::Operations::mq_poll`] rather than waiting for an
+    /// interrupt.
+    pub fn is_polled(&self) -> bool {
+        // SAFETY: Every command of a host is the payload of a valid
+        // block-layer request, whose flags are fixed while it is started.
+        let flags = unsafe { (*request_of(self.raw())).cmd_flags };
+        flags & (1 << kbindings::req_flag_bits___REQ_POLLED) != 0
+    }
+
     /// Whether this is the last command of a batch (`SCMD_LAST`): when it is
     /// not, the midlayer calls [`super::Operations::commit_rqs`] or queues
     /// more.
@@ -387,18 +398,21 @@ impl EhCommand<'_> {
     }
 }
 
+/// The block-layer request whose payload is `cmd` (`scsi_cmd_to_rq()`).
+fn request_of(cmd: *mut bindings::scsi_cmnd) -> *const kbindings::request {
+    // The command is the request's payload, so the request sits right before
+    // it (`blk_mq_rq_from_pdu()`).
+    cmd.cast::<u8>()
+        .wrapping_sub(size_of::<kbindings::request>())
+        .cast::<kbindings::request>()
+}
+
 /// The tag of the block-layer request whose payload is `cmd`
 /// (`scsi_cmd_to_rq(cmd)->tag`).
 fn request_tag(cmd: *mut bindings::scsi_cmnd) -> u32 {
-    // The command is the request's payload, so the request sits right before
-    // it (`blk_mq_rq_from_pdu()`).
-    let rq = cmd
-        .cast::<u8>()
-        .wrapping_sub(size_of::<kbindings::request>())
-        .cast::<kbindings::request>();
     // SAFETY: Every command of a host is the payload of a valid block-layer
     // request (a KUnit test checks the layout).
-    let tag = unsafe { (*rq).tag };
+    let tag = unsafe { (*request_of(cmd)).tag };
     // Tags are never negative for a started request.
     tag as u32
 }

@@ -10,6 +10,7 @@ use core::{
 };
 
 use kernel::{
+    bindings as kbindings,
     device,
     error::to_result,
     prelude::*,
@@ -44,6 +45,35 @@ pub struct HostLimits {
     pub max_channel: u32,
     /// Longest CDB.
     pub max_cmd_len: u32,
+    /// Hardware queues for polled I/O (`HCTX_TYPE_POLL`), besides the one
+    /// interrupt-driven queue; 0 for none. With any, the host's tags are
+    /// shared by all its queues (`host_tagset`: a tag stays unique host-wide,
+    /// below `can_queue`), and the driver implements
+    /// [`Operations::mq_poll`].
+    pub poll_queues: u32,
+}
+
+/// What the layer keeps in a host's `hostdata`.
+#[repr(C)]
+struct HostPriv<P> {
+    /// The host's data ([`data_of`] reads this first field).
+    data: P,
+    /// [`HostLimits::poll_queues`].
+    poll_queues: u32,
+}
+
+/// Returns the number of poll queues of a host ([`HostLimits::poll_queues`]).
+///
+/// # Safety
+///
+/// `shost` must come from [`Host::new`].
+pub(super) unsafe fn poll_queues_of(shost: *mut bindings::Scsi_Host) -> u32 {
+    // SAFETY: `Host::new` wrote a `HostPriv` at the start of `hostdata`, and
+    // never changes it.
+    unsafe {
+        let p = core::ptr::addr_of_mut!((*shost).hostdata).cast::<HostPriv<*const ()>>();
+        (*p).poll_queues
+    }
 }
 
 /// Returns the data of a host.
@@ -57,8 +87,8 @@ pub(super) unsafe fn data_of<'bound, T: Operations>(
     shost: *mut bindings::Scsi_Host,
 ) -> &'bound T::HostData<'bound> {
     // SAFETY: `Host::new` stored a pointer to the data at the start of
-    // `hostdata`, which it allocated with room for one; the caller guarantees
-    // it is still valid.
+    // `hostdata` (the first field of a `HostPriv`), which it allocated with
+    // room for it; the caller guarantees it is still valid.
     unsafe {
         let slot = core::ptr::addr_of_mut!((*shost).hostdata).cast::<*const T::HostData<'bound>>();
         &*slot.read()
@@ -94,8 +124,9 @@ impl<'bound, T: Operations> Host<'bound, T> {
     /// # Errors
     ///
     /// `ENOMEM` if the host cannot be allocated; `EINVAL` for limits the
-    /// midlayer cannot represent, or if the layer's bindings disagree with
-    /// the C compiler on the layout of the midlayer's structures.
+    /// midlayer cannot represent, for poll queues without
+    /// [`Operations::mq_poll`], or if the layer's bindings disagree with the
+    /// C compiler on the layout of the midlayer's structures.
     pub fn new(
         template: &'static Template<T>,
         data: Arc<T::HostData<'bound>>,
@@ -108,7 +139,11 @@ impl<'bound, T: Operations> Host<'bound, T> {
             );
             return Err(EINVAL);
         }
-        let size = c_int::try_from(size_of::<*const T::HostData<'bound>>())?;
+        if limits.poll_queues > 0 && !T::HAS_MQ_POLL {
+            return Err(EINVAL);
+        }
+        let size = c_int::try_from(size_of::<HostPriv<*const T::HostData<'bound>>>())?;
+        let hw_queues = limits.poll_queues.checked_add(1).ok_or(EINVAL)?;
         let can_queue = c_int::try_from(limits.can_queue)?;
         let cmd_per_lun = i16::try_from(limits.cmd_per_lun)?;
         let max_cmd_len = u16::try_from(limits.max_cmd_len)?;
@@ -117,11 +152,20 @@ impl<'bound, T: Operations> Host<'bound, T> {
             .ok_or(ENOMEM)?;
         let raw = shost.as_ptr();
         // SAFETY: `raw` is a freshly allocated host with `size` bytes of
-        // `hostdata`, not yet visible to anybody else.
+        // `hostdata` (which `scsi_host_alloc` aligns for any type), not yet
+        // visible to anybody else.
         unsafe {
             core::ptr::addr_of_mut!((*raw).hostdata)
-                .cast::<*const T::HostData<'bound>>()
-                .write(core::ptr::from_ref(&*data));
+                .cast::<HostPriv<*const T::HostData<'bound>>>()
+                .write(HostPriv {
+                    data: core::ptr::from_ref(&*data),
+                    poll_queues: limits.poll_queues,
+                });
+            if limits.poll_queues > 0 {
+                (*raw).nr_hw_queues = hw_queues;
+                (*raw).nr_maps = kbindings::hctx_type_HCTX_MAX_TYPES;
+                (*raw).set_host_tagset(1);
+            }
             (*raw).can_queue = can_queue;
             (*raw).cmd_per_lun = cmd_per_lun;
             (*raw).max_id = limits.max_id;

@@ -216,6 +216,18 @@ pub trait Operations: Sized + 'static {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// Completes what the hardware has completed, for a task polling hardware
+    /// queue `queue` (one of [`HostLimits::poll_queues`], numbered after the
+    /// interrupt-driven ones); returns how many commands it completed.
+    /// Called in process context, possibly with preemption disabled; must
+    /// not sleep. A host with poll queues must implement it.
+    ///
+    /// The commands it completes may be of any queue: what matters to the
+    /// poller is that its own are among them when the hardware is done.
+    fn mq_poll<'bound>(_host: &'bound Self::HostData<'bound>, _queue: u32) -> u32 {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// The value of the host attribute `name` (one of the template's
     /// [`TemplateOptions::attributes`]), or `None` to fail the read.
     fn show_attribute<'bound>(_host: &'bound Self::HostData<'bound>, _name: &CStr) -> Option<u64> {

@@ -142,6 +142,12 @@ impl<T: Operations> Template<T> {
             t.eh_host_reset_handler = Some(OperationsVTable::<T>::eh_host_reset);
         }
         t.change_queue_depth = Some(OperationsVTable::<T>::change_queue_depth);
+        // The layer maps the hardware queues itself: interrupt-driven ones,
+        // then the poll queues of `HostLimits::poll_queues`.
+        t.map_queues = Some(OperationsVTable::<T>::map_queues);
+        if T::HAS_MQ_POLL {
+            t.mq_poll = Some(OperationsVTable::<T>::mq_poll);
+        }
         // With `init_cmd_priv`, the midlayer also stops clearing the private
         // area before every command (`scsi_queue_rq()`), so the data persists.
         t.init_cmd_priv = Some(OperationsVTable::<T>::init_cmd_priv);

@@ -21,7 +21,10 @@ use kernel::{
 use super::{
     bindings,
     cmnd::CmdPriv,
-    host::data_of,
+    host::{
+        data_of,
+        poll_queues_of, //
+    },
     Command,
     EhCommand,
     EhResult,
@@ -163,6 +166,53 @@ impl<T: Operations> OperationsVTable<T> {
         };
         // SAFETY: `sdev` is valid during the call.
         unsafe { bindings::scsi_change_queue_depth(sdev, depth) }
+    }
+
+    /// `map_queues`: the interrupt-driven queue (or queues) first, then the
+    /// host's poll queues ([`super::HostLimits::poll_queues`]); no queue is
+    /// reserved for reads.
+    ///
+    /// # Safety
+    ///
+    /// `shost` must be a host of `T`'s template, being registered.
+    pub(super) unsafe extern "C" fn map_queues(shost: *mut bindings::Scsi_Host) {
+        // SAFETY: `Host::new` made the host.
+        let poll = unsafe { poll_queues_of(shost) };
+        // SAFETY: The midlayer calls `map_queues` while it sets up the host's
+        // tag set, which nothing else touches meanwhile; `nr_maps` is 1, or
+        // `HCTX_MAX_TYPES` when `Host::new` asked for poll queues.
+        unsafe {
+            let set = &mut (*shost).tag_set;
+            let total = set.nr_hw_queues;
+            let maps = &mut set.map;
+            let default = &mut maps[kbindings::hctx_type_HCTX_TYPE_DEFAULT as usize];
+            default.nr_queues = total.saturating_sub(poll).max(1);
+            default.queue_offset = 0;
+            kbindings::blk_mq_map_queues(default);
+            if set.nr_maps > kbindings::hctx_type_HCTX_TYPE_POLL {
+                maps[kbindings::hctx_type_HCTX_TYPE_READ as usize].nr_queues = 0;
+                let polled = &mut maps[kbindings::hctx_type_HCTX_TYPE_POLL as usize];
+                polled.nr_queues = poll;
+                polled.queue_offset = total.saturating_sub(poll);
+                if poll > 0 {
+                    kbindings::blk_mq_map_queues(polled);
+                }
+            }
+        }
+    }
+
+    /// `mq_poll`.
+    ///
+    /// # Safety
+    ///
+    /// `shost` must be a registered host of `T`'s template.
+    pub(super) unsafe extern "C" fn mq_poll(
+        shost: *mut bindings::Scsi_Host,
+        queue: c_uint,
+    ) -> c_int {
+        // SAFETY: By the function's safety requirements.
+        let host = unsafe { data_of::<T>(shost) };
+        c_int::try_from(T::mq_poll(host, queue)).unwrap_or(c_int::MAX)
     }
 
     /// `init_cmd_priv`: creates the command's `CmdPriv<T::CmdData>`.

@@ -21,6 +21,9 @@
 //!   it until the command is handed back to the midlayer; so "has this
 //!   command finished?" is decided under `complete`, never by a bare look at
 //!   a slot.
+//! - With a poll queue, [`Polling::irq_cmds`] counts the commands that wait
+//!   for an interrupt; the submission path decides under `submit` whether
+//!   the completion interrupt is needed (see [`Polling`]).
 //! - Order: `eh`, then the message ring's `cursor` ([`MsgWork`]), then
 //!   `complete`, then `submit`. (A completion handed to the midlayer under
 //!   `complete` may start new I/O and take `submit`.) Nothing waits, under
@@ -98,6 +101,28 @@ pub(crate) struct SubmitState {
     pub(crate) gate: Gate,
     /// The device coalesces read/write requests (`SETUP_REQCALLTHRESHOLD`).
     pub(crate) req_threshold: bool,
+    /// The completion interrupt is unmasked, as far as submission is
+    /// concerned (see [`Polling`]); set again whenever all interrupts are.
+    pub(crate) cmpl_irq: bool,
+}
+
+/// Polled I/O (the `poll_queues` parameter): commands of the poll queue are
+/// reaped by their submitters through `mq_poll`, which drains the one
+/// completion ring, so they need no interrupt.
+///
+/// The device has one completion interrupt for every command, so the driver
+/// masks it while every command in flight is polled, and unmasks it before
+/// publishing a command that is not. `irq_cmds` counts the commands that
+/// wait for an interrupt: incremented by the submission path under `submit`
+/// before the command is published, decremented when the command leaves its
+/// context (under `complete`). The submission path masks the interrupt only
+/// when it reads 0 under `submit`: every command that needs an interrupt
+/// and is not yet complete was counted under that lock, and any later one
+/// unmasks again before the device can see it. Message-ring interrupts stay
+/// on throughout; the error handlers drain the ring themselves.
+pub(crate) struct Polling {
+    /// Commands in flight that wait for an interrupt.
+    pub(crate) irq_cmds: Atomic<u32>,
 }
 
 /// Whether the request ring takes new commands.
@@ -191,6 +216,8 @@ pub(crate) struct Adapter<'bound> {
     pub(crate) waiters: Atomic<u32>,
     /// Hot-plug message processing, when the message ring is in use.
     pub(crate) msg: Option<Arc<MsgWork>>,
+    /// Polled I/O, when the host has a poll queue.
+    pub(crate) poll: Option<Polling>,
     /// Targets are `0..max_id`.
     pub(crate) max_id: u32,
     /// Queue depth of each LUN.
@@ -224,6 +251,9 @@ impl<'bound> Adapter<'bound> {
         };
         let cmd_per_lun = cfg.cmd_per_lun.min(rings.req_ring.entries());
         let use_req_threshold = cfg.use_req_threshold;
+        let poll = (cfg.poll_queues > 0).then(|| Polling {
+            irq_cmds: Atomic::new(0),
+        });
         Ok(try_pin_init!(Self {
             dev: dev.into(),
             hw,
@@ -235,6 +265,7 @@ impl<'bound> Adapter<'bound> {
                     kicks: Kicks::default(),
                     gate: Gate::Open,
                     req_threshold: false,
+                    cmpl_irq: true,
                 },
                 "vmw_pvscsi_rs:submit"
             ),
@@ -246,6 +277,7 @@ impl<'bound> Adapter<'bound> {
             idle <- new_condvar!("vmw_pvscsi_rs:idle"),
             waiters: Atomic::new(0),
             msg,
+            poll,
             max_id: targets.max_id,
             cmd_per_lun,
             use_req_threshold,
@@ -309,6 +341,8 @@ impl<'bound> Adapter<'bound> {
         st.prod = 0;
         st.kicks = Kicks::default();
         st.req_threshold = false;
+        // `restart` unmasks every interrupt after this.
+        st.cmpl_irq = true;
         drop(st);
         {
             let mut st = self.complete.lock();
@@ -347,7 +381,7 @@ impl<'bound> Adapter<'bound> {
     }
 
     /// Interrupt causes the driver handles.
-    fn intr_mask(&self) -> u32 {
+    pub(crate) fn intr_mask(&self) -> u32 {
         match &self.msg {
             Some(msg) if msg.is_enabled() => INTR_CMPL_MASK | INTR_MSG_MASK,
             _ => INTR_CMPL_MASK,
@@ -362,6 +396,17 @@ impl<'bound> Adapter<'bound> {
     /// Masks every interrupt.
     pub(crate) fn mask_interrupts(&self) {
         self.hw.set_intr_mask(0);
+    }
+
+    /// Accounts for a command that has just left context `ctx` (under
+    /// `complete`): see [`Polling`].
+    #[inline(always)]
+    pub(crate) fn left_context(&self, ctx: &Context) {
+        if let Some(poll) = &self.poll {
+            if ctx.needs_irq.load(Relaxed) {
+                poll.irq_cmds.fetch_sub(1, Relaxed);
+            }
+        }
     }
 
     /// Wakes the error handlers waiting for commands to complete; called
@@ -410,6 +455,7 @@ impl<'bound> Adapter<'bound> {
                 continue;
             }
             if let Some(cmd) = ctx.slot.take() {
+                self.left_context(ctx);
                 // The device may have written sense data for it.
                 if let Some(dma) = self.ctx.dma(i) {
                     let _ = dma.clear_sense();

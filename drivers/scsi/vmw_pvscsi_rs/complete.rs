@@ -82,6 +82,16 @@ impl Adapter<'_> {
         self.drain(&mut st, self.budget())
     }
 
+    /// Completes what the device has completed, for a task polling the poll
+    /// queue (`mq_poll`, process context); returns how many commands it
+    /// completed.
+    pub(crate) fn poll_completions(&self) -> u32 {
+        let mut st = self.complete.lock();
+        let mut n = 0;
+        let _ = self.drain_counting(&mut st, self.budget(), &mut n);
+        n
+    }
+
     /// Completes what the device has completed, up to one budget, in the
     /// hard interrupt handler.
     #[inline(always)]
@@ -95,6 +105,13 @@ impl Adapter<'_> {
     /// lock, that a command has finished completing.
     #[inline(always)]
     pub(crate) fn drain(&self, st: &mut CompleteState, budget: u32) -> Drained {
+        let mut n = 0;
+        self.drain_counting(st, budget, &mut n)
+    }
+
+    /// [`Adapter::drain`], adding the number of commands completed to `n`.
+    #[inline(always)]
+    fn drain_counting(&self, st: &mut CompleteState, budget: u32, n: &mut u32) -> Drained {
         let state = &*self.rings.state;
         let mut left = budget;
         let mut completed = false;
@@ -133,7 +150,10 @@ impl Adapter<'_> {
                 };
                 st.cons = st.cons.wrapping_add(1);
                 left -= 1;
-                completed |= self.complete_one(&desc);
+                if self.complete_one(&desc) {
+                    completed = true;
+                    *n += 1;
+                }
             }
             // The descriptors are copied out; the device may reuse the slots.
             io_write!(state, .cmp_cons_idx, st.cons);
@@ -192,6 +212,7 @@ impl Adapter<'_> {
         let Some(cmd) = ctx.slot.take() else {
             return false;
         };
+        self.left_context(ctx);
         let outcome = status::map(
             &Completion {
                 host_status: desc.host_status,

@@ -28,6 +28,9 @@ pub(crate) const MAX_CMD_PER_LUN: u32 = 254;
 pub(crate) const AUTO_RING_PAGES_SMALL: u32 = 8;
 /// Ring pages chosen when the device reports more than 16 targets.
 pub(crate) const AUTO_RING_PAGES_LARGE: u32 = MAX_RING_PAGES;
+/// Most hardware queues for polled I/O: the device has one completion ring,
+/// which more poll queues would only contend for.
+pub(crate) const MAX_POLL_QUEUES: u32 = 1;
 
 /// Raw module parameter values, as the user gave them.
 #[derive(Clone, Copy, Debug)]
@@ -46,6 +49,8 @@ pub(crate) struct RawParams {
     pub(crate) use_msg: bool,
     /// `use_req_threshold`: use driver-side request coalescing if the device has it.
     pub(crate) use_req_threshold: bool,
+    /// `poll_queues`: hardware queues for polled I/O (io_uring `IOPOLL`).
+    pub(crate) poll_queues: i32,
 }
 
 /// The validated configuration of an adapter.
@@ -65,6 +70,8 @@ pub(crate) struct Config {
     pub(crate) use_msg: bool,
     /// Whether to use request coalescing.
     pub(crate) use_req_threshold: bool,
+    /// Hardware queues for polled I/O, besides the interrupt-driven one.
+    pub(crate) poll_queues: u32,
 }
 
 /// A parameter value that was refused.
@@ -134,6 +141,14 @@ impl Config {
                 value: p.cmd_per_lun,
                 allowed: "allowed values are 1 to 254",
             })?;
+        let poll_queues = u32::try_from(p.poll_queues)
+            .ok()
+            .filter(|v| *v <= MAX_POLL_QUEUES)
+            .ok_or(ParamError {
+                name: "poll_queues",
+                value: p.poll_queues,
+                allowed: "allowed values are 0 and 1",
+            })?;
         Ok(Self {
             ring_pages,
             msg_ring_pages,
@@ -142,6 +157,7 @@ impl Config {
             allow_msix: !p.disable_msix,
             use_msg: p.use_msg,
             use_req_threshold: p.use_req_threshold,
+            poll_queues,
         })
     }
 
@@ -168,6 +184,8 @@ pub(crate) const DEFAULT_PARAMS: RawParams = RawParams {
     disable_msix: false,
     use_msg: true,
     use_req_threshold: true,
+    // Not a parameter of the C driver, which has no polled I/O.
+    poll_queues: 0,
 };
 
 /// Test cases (see [`super::selftest`]).
@@ -195,7 +213,8 @@ pub(crate) mod cases {
         check!(matches!(c, Ok(c) if c.ring_pages.is_none()
             && c.msg_ring_pages == 1
             && c.cmd_per_lun == 254
-            && c.allow_msi && c.allow_msix && c.use_msg && c.use_req_threshold));
+            && c.allow_msi && c.allow_msix && c.use_msg && c.use_req_threshold
+            && c.poll_queues == 0));
         Ok(())
     }
 
@@ -233,6 +252,16 @@ pub(crate) mod cases {
         check!(matches!(with(|p| p.cmd_per_lun = 254), Ok(c) if c.cmd_per_lun == 254));
         for bad in [0, -1, 255, 100000] {
             check!(refused("cmd_per_lun", bad, with(|p| p.cmd_per_lun = bad)));
+        }
+        Ok(())
+    }
+
+    /// `poll_queues` is 0 or 1.
+    pub(crate) fn poll_queues_0_or_1() -> CaseResult {
+        check!(matches!(with(|p| p.poll_queues = 0), Ok(c) if c.poll_queues == 0));
+        check!(matches!(with(|p| p.poll_queues = 1), Ok(c) if c.poll_queues == 1));
+        for bad in [2, 4, -1, i32::MIN, i32::MAX] {
+            check!(refused("poll_queues", bad, with(|p| p.poll_queues = bad)));
         }
         Ok(())
     }

@@ -82,6 +82,10 @@ pub(crate) struct Context {
     pub(crate) generation: Atomic<u32>,
     /// Channel and target of the in-flight command ([`target_key`]).
     pub(crate) target: Atomic<u32>,
+    /// The in-flight command waits for an interrupt (it is not polled);
+    /// kept only when the adapter has a poll queue (see
+    /// [`super::adapter::Polling`]). Written like `generation`.
+    pub(crate) needs_irq: Atomic<bool>,
     /// Bus address of the SG list.
     pub(crate) sg_list_addr: u64,
     /// Bus address of the sense buffer.
@@ -125,6 +129,7 @@ impl Contexts {
                     slot: CommandSlot::new(),
                     generation: Atomic::new(0),
                     target: Atomic::new(0),
+                    needs_irq: Atomic::new(false),
                     sg_list_addr: io_project!(&chunk.sg, [try: off]).dma_address(),
                     sense_addr: io_project!(&chunk.sense, [try: off]).dma_address(),
                 },

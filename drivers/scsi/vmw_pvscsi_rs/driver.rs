@@ -103,6 +103,7 @@ scsi::host_attributes!(HOST_ATTRIBUTES for PvscsiOps = [
     c"ring_pages",
     c"msg_ring_pages",
     c"req_threshold",
+    c"poll_queues",
     c"max_id",
     // What the driver refused from the device since the adapter was probed
     // (each refusal is also logged, rate-limited); see
@@ -195,6 +196,7 @@ fn register_host<'bound>(
         max_lun: 1,
         max_channel: 0,
         max_cmd_len: 16,
+        poll_queues: u32::from(adapter.poll.is_some()),
     };
     let host = Host::new(&TEMPLATE, adapter.clone(), &limits)?;
     host.add(pdev.as_ref())

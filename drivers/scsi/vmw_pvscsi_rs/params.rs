@@ -18,5 +18,6 @@ pub(crate) fn raw() -> RawParams {
         disable_msix: module_parameters::disable_msix.value(),
         use_msg: module_parameters::use_msg.value(),
         use_req_threshold: module_parameters::use_req_threshold.value(),
+        poll_queues: module_parameters::poll_queues.value(),
     }
 }

@@ -109,5 +109,9 @@ module! {
             default: crate::config::DEFAULT_PARAMS.use_req_threshold,
             description: "Use driver-based request coalescing if the device supports it (default true)",
         },
+        poll_queues: i32 {
+            default: crate::config::DEFAULT_PARAMS.poll_queues,
+            description: "Hardware queues for polled I/O (io_uring IOPOLL): 0 (default) or 1",
+        },
     },
 }

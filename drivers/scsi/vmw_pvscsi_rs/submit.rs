@@ -21,12 +21,17 @@ use kernel::{
 };
 
 use super::{
-    abi::SgElement,
+    abi::{
+        SgElement,
+        INTR_CMPL_MASK, //
+    },
     adapter::{
         Adapter,
         Faults,
         Gate,
-        Kicks, //
+        Kicks,
+        Polling,
+        SubmitState, //
     },
     context::target_key,
     request::{
@@ -97,6 +102,24 @@ impl Adapter<'_> {
             } else {
                 self.hw.kick_rw();
             }
+        }
+    }
+
+    /// Counts a command about to be published, and masks or unmasks the
+    /// completion interrupt for it: unmasked for a command that waits for
+    /// one, masked for a polled one when no command waits for one (see
+    /// [`Polling`]). Called under `submit`, before the command is published.
+    #[inline(never)]
+    fn choose_completion_irq(&self, st: &mut SubmitState, poll: &Polling, needs_irq: bool) {
+        if needs_irq {
+            poll.irq_cmds.fetch_add(1, Relaxed);
+            if !st.cmpl_irq {
+                self.hw.set_intr_mask(self.intr_mask());
+                st.cmpl_irq = true;
+            }
+        } else if st.cmpl_irq && poll.irq_cmds.load(Relaxed) == 0 {
+            self.hw.set_intr_mask(self.intr_mask() & !INTR_CMPL_MASK);
+            st.cmpl_irq = false;
         }
     }
 
@@ -176,6 +199,7 @@ impl Adapter<'_> {
             vcpu_hint: u16::try_from(CpuId::current().as_u32()).unwrap_or(u16::MAX),
         };
         let last = cmd.is_last();
+        let needs_irq = self.poll.is_some() && !cmd.is_polled();
 
         let mut st = self.submit.lock();
         match st.gate {
@@ -214,9 +238,15 @@ impl Adapter<'_> {
         // `Context`).
         ctx.generation.store(generation, Relaxed);
         ctx.target.store(target_key(bus, target), Relaxed);
+        if self.poll.is_some() {
+            ctx.needs_irq.store(needs_irq, Relaxed);
+        }
         if let Err(cmd) = ctx.slot.put(cmd) {
             drop(st);
             return Err((cmd, Refusal::Fail(did::ERROR, "context already in flight")));
+        }
+        if let Some(poll) = &self.poll {
+            self.choose_completion_irq(&mut st, poll, needs_irq);
         }
         // The descriptor must be visible before the index that publishes it.
         dma_mb(Write);
@@ -282,6 +312,10 @@ impl scsi::Operations for PvscsiOps {
         a.commit_rqs_now();
     }
 
+    fn mq_poll<'bound>(a: &'bound Adapter<'bound>, _queue: u32) -> u32 {
+        a.poll_completions()
+    }
+
     fn eh_abort<'bound>(a: &'bound Adapter<'bound>, cmd: EhCommand<'_>) -> EhResult {
         a.abort(cmd).into()
     }
@@ -324,6 +358,7 @@ impl scsi::Operations for PvscsiOps {
                 .filter(|m| m.is_enabled())
                 .map_or(0, |m| u64::from(m.ring().pages)),
             b"req_threshold" => u64::from(a.submit.lock().req_threshold),
+            b"poll_queues" => u64::from(a.poll.is_some()),
             b"max_id" => u64::from(a.max_id),
             b"bad_completions" => u64::from(a.faults.bad_completions.load(Relaxed)),
             b"stale_completions" => u64::from(a.faults.stale_completions.load(Relaxed)),

@@ -159,6 +159,11 @@ mod config_cases {
     }
 
     #[test]
+    fn poll_queues_0_or_1() -> Result {
+        run(c::poll_queues_0_or_1())
+    }
+
+    #[test]
     fn refusal_names_allowed_values() -> Result {
         run(c::refusal_names_allowed_values())
     }

@@ -22,6 +22,7 @@ host_cases! {
         ring_pages_power_of_two_up_to_32,
         msg_ring_pages_power_of_two_up_to_16,
         cmd_per_lun_range,
+        poll_queues_0_or_1,
         refusal_names_allowed_values,
         automatic_ring_size,
         disable_flags,

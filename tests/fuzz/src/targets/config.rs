@@ -80,6 +80,8 @@ pub struct Input {
     pub use_msg: bool,
     /// `use_req_threshold`.
     pub use_req_threshold: bool,
+    /// `poll_queues`.
+    pub poll_queues: Value,
     /// Targets the device reports, if it does.
     pub reported_targets: Option<u32>,
 }
@@ -106,6 +108,8 @@ fn first_invalid(p: &RawParams) -> Option<(&'static str, i32, &'static str)> {
         ))
     } else if !(1..=254).contains(&p.cmd_per_lun) {
         Some(("cmd_per_lun", p.cmd_per_lun, "allowed values are 1 to 254"))
+    } else if !(0..=1).contains(&p.poll_queues) {
+        Some(("poll_queues", p.poll_queues, "allowed values are 0 and 1"))
     } else {
         None
     }
@@ -129,6 +133,7 @@ fn check_accepted(p: &RawParams, c: &Config, reported: Option<u32>) {
     assert_eq!(c.allow_msix, !p.disable_msix);
     assert_eq!(c.use_msg, p.use_msg);
     assert_eq!(c.use_req_threshold, p.use_req_threshold);
+    assert_eq!(i64::from(c.poll_queues), i64::from(p.poll_queues));
 
     let pages = c.ring_pages_for(reported);
     let auto = if matches!(reported, Some(t) if t > 16) {
@@ -166,6 +171,7 @@ pub fn run(input: &Input) {
         disable_msix: input.disable_msix,
         use_msg: input.use_msg,
         use_req_threshold: input.use_req_threshold,
+        poll_queues: input.poll_queues.get(),
     };
     match Config::from_params(&p) {
         Ok(c) => {
