@@ -66,10 +66,16 @@ from harness.guest import Disk, Guest, GuestConfig, GuestError  # noqa: E402
 DRIVERS = {
     # name -> (module to load, params, SCSI host proc_name)
     "vmw_pvscsi": ("vmw_pvscsi", "", "vmw_pvscsi"),
-    "vmw_pvscsi_rs": ("vmw_pvscsi_rs", "", "vmw_pvscsi_rs"),
+    # A poll queue costs the interrupt-driven jobs nothing measurable (their
+    # commands never use it); it serves the `-polled` job.
+    "vmw_pvscsi_rs": ("vmw_pvscsi_rs", "poll_queues=1", "vmw_pvscsi_rs"),
     "virtio_scsi": ("virtio_scsi", "", "virtio_scsi"),
 }
 BASELINE = "vmw_pvscsi"
+# fio options of a polled job, for the drivers in POLLING; the others run it
+# with libaio.
+POLLED = "--ioengine=io_uring --hipri=1"
+POLLING = {"vmw_pvscsi_rs"}
 PVSCSI = ("vmw_pvscsi", "vmw_pvscsi_rs")
 # The CPU that takes the pvscsi interrupts and runs fio.
 BENCH_CPU = 1
@@ -83,6 +89,10 @@ JOBS = [
     # fio's millisecond runtime resolution below 1%.
     ("randread-4k-qd1", "randread", "4k", 1, 0, ""),
     ("randread-4k-qd32", "randread", "4k", 32, 40000, ""),
+    # Polled completions (io_uring IOPOLL) where the driver has a poll
+    # queue; the others run the same job interrupt-driven (libaio), which
+    # is what their users get. Latency is the figure here (fio's mean).
+    ("randread-4k-qd1-polled", "randread", "4k", 1, 0, POLLED),
     # Batched submission: io_uring hands the block layer 16 requests at a
     # time, which reach the driver as one batch (the last one marked).
     ("randread-4k-qd32-batch16", "randread", "4k", 32, 40000,
@@ -200,6 +210,12 @@ def round_order(present: list[str], rnd: int) -> list[str]:
     return order + others[1:] if pv else others
 
 
+def job_extra(driver: str, extra: str) -> str:
+    """The extra fio options of a job for `driver`: a polled job runs
+    interrupt-driven (libaio) on a driver without a poll queue."""
+    return "" if extra == POLLED and driver not in POLLING else extra
+
+
 def direction(rw: str) -> str:
     """The side of fio's JSON report a job's I/O is counted in."""
     return "write" if "write" in rw else "read"
@@ -216,7 +232,7 @@ def sample(rnd: int, driver: str, job: str, read: dict) -> dict:
 
 def run_job(g: Guest, name: str, dev: str, cpu: int, job: tuple, args, samples: list, rnd: int) -> None:
     jname, rw, bs, qd, ios, extra = job
-    pin = f"--cpus_allowed={cpu} {extra}"
+    pin = f"--cpus_allowed={cpu} {job_extra(name, extra)}"
     if args.mode == "icount":
         res = fio(g, dev, rw, bs, qd, number_ios=ios, extra=f"--size={args.size} {pin}")
     else:
@@ -252,7 +268,7 @@ def device_counts(g: Guest, ready: dict, jobs: list, drivers: list[str]) -> dict
             trace_events(g, True)
             try:
                 res = fio(g, dev, rw, bs, qd, number_ios=COUNT_IOS,
-                          extra=f"--size=1g --cpus_allowed={cpu} {extra}")
+                          extra=f"--size=1g --cpus_allowed={cpu} {job_extra(d, extra)}")
             finally:
                 trace_events(g, False)
             ios = res[direction(rw)]["total_ios"] or 1
@@ -292,9 +308,9 @@ def run_pair(g: Guest, ready: dict, owner: dict[str, str], job: tuple, args, sam
         got = steer_irqs(g, owner[d], ready[d][0], cpus[d])
         if got != cpus[d]:
             raise GuestError(f"{d}: interrupt delivered to CPU {got}, not {cpus[d]}")
-    jobs = " ".join(f"--name={d} --filename=/dev/{ready[d][0]} --cpus_allowed={cpus[d]}"
-                    for d in PVSCSI)
-    doc = fio_json(g, f"--direct=1 --ioengine=libaio --rw={rw} --bs={bs} --iodepth={qd} {extra} "
+    jobs = " ".join(f"--name={d} --filename=/dev/{ready[d][0]} --cpus_allowed={cpus[d]} "
+                    f"{job_extra(d, extra)}" for d in PVSCSI)
+    doc = fio_json(g, f"--direct=1 --ioengine=libaio --rw={rw} --bs={bs} --iodepth={qd} "
                       f"{timed(args.runtime, args.ramp)} {jobs}", timeout=600)
     for res in doc["jobs"]:
         if res.get("error"):
@@ -313,8 +329,10 @@ def summarize(samples: list, drivers: list[str]) -> dict:
         for d in drivers:
             vals = [s["iops"] for s in samples if s["driver"] == d and s["job"] == job]
             if vals:
+                lats = [s["lat_mean_ns"] for s in samples if s["driver"] == d and s["job"] == job]
                 row[d] = {"median_iops": statistics.median(vals), "min": min(vals),
-                          "max": max(vals), "n": len(vals)}
+                          "max": max(vals), "n": len(vals),
+                          "median_lat_ns": statistics.median(lats)}
         base = {s["round"]: s["iops"] for s in samples if s["driver"] == BASELINE and s["job"] == job}
         for d in drivers:
             if d == BASELINE or d not in row:
@@ -325,6 +343,14 @@ def summarize(samples: list, drivers: list[str]) -> dict:
                 row[d]["paired_ratio_median"] = statistics.median(ratios)
                 row[d]["paired_ratio_ci95"] = median_ci(ratios)
                 row[d]["paired_ratios"] = ratios
+            base_lat = {s["round"]: s["lat_mean_ns"] for s in samples
+                        if s["driver"] == BASELINE and s["job"] == job}
+            lat_ratios = [s["lat_mean_ns"] / base_lat[s["round"]] for s in samples
+                          if s["driver"] == d and s["job"] == job and base_lat.get(s["round"])]
+            if lat_ratios:
+                # Below 1: lower latency than the C driver.
+                row[d]["paired_lat_ratio_median"] = statistics.median(lat_ratios)
+                row[d]["paired_lat_ratio_ci95"] = median_ci(lat_ratios)
         summary[job] = row
     return summary
 
@@ -478,6 +504,13 @@ def main() -> int:
     say(f"\n>>> median {unit} over {args.rounds} rounds; ratios are medians of per-round "
         "ratios [95 % bootstrap confidence interval]")
     say(table(summary, present))
+    for job, row in summary.items():
+        for d, r in row.items():
+            if "paired_lat_ratio_median" in r and job.endswith("-polled"):
+                lo, hi = r["paired_lat_ratio_ci95"]
+                say(f"\n>>> {job}: mean latency {d} {r['median_lat_ns'] / 1000:.1f} us, "
+                    f"{BASELINE} {row[BASELINE]['median_lat_ns'] / 1000:.1f} us; paired ratio "
+                    f"{r['paired_lat_ratio_median']:.3f} [{lo:.3f}, {hi:.3f}]")
     if counts:
         say(f"\n>>> per I/O, as the device saw it ({COUNT_IOS} I/Os a job, QEMU trace events)")
         say(count_table(counts))
