@@ -33,7 +33,9 @@ def attrs(g: Guest, driver: str, names: list[str]) -> dict[str, str]:
 
 @pytest.mark.parametrize("params,want", [
     ("", {"ring_pages": "8", "msg_ring_pages": "1", "req_threshold": "0", "max_id": "65",
-          "can_queue": "256", "cmd_per_lun": "254"}),
+          "can_queue": "256", "cmd_per_lun": "254", "poll_queues": "0"}),
+    # The poll queue shares the host's tags: can_queue stays the ring's size.
+    ("poll_queues=1", {"poll_queues": "1", "can_queue": "256"}),
     ("ring_pages=32 msg_ring_pages=4 cmd_per_lun=64",
      {"ring_pages": "32", "msg_ring_pages": "4", "can_queue": "1024", "cmd_per_lun": "64"}),
     ("use_msg=0 ring_pages=1", {"ring_pages": "1", "msg_ring_pages": "0", "can_queue": "32",
