@@ -445,11 +445,17 @@ def main() -> int:
     ap.add_argument("--jobs", default=",".join(j[0] for j in JOBS),
                     help="comma-separated subset of: " + ", ".join(j[0] for j in JOBS))
     ap.add_argument("--kconfig", default="perf")
+    ap.add_argument("--scale-disks", action="store_true",
+                    help="instead: IOPS against the number of disks on one controller "
+                         "(tests/tools/bench_scale.py)")
     ap.add_argument("--no-counts", dest="counts", action="store_false",
                     help="skip the device-side counts (QEMU trace events) after the rounds")
     ap.add_argument("--host-cpus", default="",
                     help="pin QEMU to these host CPUs (a taskset list such as 0); default: no pinning")
     args = ap.parse_args()
+    if args.scale_disks:
+        import bench_scale  # noqa: PLC0415 - only this mode needs it
+        return bench_scale.run(args)
     if args.rounds < 5:
         say(f"note: {args.rounds} rounds; at least 5 are needed for meaningful medians")
     drivers = [d for d in args.drivers.split(",") if d]
