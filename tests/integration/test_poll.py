@@ -27,9 +27,9 @@ def interrupts(g) -> int:
 
 def test_polled_io_needs_no_interrupt(make_guest):
     with make_guest(disks=[Disk(scsi_id=0, size_mb=64)], trace=[MSI]) as g:
-        (dev,) = load(g, RS, 1, "poll_queues=1").values()
-        host = g.run(f"ls /sys/block/{dev}/device/scsi_host").strip()
-        assert g.run(f"cat /sys/class/scsi_host/{host}/poll_queues").strip() == "1"
+        ((hctl, dev),) = load(g, RS, 1, "poll_queues=1").items()
+        host = hctl.split(":")[0]
+        assert g.run(f"cat /sys/class/scsi_host/host{host}/poll_queues").strip() == "1"
         assert g.run(f"cat /sys/block/{dev}/queue/io_poll").strip() == "1"
 
         # Polled I/O alone: random writes, every block verified.
