@@ -81,6 +81,7 @@ use super::{
     },
     hw::Hw,
     msg::MsgWork,
+    request::Stamp,
     rings::{
         MsgRing,
         Rings, //
@@ -398,12 +399,12 @@ impl<'bound> Adapter<'bound> {
         self.hw.set_intr_mask(0);
     }
 
-    /// Accounts for a command that has just left context `ctx` (under
-    /// `complete`): see [`Polling`].
+    /// Accounts for a command that has just left its context (under
+    /// `complete`), whose context's stamp is `stamp`: see [`Polling`].
     #[inline(always)]
-    pub(crate) fn left_context(&self, ctx: &Context) {
+    pub(crate) fn left_context(&self, stamp: Stamp) {
         if let Some(poll) = &self.poll {
-            if ctx.needs_irq.load(Relaxed) {
+            if stamp.needs_irq {
                 poll.irq_cmds.fetch_sub(1, Relaxed);
             }
         }
@@ -455,7 +456,7 @@ impl<'bound> Adapter<'bound> {
                 continue;
             }
             if let Some(cmd) = ctx.slot.take() {
-                self.left_context(ctx);
+                self.left_context(ctx.stamp());
                 // The device may have written sense data for it.
                 if let Some(dma) = self.ctx.dma(i) {
                     let _ = dma.clear_sense();

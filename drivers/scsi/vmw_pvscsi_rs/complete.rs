@@ -20,10 +20,6 @@ use kernel::{
     pci::IrqType,
     prelude::*,
     sync::{
-        atomic::ordering::{
-            Acquire,
-            Relaxed, //
-        },
         barrier::{
             dma_mb,
             Read, //
@@ -42,8 +38,12 @@ use super::{
         CompleteState,
         Faults, //
     },
+    context::Context,
     kext::IrqHandlers,
-    request,
+    request::{
+        self,
+        Stamp, //
+    },
     scsi::Command,
     status::{
         self,
@@ -185,10 +185,11 @@ impl Adapter<'_> {
             }
             return false;
         };
-        // Every command leaves its slot under this lock, so a busy slot stays
-        // busy meanwhile, and its generation is the command's (see
-        // `Context`).
-        if !ctx.slot.is_busy() {
+        // Every command leaves its slot under this lock. Taking the command
+        // out first (one atomic exchange, the only one a clean completion
+        // needs) also orders the stamp read after the one its submitter
+        // stored before filling the slot (see `Context`).
+        let Some(cmd) = ctx.slot.take() else {
             if Faults::should_log(&self.faults.bad_completions) {
                 dev_err!(
                     self.dev,
@@ -197,22 +198,13 @@ impl Adapter<'_> {
                 );
             }
             return false;
-        }
-        if !request::same_generation(ctx.generation.load(Acquire), &cookie) {
-            if Faults::should_log(&self.faults.stale_completions) {
-                dev_err!(
-                    self.dev,
-                    "stale completion {:#x} (context serves generation {:#x}); dropped\n",
-                    desc.context,
-                    ctx.generation.load(Relaxed) & 0xffff
-                );
-            }
-            return false;
-        }
-        let Some(cmd) = ctx.slot.take() else {
-            return false;
         };
-        self.left_context(ctx);
+        let stamp = ctx.stamp();
+        if !request::same_generation(stamp.generation, &cookie) {
+            self.stale_completion(cmd, ctx, desc, stamp);
+            return false;
+        }
+        self.left_context(stamp);
         let outcome = status::map(
             &Completion {
                 host_status: desc.host_status,
@@ -237,6 +229,34 @@ impl Adapter<'_> {
         }
         self.complete_unusual(cmd, desc, cookie.index, &outcome, resid);
         true
+    }
+
+    /// Drops a completion for an earlier command of `ctx` (generation
+    /// mismatch) and puts `cmd`, still in flight, back into its slot: under
+    /// `complete`, nobody can have seen the slot empty meanwhile.
+    #[cold]
+    #[inline(never)]
+    fn stale_completion(&self, cmd: Command, ctx: &Context, desc: &CmpDesc, stamp: Stamp) {
+        if Faults::should_log(&self.faults.stale_completions) {
+            dev_err!(
+                self.dev,
+                "stale completion {:#x} (context serves generation {:#x}); dropped\n",
+                desc.context,
+                stamp.generation & 0xffff
+            );
+        }
+        if let Err(cmd) = ctx.slot.put(cmd) {
+            // Only a second command under the same tag could have filled the
+            // slot, which the block layer never does. Fail this one rather
+            // than lose it.
+            dev_err!(
+                self.dev,
+                "context {:#x} refilled while its command was in flight; failing it\n",
+                desc.context
+            );
+            self.left_context(stamp);
+            cmd.fail(status::did::ERROR);
+        }
     }
 
     /// Completes `cmd` with sense data or an unusual status, and clears the

@@ -21,7 +21,10 @@ use kernel::{
         Io, //
     },
     prelude::*,
-    sync::atomic::Atomic, //
+    sync::atomic::{
+        ordering::Relaxed,
+        Atomic, //
+    }, //
 };
 use zerocopy_derive::{
     FromBytes,
@@ -34,6 +37,7 @@ use super::{
         SgElement,
         MAX_SG_ENTRIES, //
     },
+    request::Stamp,
     rings::plain_bytes,
     scsi::CommandSlot,
     status::SENSE_BUFFER_SIZE, //
@@ -70,31 +74,36 @@ struct Chunk {
 /// One context: the slot of its in-flight command and the bus addresses of
 /// its SG list and sense buffer, computed once at probe.
 ///
-/// `generation` and `target` are written by the submission path only, for
-/// the command about to enter the slot (the block layer never gives one tag
-/// to two commands at once), before the slot is filled; they are read under
-/// the adapter's `complete` lock, where every command leaves its slot, so
-/// while the slot is seen busy they describe the command in it.
+/// `stamp` is written by the submission path only, for the command about to
+/// enter the slot (the block layer never gives one tag to two commands at
+/// once), before the slot is filled; it is read under the adapter's
+/// `complete` lock, where every command leaves its slot, so while the slot is
+/// seen busy it describes the command in it.
 pub(crate) struct Context {
     /// The in-flight command.
     pub(crate) slot: CommandSlot,
-    /// Counts the commands this context served (the cookie carries it).
-    pub(crate) generation: Atomic<u32>,
-    /// Channel and target of the in-flight command ([`target_key`]).
-    pub(crate) target: Atomic<u32>,
-    /// The in-flight command waits for an interrupt (it is not polled);
-    /// kept only when the adapter has a poll queue (see
-    /// [`super::adapter::Polling`]). Written like `generation`.
-    pub(crate) needs_irq: Atomic<bool>,
+    /// What the submission path records of the command in the slot, packed
+    /// ([`Stamp`]) so that a submission makes one atomic store, not three.
+    pub(crate) stamp: Atomic<u64>,
     /// Bus address of the SG list.
     pub(crate) sg_list_addr: u64,
     /// Bus address of the sense buffer.
     pub(crate) sense_addr: u64,
 }
 
-/// The value of [`Context::target`] for channel `bus`, target `target`.
-pub(crate) fn target_key(bus: u8, target: u8) -> u32 {
-    (u32::from(bus) << 8) | u32::from(target)
+/// The key of channel `bus`, target `target` in a [`Stamp`].
+pub(crate) fn target_key(bus: u8, target: u8) -> u16 {
+    (u16::from(bus) << 8) | u16::from(target)
+}
+
+impl Context {
+    /// The stamp of the command in the slot (or of the last one). The load
+    /// is relaxed: a reader that took the command out of the slot, or saw it
+    /// there, is ordered after the store by the slot's own atomics.
+    #[inline(always)]
+    pub(crate) fn stamp(&self) -> Stamp {
+        Stamp::unpack(self.stamp.load(Relaxed))
+    }
 }
 
 /// The contexts of an adapter.
@@ -127,9 +136,7 @@ impl Contexts {
             ctxs.push(
                 Context {
                     slot: CommandSlot::new(),
-                    generation: Atomic::new(0),
-                    target: Atomic::new(0),
-                    needs_irq: Atomic::new(false),
+                    stamp: Atomic::new(0),
                     sg_list_addr: io_project!(&chunk.sg, [try: off]).dma_address(),
                     sense_addr: io_project!(&chunk.sense, [try: off]).dma_address(),
                 },

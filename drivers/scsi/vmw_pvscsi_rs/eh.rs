@@ -136,7 +136,7 @@ impl Adapter<'_> {
             // Completed meanwhile, and its completion has finished.
             return true;
         }
-        let generation = ctx.generation.load(Relaxed);
+        let generation = ctx.stamp().generation;
         self.hw.command_with(
             Command::AbortCmd,
             &AbortCmd {
@@ -259,10 +259,10 @@ impl Adapter<'_> {
 /// Whether context `c` was last used for channel `bus`, target `target`
 /// (any target of `bus` if `target` is `None`).
 fn on_target(c: &Context, bus: u8, target: Option<u8>) -> bool {
-    let key = c.target.load(Relaxed);
+    let key = c.stamp().target;
     match target {
         Some(t) => key == target_key(bus, t),
-        None => key >> 8 == u32::from(bus),
+        None => key >> 8 == u16::from(bus),
     }
 }
 

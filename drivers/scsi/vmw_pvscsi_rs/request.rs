@@ -251,6 +251,38 @@ pub(crate) fn same_generation(current: u32, cookie: &Cookie) -> bool {
     current & 0xffff == cookie.generation
 }
 
+/// What a context records of the command it serves ([`Context::stamp`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    /// Counts the commands the context served (the cookie carries its low
+    /// 16 bits).
+    pub(crate) generation: u32,
+    /// Channel and target of the command ([`super::context::target_key`]).
+    pub(crate) target: u16,
+    /// The command waits for an interrupt (it is not polled); meaningful
+    /// only when the adapter has a poll queue (see
+    /// [`super::adapter::Polling`]).
+    pub(crate) needs_irq: bool,
+}
+
+impl Stamp {
+    /// The stamp's atomic representation.
+    pub(crate) fn pack(self) -> u64 {
+        u64::from(self.generation)
+            | (u64::from(self.target) << 32)
+            | (u64::from(self.needs_irq) << 48)
+    }
+
+    /// The stamp `v` ([`Stamp::pack`]) holds.
+    pub(crate) fn unpack(v: u64) -> Self {
+        Self {
+            generation: v as u32,
+            target: (v >> 32) as u16,
+            needs_irq: (v >> 48) & 1 != 0,
+        }
+    }
+}
+
 /// Test cases (see [`super::selftest`]).
 #[cfg(any(test, CONFIG_KUNIT = "y"))]
 pub(crate) mod cases {
@@ -435,6 +467,47 @@ pub(crate) mod cases {
 
     /// Context cookies carry `tag + 1` and a generation; only cookies of
     /// existing contexts map back, and the generation is recovered.
+    pub(crate) fn stamps_round_trip() -> CaseResult {
+        for st in [
+            Stamp::default(),
+            Stamp {
+                generation: u32::MAX,
+                target: u16::MAX,
+                needs_irq: true,
+            },
+            Stamp {
+                generation: 0x1_0001,
+                target: 0x0140,
+                needs_irq: false,
+            },
+            Stamp {
+                generation: 7,
+                target: 0,
+                needs_irq: true,
+            },
+        ] {
+            check!(Stamp::unpack(st.pack()) == st);
+        }
+        // The fields do not overlap.
+        check!(
+            Stamp {
+                generation: u32::MAX,
+                ..Stamp::default()
+            }
+            .pack()
+                == 0xffff_ffff
+        );
+        check!(
+            Stamp {
+                target: 1,
+                ..Stamp::default()
+            }
+            .pack()
+                == 1 << 32
+        );
+        Ok(())
+    }
+
     pub(crate) fn context_cookies() -> CaseResult {
         check!(context_of(0, 0) == 1);
         check!(context_of(255, 0) == 256);

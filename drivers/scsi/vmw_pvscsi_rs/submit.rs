@@ -39,7 +39,8 @@ use super::{
         DataLayout,
         Direction,
         LayoutError,
-        Request, //
+        Request,
+        Stamp, //
     },
     scsi::{
         self,
@@ -183,7 +184,7 @@ impl Adapter<'_> {
         let rw = request::is_rw(cdb[0]);
         // Only this path writes the context's generation, for the one
         // command the tag has (see `Context`).
-        let generation = ctx.generation.load(Relaxed).wrapping_add(1);
+        let generation = ctx.stamp().generation.wrapping_add(1);
         let req = Request {
             context: request::context_of(tag as u32, generation),
             cdb,
@@ -233,14 +234,14 @@ impl Adapter<'_> {
             ));
         }
         // The slot owns the command from here; the device cannot complete it
-        // before the producer index below is published. The generation and
-        // target are stored first: filling the slot orders them (see
-        // `Context`).
-        ctx.generation.store(generation, Relaxed);
-        ctx.target.store(target_key(bus, target), Relaxed);
-        if self.poll.is_some() {
-            ctx.needs_irq.store(needs_irq, Relaxed);
-        }
+        // before the producer index below is published. The stamp is
+        // stored first: filling the slot orders it (see `Context`).
+        let stamp = Stamp {
+            generation,
+            target: target_key(bus, target),
+            needs_irq,
+        };
+        ctx.stamp.store(stamp.pack(), Relaxed);
         if let Err(cmd) = ctx.slot.put(cmd) {
             drop(st);
             return Err((cmd, Refusal::Fail(did::ERROR, "context already in flight")));

@@ -341,6 +341,11 @@ mod request_cases {
     fn context_cookies() -> Result {
         run(c::context_cookies())
     }
+
+    #[test]
+    fn stamps_round_trip() -> Result {
+        run(c::stamps_round_trip())
+    }
 }
 
 #[kunit_tests(vmw_pvscsi_rs_message)]

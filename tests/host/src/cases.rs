@@ -57,6 +57,7 @@ host_cases! {
         descriptor_directions_and_lun,
         doorbells,
         context_cookies,
+        stamps_round_trip,
     ],
     message: [
         added_and_removed,
