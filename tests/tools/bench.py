@@ -239,7 +239,7 @@ def run_job(g: Guest, name: str, dev: str, cpu: int, job: tuple, args, samples: 
     else:
         res = fio(g, dev, rw, bs, qd, runtime=args.runtime, ramp=args.ramp, extra=pin)
     samples.append(sample(rnd, name, jname, res[direction(rw)]))
-    say(f"    round {rnd} {jname:18} {name:14} {res['read']['iops']:10.0f} IOPS")
+    say(f"    round {rnd} {jname:18} {name:14} {res[direction(rw)]['iops']:10.0f} IOPS")
 
 
 def trace_events(g: Guest, enable: bool) -> None:
