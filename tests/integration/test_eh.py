@@ -12,7 +12,10 @@ import time
 import pytest
 
 from harness.guest import Disk, Guest, GuestConfig
-from harness.scsi import RS, data_roundtrip, fio_errors, host_disks, load
+from harness.scsi import RS, data_roundtrip, fio_errors, host_disks, load, wait_inflight
+
+# What fio writes and verifies on each disk around a reset.
+FIO_MIB = 8
 
 RESETS = {
     # name -> (sg_reset flag, log line of the handler)
@@ -38,13 +41,13 @@ def test_reset_during_io(guest, kind):
     flag, log = RESETS[kind]
     a, b = guest.devs["0:0:0:0"], guest.devs["0:0:1:0"]
     # Options before the first --name apply to every job.
-    guest.run("fio --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16 --size=16M "
+    guest.run("fio --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16 "
+              f"--size={FIO_MIB}M "
               "--verify=crc32c --do_verify=1 --verify_fatal=1 "
               f"--name=a --filename=/dev/{a} --name=b --filename=/dev/{b} "
               "--output-format=json --output=/tmp/eh.json > /tmp/eh.log 2>&1 & echo $! > /tmp/eh.pid")
     # The reset must meet commands in flight: wait until the disk has some.
-    guest.run(f"for i in $(seq 400); do set -- $(cat /sys/block/{a}/inflight); "
-              "[ $(($1 + $2)) -gt 0 ] && exit 0; sleep 0.05; done; exit 1", timeout=60)
+    wait_inflight(guest, a)
     guest.mark_console()
     guest.run(f"sg_reset -N {flag} /dev/{a}", timeout=120)
     guest.wait_console(log, timeout=60)
@@ -54,8 +57,8 @@ def test_reset_during_io(guest, kind):
     assert fio_errors(doc) == 0, guest.run("cat /tmp/eh.log")
     for job in doc["jobs"]:
         # Everything written, and everything read back and verified.
-        assert job["write"]["io_bytes"] == 16 << 20, job["jobname"]
-        assert job["read"]["io_bytes"] == 16 << 20, job["jobname"]
+        assert job["write"]["io_bytes"] == FIO_MIB << 20, job["jobname"]
+        assert job["read"]["io_bytes"] == FIO_MIB << 20, job["jobname"]
     # The adapter keeps working, with both disks.
     assert sorted(host_disks(guest, RS)) == ["0:0:0:0", "0:0:1:0"]
     data_roundtrip(guest, a, mib=2, seek_mib=32)
