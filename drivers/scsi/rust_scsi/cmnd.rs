@@ -288,7 +288,12 @@ impl<D> Command<D> {
 
     /// Completes the command with `result` (host byte << 16 | SCSI status)
     /// and residual `resid`; `sense`, when given, is copied to the command's
-    /// sense buffer, otherwise stale sense data is cleared.
+    /// sense buffer.
+    ///
+    /// Without `sense` the buffer is not touched: the midlayer zeroes it (and
+    /// the residual) before every dispatch, from the block layer
+    /// (`scsi_queue_rq()`) and from the error handler
+    /// (`scsi_eh_prep_cmnd()`), so a clean completion stores nothing there.
     pub fn complete(self, result: u32, resid: u32, sense: Option<&[u8]>) {
         let this = ManuallyDrop::new(self);
         let raw = this.raw();
@@ -299,16 +304,11 @@ impl<D> Command<D> {
             if (*priv_data).mapped {
                 bindings::scsi_dma_unmap(raw);
             }
-            let buf = (*raw).sense_buffer;
-            if !buf.is_null() {
-                let size = bindings::SCSI_SENSE_BUFFERSIZE as usize;
-                match sense {
-                    Some(s) => {
-                        let n = s.len().min(size);
-                        core::ptr::copy_nonoverlapping(s.as_ptr(), buf, n);
-                    }
-                    // A sense buffer whose response code is 0 holds no sense.
-                    None => buf.write(0),
+            if let Some(s) = sense {
+                let buf = (*raw).sense_buffer;
+                if !buf.is_null() {
+                    let n = s.len().min(bindings::SCSI_SENSE_BUFFERSIZE as usize);
+                    core::ptr::copy_nonoverlapping(s.as_ptr(), buf, n);
                 }
             }
             (*raw).resid_len = resid;
