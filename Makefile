@@ -20,11 +20,11 @@
 #   make fuzz         cargo-fuzz campaign of the pure-Rust decoders on the host
 #                     (10^7 executions a target; FUZZ_ARGS="--runs N --target T")
 #
-# Variables: KCONFIG=debug|perf (test kernel), KDIR=<any Rust-enabled 7.3 build
-# tree> (instead of the cached kernels), LLVM=-19 (as the kernel was built).
+# Variables: KCONFIG=debug|perf|perf-inline (test kernel), KDIR=<any Rust-enabled
+# 7.3 build tree> (instead of the cached kernels), LLVM=-N or 1 (the clang to
+# build with; by default the one the kernel's .config names).
 
 KCONFIG ?= debug
-LLVM ?= -19
 export KCONFIG KDIR LLVM
 
 .PHONY: all modules install uninstall check test run bench profile stress soak fuzz bootstrap kernel print-kdir print-module \

@@ -49,13 +49,14 @@ def build_plugin(out: Path) -> Path:
     return so
 
 
-def profile(driver: str, plugin: Path, out: Path, ios: int, qd: int) -> collections.Counter:
+def profile(driver: str, plugin: Path, out: Path, ios: int, qd: int,
+            kconfig: str = "perf") -> collections.Counter:
     """Instructions per kernel symbol, and per (symbol, block offset), and
     block executions per ("blocks", symbol), over a whole guest run with `ios`
     I/Os."""
     out.mkdir(parents=True, exist_ok=True)
     counts = out / f"{driver}-{ios}.tb"
-    cfg = GuestConfig(kconfig="perf", icount=True, name=f"profile-{driver}",
+    cfg = GuestConfig(kconfig=kconfig, icount=True, name=f"profile-{driver}",
                       disks=[Disk(scsi_id=0, size_mb=1024, backend="null")],
                       extra_qemu=["-plugin", f"file={plugin},out={counts}"])
     with Guest(cfg) as g:
@@ -78,11 +79,13 @@ def profile(driver: str, plugin: Path, out: Path, ios: int, qd: int) -> collecti
     return per
 
 
-def per_io(driver: str, plugin: Path, out: Path, ios: int, qd: int) -> tuple[collections.Counter, int]:
+def per_io(driver: str, plugin: Path, out: Path, ios: int, qd: int,
+           kconfig: str = "perf") -> tuple[collections.Counter, int]:
     """Instructions per kernel symbol for `ios` I/Os: a run with 2 * `ios`
     minus a run with `ios`, so that everything but the I/O cancels out."""
     print(f">>> {driver}: {ios} and {2 * ios} I/Os at QD{qd}", flush=True)
-    one, two = profile(driver, plugin, out, ios, qd), profile(driver, plugin, out, 2 * ios, qd)
+    one = profile(driver, plugin, out, ios, qd, kconfig)
+    two = profile(driver, plugin, out, 2 * ios, qd, kconfig)
     delta = collections.Counter()
     for k in set(one) | set(two):
         delta[k] = two.get(k, 0) - one.get(k, 0)
@@ -201,6 +204,9 @@ def main() -> int:
                     help="fio queue depths, comma-separated (at QD1 the idle loop runs between "
                          "I/Os; it is counted, but executes few instructions with -icount sleep=off)")
     ap.add_argument("--top", type=int, default=15)
+    ap.add_argument("--kconfig", default="perf",
+                    help="test kernel: perf, or perf-inline (the kernel crate's C helpers "
+                         "inlined into Rust code; built with rustc's LLVM major)")
     ap.add_argument("--annotate", metavar="TEXT", action="append", default=[],
                     help="also list the blocks (offset: instructions per I/O) of the "
                          "functions whose name contains TEXT")
@@ -209,10 +215,10 @@ def main() -> int:
     out = paths.TOP / "build" / "profile" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     plugin = build_plugin(out)
-    summary = {"ios": args.ios, "kconfig": "perf", "workload": "4 KiB random reads, null-co disk",
+    summary = {"ios": args.ios, "kconfig": args.kconfig, "workload": "4 KiB random reads, null-co disk",
                "depths": {}}
     for qd in depths:
-        res = {d: per_io(d, plugin, out / f"qd{qd}", args.ios, qd) for d in DRIVERS}
+        res = {d: per_io(d, plugin, out / f"qd{qd}", args.ios, qd, args.kconfig) for d in DRIVERS}
         summary["depths"][str(qd)] = report(qd, res, args.top, args.annotate)
     (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"\nraw counts and results.json: {out}")
