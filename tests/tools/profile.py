@@ -50,7 +50,7 @@ def build_plugin(out: Path) -> Path:
 
 
 def profile(driver: str, plugin: Path, out: Path, ios: int, qd: int,
-            kconfig: str = "perf") -> collections.Counter:
+            kconfig: str = "perf", params: str = "") -> collections.Counter:
     """Instructions per kernel symbol, and per (symbol, block offset), and
     block executions per ("blocks", symbol), over a whole guest run with `ios`
     I/Os."""
@@ -60,32 +60,89 @@ def profile(driver: str, plugin: Path, out: Path, ios: int, qd: int,
                       disks=[Disk(scsi_id=0, size_mb=1024, backend="null")],
                       extra_qemu=["-plugin", f"file={plugin},out={counts}"])
     with Guest(cfg) as g:
-        dev = sorted(load(g, driver, 1).values())[0]
+        dev = sorted(load(g, driver, 1, params).values())[0]
         g.run(f"fio --name=p --filename=/dev/{dev} --direct=1 --ioengine=libaio --rw=randread "
               f"--bs=4k --iodepth={qd} --number_ios={ios} --size=1g > /dev/null", timeout=900)
         syms = g.run("cat /proc/kallsyms", timeout=120)
     (out / f"{driver}-{ios}.kallsyms").write_text(syms)
+    return parse(counts.read_text(), syms)
+
+
+def parse(counts: str, syms: str) -> collections.Counter:
+    """profile()'s counts from the plugin's output (`counts`: a line per
+    translation block, its address, instructions and executions) and the
+    guest's /proc/kallsyms (`syms`)."""
     table = sorted((int(p[0], 16), " ".join(p[2:])) for p in (line.split() for line in syms.splitlines())
                    if len(p) >= 3 and p[1] in "tTwW")
     addrs = [a for a, _ in table]
     per: collections.Counter = collections.Counter()
-    for line in counts.read_text().splitlines():
+    for line in counts.splitlines():
         vaddr, insns, runs = line.split()
         i = bisect.bisect_right(addrs, int(vaddr, 16)) - 1
         name = table[i][1] if i >= 0 else "?"
+        off = int(vaddr, 16) - (table[i][0] if i >= 0 else 0)
         per[name] += int(insns)
-        per[(name, int(vaddr, 16) - (table[i][0] if i >= 0 else 0))] += int(insns)
+        per[(name, off)] += int(insns)
         per[("blocks", name)] += int(runs)
+        per[("runs", name, off)] += int(runs)
     return per
 
 
+def disassembly(ko: Path, sym: str) -> list[tuple[int, str]]:
+    """(offset, instruction) of each instruction of function `sym` in `ko`,
+    with the symbols of its relocations (the callees of its calls)."""
+    text = subprocess.run(["objdump", "-dr", "--no-show-raw-insn", f"--disassemble={sym}", str(ko)],
+                          capture_output=True, text=True, check=False).stdout
+    rows: list[tuple[int, str]] = []
+    base = None
+    for line in text.splitlines():
+        head = line.split(" <", 1)
+        if len(head) == 2 and head[1].endswith(">:"):
+            base = int(head[0], 16)
+        elif base is not None and "R_X86_64_" in line and rows:
+            off, insn = rows[-1]
+            if int(line.split(":")[0], 16) - base > off:
+                rows[-1] = (off, f"{insn}  -> {line.split()[-1]}")
+        elif base is not None and ":\t" in line:
+            addr, insn = line.split(":\t", 1)
+            insn = " ".join(insn.split()).replace(f"<{sym}+", "<+")
+            rows.append((int(addr.strip(), 16) - base, insn))
+    return rows
+
+
+def annotate_function(per: collections.Counter, ios: int, name: str, ko: Path) -> None:
+    """Prints function `name` ("symbol [module]") of `ko` disassembled, each
+    instruction with how many times one I/O executes it. A translation block
+    starting at an offset covers its instructions / executions instructions
+    from there (blocks of other lengths at the same offset, from single-step
+    or icount exits, are rare and mostly cancel in the difference of runs)."""
+    sym = name.split(" ")[0]
+    rows = disassembly(ko, sym)
+    index = {off: j for j, (off, _) in enumerate(rows)}
+    count = [0.0] * len(rows)
+    for k, runs in per.items():
+        if not (isinstance(k, tuple) and len(k) == 3 and k[0] == "runs" and k[1] == name and runs > 0):
+            continue
+        j = index.get(k[2])
+        if j is None:
+            continue
+        length = round(per.get((name, k[2]), 0) / runs)
+        for t in range(j, min(j + length, len(rows))):
+            count[t] += runs / ios
+    print(f"  --- {sym[:100]} ({ko.name}), executions per I/O, instruction")
+    for (off, insn), c in zip(rows, count):
+        if c >= 0.05:
+            print(f"  {c:6.2f} {off:5x}  {insn[:90]}")
+
+
 def per_io(driver: str, plugin: Path, out: Path, ios: int, qd: int,
-           kconfig: str = "perf") -> tuple[collections.Counter, int]:
+           kconfig: str = "perf", params: str = "") -> tuple[collections.Counter, int]:
     """Instructions per kernel symbol for `ios` I/Os: a run with 2 * `ios`
     minus a run with `ios`, so that everything but the I/O cancels out."""
-    print(f">>> {driver}: {ios} and {2 * ios} I/Os at QD{qd}", flush=True)
-    one = profile(driver, plugin, out, ios, qd, kconfig)
-    two = profile(driver, plugin, out, 2 * ios, qd, kconfig)
+    print(f">>> {driver}{' ' + params if params else ''}: {ios} and {2 * ios} I/Os at QD{qd}",
+          flush=True)
+    one = profile(driver, plugin, out, ios, qd, kconfig, params)
+    two = profile(driver, plugin, out, 2 * ios, qd, kconfig, params)
     delta = collections.Counter()
     for k in set(one) | set(two):
         delta[k] = two.get(k, 0) - one.get(k, 0)
@@ -153,7 +210,7 @@ def summarise(driver: str, per: collections.Counter, ios: int) -> dict:
     }
 
 
-def report(qd: int, res: dict, top: int, annotate: list[str]) -> dict:
+def report(qd: int, res: dict, top: int, annotate: list[str], kos: dict) -> dict:
     """Prints one depth's report; returns its JSON figures."""
     figures = {}
     for d, (per, ios) in res.items():
@@ -177,6 +234,8 @@ def report(qd: int, res: dict, top: int, annotate: list[str]) -> dict:
                           and text in k[0] and f"[{d}]" in k[0] and v)
             if offs:
                 print(f"  blocks of *{text}*: " + ", ".join(f"{o:#x}:{v / ios:.1f}" for o, v in offs))
+            for name in sorted({k for k in own_of(d, per) if text in k and per[k] > 0}):
+                annotate_function(per, ios, name, kos[d])
     (c, n), (r, _) = res[DRIVERS[0]], res[DRIVERS[1]]
     for what, keep in (("instructions", lambda k: isinstance(k, str)),
                        ("blocks", lambda k: isinstance(k, tuple) and k[0] == "blocks")):
@@ -207,19 +266,27 @@ def main() -> int:
     ap.add_argument("--kconfig", default="perf",
                     help="test kernel: perf, or perf-inline (the kernel crate's C helpers "
                          "inlined into Rust code; built with rustc's LLVM major)")
+    ap.add_argument("--rs-params", default="",
+                    help="module parameters for vmw_pvscsi_rs (for example poll_queues=1; "
+                         "default: none, the driver's defaults)")
     ap.add_argument("--annotate", metavar="TEXT", action="append", default=[],
-                    help="also list the blocks (offset: instructions per I/O) of the "
-                         "functions whose name contains TEXT")
+                    help="also list the blocks (offset: instructions per I/O) of the driver "
+                         "functions whose name contains TEXT, and print them disassembled with "
+                         "each instruction's executions per I/O")
     args = ap.parse_args()
     depths = [int(x) for x in str(args.iodepth).split(",") if x.strip()]
     out = paths.TOP / "build" / "profile" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     plugin = build_plugin(out)
-    summary = {"ios": args.ios, "kconfig": args.kconfig, "workload": "4 KiB random reads, null-co disk",
+    summary = {"ios": args.ios, "kconfig": args.kconfig, "rs_params": args.rs_params, "workload": "4 KiB random reads, null-co disk",
                "depths": {}}
+    # The modules as loaded, for --annotate's disassembly.
+    kos = {DRIVERS[0]: paths.kdir(args.kconfig) / "drivers/scsi/vmw_pvscsi.ko",
+           DRIVERS[1]: paths.module(args.kconfig)}
     for qd in depths:
-        res = {d: per_io(d, plugin, out / f"qd{qd}", args.ios, qd, args.kconfig) for d in DRIVERS}
-        summary["depths"][str(qd)] = report(qd, res, args.top, args.annotate)
+        res = {d: per_io(d, plugin, out / f"qd{qd}", args.ios, qd, args.kconfig,
+                         args.rs_params if d == DRIVERS[1] else "") for d in DRIVERS}
+        summary["depths"][str(qd)] = report(qd, res, args.top, args.annotate, kos)
     (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"\nraw counts and results.json: {out}")
     return 0
