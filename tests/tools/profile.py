@@ -94,19 +94,23 @@ def disassembly(ko: Path, sym: str) -> list[tuple[int, str]]:
     text = subprocess.run(["objdump", "-dr", "--no-show-raw-insn", f"--disassemble={sym}", str(ko)],
                           capture_output=True, text=True, check=False).stdout
     rows: list[tuple[int, str]] = []
-    base = None
+    base = last = None
     for line in text.splitlines():
         head = line.split(" <", 1)
         if len(head) == 2 and head[1].endswith(">:"):
             base = int(head[0], 16)
-        elif base is not None and "R_X86_64_" in line and rows:
-            off, insn = rows[-1]
-            if int(line.split(":")[0], 16) - base > off:
+        elif base is not None and last is not None and "R_X86_64_" in line:
+            # A relocation inside the last instruction (objdump lists the
+            # section's earlier ones too, after the first instruction).
+            at = int(line.split(":")[0], 16)
+            if last < at < last + 16:
+                off, insn = rows[-1]
                 rows[-1] = (off, f"{insn}  -> {line.split()[-1]}")
         elif base is not None and ":\t" in line:
             addr, insn = line.split(":\t", 1)
+            last = int(addr.strip(), 16)
             insn = " ".join(insn.split()).replace(f"<{sym}+", "<+")
-            rows.append((int(addr.strip(), 16) - base, insn))
+            rows.append((last - base, insn))
     return rows
 
 
