@@ -222,12 +222,18 @@ def direction(rw: str) -> str:
     return "write" if "write" in rw else "read"
 
 
-def sample(rnd: int, driver: str, job: str, read: dict) -> dict:
-    """One result: fio's read statistics of `driver` in `job`, round `rnd`."""
+def sample(rnd: int, driver: str, job: str, res: dict, rw: str) -> dict:
+    """One result: fio's statistics (`res`, one job of its JSON report) of
+    `driver` in `job`, round `rnd`: of the I/O direction of `rw`, and the
+    submitting thread's context switches per I/O and CPU use (which show how
+    a wall-clock difference is spent in the guest)."""
+    read = res[direction(rw)]
     return {
         "round": rnd, "driver": driver, "job": job, "iops": read["iops"],
         "bw_kib": read["bw"], "lat_mean_ns": read["lat_ns"]["mean"],
         "clat_p99_ns": read["clat_ns"].get("percentile", {}).get("99.000000"),
+        "ctx_per_io": round(res.get("ctx", 0) / max(read.get("total_ios", 0), 1), 3),
+        "usr_cpu": res.get("usr_cpu"), "sys_cpu": res.get("sys_cpu"),
     }
 
 
@@ -238,7 +244,7 @@ def run_job(g: Guest, name: str, dev: str, cpu: int, job: tuple, args, samples: 
         res = fio(g, dev, rw, bs, qd, number_ios=ios, extra=f"--size={args.size} {pin}")
     else:
         res = fio(g, dev, rw, bs, qd, runtime=args.runtime, ramp=args.ramp, extra=pin)
-    samples.append(sample(rnd, name, jname, res[direction(rw)]))
+    samples.append(sample(rnd, name, jname, res, rw))
     say(f"    round {rnd} {jname:18} {name:14} {res[direction(rw)]['iops']:10.0f} IOPS")
 
 
@@ -316,7 +322,7 @@ def run_pair(g: Guest, ready: dict, owner: dict[str, str], job: tuple, args, sam
     for res in doc["jobs"]:
         if res.get("error"):
             raise GuestError(f"fio reported error {res['error']} for {res['jobname']}")
-        samples.append(sample(rnd, res["jobname"], jname, res[direction(rw)]))
+        samples.append(sample(rnd, res["jobname"], jname, res, rw))
     say(f"    round {rnd} {jname:18} " + "  ".join(
         f"{s['driver']} {s['iops']:8.0f} IOPS (CPU {cpus[s['driver']]})" for s in samples[-2:]))
 
@@ -330,10 +336,12 @@ def summarize(samples: list, drivers: list[str]) -> dict:
         for d in drivers:
             vals = [s["iops"] for s in samples if s["driver"] == d and s["job"] == job]
             if vals:
-                lats = [s["lat_mean_ns"] for s in samples if s["driver"] == d and s["job"] == job]
+                mine = [s for s in samples if s["driver"] == d and s["job"] == job]
                 row[d] = {"median_iops": statistics.median(vals), "min": min(vals),
                           "max": max(vals), "n": len(vals),
-                          "median_lat_ns": statistics.median(lats)}
+                          "median_lat_ns": statistics.median(s["lat_mean_ns"] for s in mine),
+                          "median_ctx_per_io": statistics.median(s.get("ctx_per_io", 0) for s in mine),
+                          "median_sys_cpu": statistics.median(s.get("sys_cpu") or 0 for s in mine)}
         base = {s["round"]: s["iops"] for s in samples if s["driver"] == BASELINE and s["job"] == job}
         for d in drivers:
             if d == BASELINE or d not in row:
@@ -518,6 +526,10 @@ def main() -> int:
                 say(f"\n>>> {job}: mean latency {d} {r['median_lat_ns'] / 1000:.1f} us, "
                     f"{BASELINE} {row[BASELINE]['median_lat_ns'] / 1000:.1f} us; paired ratio "
                     f"{r['paired_lat_ratio_median']:.3f} [{lo:.3f}, {hi:.3f}]")
+    say("\n>>> in the guest, medians: fio's context switches per I/O and system CPU %")
+    for job, row in summary.items():
+        say(f"{job:26}" + "".join(f"{d:>16} {r['median_ctx_per_io']:6.3f} {r['median_sys_cpu']:5.1f}%"
+                                  for d, r in row.items()))
     if counts:
         say(f"\n>>> per I/O, as the device saw it ({COUNT_IOS} I/Os a job, QEMU trace events)")
         say(count_table(counts))
