@@ -49,7 +49,8 @@ pub struct HostLimits {
     /// interrupt-driven queue; 0 for none. With any, the host's tags are
     /// shared by all its queues (`host_tagset`: a tag stays unique host-wide,
     /// below `can_queue`), and the driver implements
-    /// [`Operations::mq_poll`].
+    /// [`Operations::mq_poll`]. Its devices then have no I/O scheduler by
+    /// default (see [`Host::add`]).
     pub poll_queues: u32,
 }
 
@@ -207,6 +208,24 @@ impl<'bound, T: Operations> Host<'bound, T> {
         // SAFETY: `self.raw()` is a valid, not yet added host; `dev` is a
         // bound device, and drivers remove the host before they unbind.
         to_result(unsafe { bindings::scsi_add_host_with_dma(self.raw(), dev, dev) })?;
+        // SAFETY: `Host::new` made the host.
+        if unsafe { poll_queues_of(self.raw()) } > 0 {
+            // With poll queues the host's tags are shared by its queues,
+            // for which blk-mq picks mq-deadline by default
+            // (`elevator_set_default()`, block/elevator.c); its one queue of
+            // requests per device lets a run of any hardware queue dispatch
+            // any request, so the poll queue's runs (from kblockd, on any
+            // CPU) send interrupt-driven requests from CPUs other than their
+            // submitters'. No scheduler by default, as for other multi-queue
+            // devices; `queue/scheduler` can still choose one.
+            //
+            // SAFETY: `scsi_add_host` allocated the tag set; its devices'
+            // queues, the only other users of its flags, are created by the
+            // scan, which has not started.
+            unsafe {
+                (*self.raw()).tag_set.flags |= kbindings::BLK_MQ_F_NO_SCHED_BY_DEFAULT;
+            }
+        }
         self.added
             .store(true, kernel::sync::atomic::ordering::Release);
         Ok(())
