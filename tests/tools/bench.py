@@ -50,6 +50,7 @@ import argparse
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -161,6 +162,26 @@ def setup_drivers(g: Guest, drivers: list[str]) -> tuple[dict[str, tuple[str, in
         say(f"    {d:14} disk {dev}, fio on CPU {cpu}")
         ready[d] = (dev, cpu)
     return ready, owner
+
+
+def schedulers(g: Guest, ready: dict[str, tuple[str, int]], force: str) -> dict[str, str]:
+    """Sets every benchmarked disk's I/O scheduler to `force` (unless empty)
+    and returns driver -> the scheduler its disk uses. By default each disk
+    keeps the one the kernel chose: mq-deadline for a single hardware queue
+    or shared tags, none for a host with poll queues (vmw_pvscsi_rs
+    `poll_queues=1`)."""
+    used = {}
+    for d, (dev, _) in ready.items():
+        path = f"/sys/block/{dev}/queue/scheduler"
+        if force:
+            g.run(f"echo {force} > {path}")
+        line = g.run(f"cat {path}")
+        got = re.search(r"\[(\S+)\]", line)
+        used[d] = got.group(1) if got else line.strip()
+        if force and used[d] != force:
+            raise GuestError(f"{d}: {dev} has scheduler {used[d]}, not {force}")
+    say("    I/O schedulers: " + ", ".join(f"{d} {v}" for d, v in used.items()))
+    return used
 
 
 def swap_controllers(g: Guest, ready: dict[str, tuple[str, int]], owner: dict[str, str]) -> dict[str, str]:
@@ -453,6 +474,11 @@ def main() -> int:
     ap.add_argument("--jobs", default=",".join(j[0] for j in JOBS),
                     help="comma-separated subset of: " + ", ".join(j[0] for j in JOBS))
     ap.add_argument("--kconfig", default="perf")
+    ap.add_argument("--scheduler", default=os.environ.get("BENCH_SCHEDULER", "none"),
+                    help="I/O scheduler for every benchmarked disk, so that the drivers are "
+                         "compared under the same one (default none, which blk-mq gives a host "
+                         "with poll queues; 'kernel' keeps each disk's default: mq-deadline for "
+                         "the C driver, none for vmw_pvscsi_rs with poll_queues=1)")
     ap.add_argument("--scale-disks", action="store_true",
                     help="instead: IOPS against the number of disks on one controller "
                          "(tests/tools/bench_scale.py)")
@@ -489,6 +515,8 @@ def main() -> int:
         if args.counts:
             trace_events(g, False)
         ready, owner = setup_drivers(g, drivers)
+        force = "" if args.scheduler == "kernel" else args.scheduler
+        used_schedulers = schedulers(g, ready, force)
         skipped = {d for d in drivers if d not in ready}
         jobs = [j for j in JOBS if (args.mode != "icount" or j[4]) and j[0] in args.jobs.split(",")
                 and not (args.mode == "pair" and "--numjobs" in j[5])]
@@ -498,6 +526,7 @@ def main() -> int:
             if rnd == args.rounds // 2 + 1:
                 say("    swapping the pvscsi controllers between the drivers")
                 owner = swap_controllers(g, ready, owner)
+                used_schedulers = schedulers(g, ready, force)
             for job in jobs:
                 if args.mode == "pair":
                     run_pair(g, ready, owner, job, args, samples, rnd)
@@ -510,7 +539,8 @@ def main() -> int:
     summary = summarize(samples, present)
     result = {"mode": args.mode, "rounds": args.rounds, "drivers": drivers, "skipped": sorted(skipped),
               "jobs": [j[0] for j in jobs], "samples": samples, "summary": summary,
-              "device_counts": counts,
+              "device_counts": counts, "schedulers": used_schedulers,
+              "rs_params": DRIVERS["vmw_pvscsi_rs"][1],
               "seconds": round(time.monotonic() - started)}
     (out_dir / "results.json").write_text(json.dumps(result, indent=2))
     unit = "virtual IOPS" if args.mode == "icount" else "IOPS"
