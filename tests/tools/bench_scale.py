@@ -9,7 +9,8 @@ command; see test_scan.py). Both drivers load with `ring_pages=32`, so
 `can_queue` is the ring's 1,024 entries. Each round runs, for every disk
 count N and driver, 4 KiB random reads at a total queue depth of 32 spread
 over the driver's first N disks (one fio job, the disks round-robin), the
-drivers alternating. The report gives, per N, the median total IOPS and
+drivers alternating, every disk under the same I/O scheduler (`--scheduler`,
+none by default). The report gives, per N, the median total IOPS and
 IOPS per disk of each driver, the Rust driver's IOPS against its own at one
 disk (flat is 1.0), and the paired ratio against the C driver where both
 have N disks.
@@ -65,6 +66,13 @@ def run(args) -> int:
             g.insmod(driver, "ring_pages=32", timeout=600)
             devs[driver] = disks_by_target(g, driver, MAX_DISKS[driver])
             say(f"    {driver}: {len(devs[driver])} disks")
+        scheduler = "" if args.scheduler == "kernel" else args.scheduler
+        if scheduler:
+            # Every disk under the same I/O scheduler, as in the other jobs.
+            g.run(f"for d in {' '.join(devs[C] + devs[RS])}; do "
+                  f"echo {scheduler} > /sys/block/$d/queue/scheduler || exit 1; done")
+        used = g.run(f"cat /sys/block/{devs[C][0]}/queue/scheduler /sys/block/{devs[RS][0]}/queue/scheduler")
+        say("    I/O schedulers (C, Rust): " + " | ".join(x.strip() for x in used.splitlines()))
         for rnd in range(1, args.rounds + 1):
             for n in COUNTS:
                 order = [RS, C] if rnd % 2 else [C, RS]
@@ -101,7 +109,7 @@ def run(args) -> int:
     for n, row in summary.items():
         if one and RS in row:
             row[RS]["vs_one_disk"] = row[RS]["median_iops"] / one
-    result = {"rounds": args.rounds, "qd": QD, "counts": COUNTS, "max_disks": MAX_DISKS,
+    result = {"rounds": args.rounds, "qd": QD, "scheduler": args.scheduler, "counts": COUNTS, "max_disks": MAX_DISKS,
               "samples": samples, "summary": summary, "seconds": round(time.monotonic() - started)}
     (out_dir / "results.json").write_text(json.dumps(result, indent=2) + "\n")
     say(f"\n>>> IOPS at QD{QD} over N disks of one controller, medians of {args.rounds} rounds")
