@@ -120,12 +120,26 @@ def stop_verify(g: Guest, tag: str, size_mb: int = 8) -> int:
     return len(names)
 
 
-def wait_inflight(g: Guest, dev: str) -> None:
+def wait_inflight(g: Guest, dev: str, pidfile: str | None = None, log: str | None = None) -> None:
     """Waits until `dev` has commands in flight (up to 90 s of guest time:
-    a loaded debug guest runs the loop far slower than its sleeps say)."""
-    g.run("end=$(($(date +%s) + 90)); while [ $(date +%s) -lt $end ]; do "
-          f"set -- $(cat /sys/block/{dev}/inflight); "
-          "[ $(($1 + $2)) -gt 0 ] && exit 0; sleep 0.05; done; exit 1", timeout=120)
+    a loaded debug guest runs the loop far slower than its sleeps say).
+    With `pidfile`, stops waiting as soon as the process issuing the I/O has
+    exited. Failing, says what the guest saw: the disk's in-flight and I/O
+    counts, `log` (the I/O tool's output) and the end of the kernel log."""
+    gone = (f"[ -n \"$pid\" ] && ! kill -0 $pid 2>/dev/null && exit 2; " if pidfile else "")
+    rc, _ = g.run_rc((f"pid=$(cat {pidfile} 2>/dev/null); " if pidfile else "")
+                     + "end=$(($(date +%s) + 90)); while [ $(date +%s) -lt $end ]; do "
+                     f"set -- $(cat /sys/block/{dev}/inflight); "
+                     "[ $(($1 + $2)) -gt 0 ] && exit 0; " + gone + "sleep 0.05; done; exit 1",
+                     timeout=120)
+    if rc == 0:
+        return
+    _, seen = g.run_rc(f"echo inflight: $(cat /sys/block/{dev}/inflight); "
+                       f"echo stat: $(cat /sys/block/{dev}/stat); "
+                       + (f"echo '--- {log}'; tail -n 30 {log}; " if log else "")
+                       + "echo '--- dmesg'; dmesg | tail -n 30", timeout=60)
+    why = "the I/O process exited first" if rc == 2 else "none within 90 s"
+    raise AssertionError(f"no command in flight on {dev} ({why}):\n{seen}")
 
 
 def root_disk_io_and_poweroff(g: Guest) -> subprocess.CompletedProcess:

@@ -17,6 +17,19 @@ def pytest_configure(config):
         "markers", "stress: long cases run by `make stress` only (`make test` deselects them)")
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps the logs of a guest shared by several tests (a module-scoped
+    fixture, which ends without an exception) when one of its tests fails."""
+    rep = yield
+    if rep.failed:
+        for value in getattr(item, "funcargs", {}).values():
+            guest = getattr(value, "g", value)
+            if isinstance(guest, Guest):
+                guest.keep_logs = True
+    return rep
+
+
 @pytest.fixture(scope="session")
 def kconfig() -> str:
     """The test-kernel configuration the suite runs on (debug unless told)."""

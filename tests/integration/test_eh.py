@@ -47,7 +47,7 @@ def test_reset_during_io(guest, kind):
               f"--name=a --filename=/dev/{a} --name=b --filename=/dev/{b} "
               "--output-format=json --output=/tmp/eh.json > /tmp/eh.log 2>&1 & echo $! > /tmp/eh.pid")
     # The reset must meet commands in flight: wait until the disk has some.
-    wait_inflight(guest, a)
+    wait_inflight(guest, a, pidfile="/tmp/eh.pid", log="/tmp/eh.log")
     guest.mark_console()
     guest.run(f"sg_reset -N {flag} /dev/{a}", timeout=120)
     guest.wait_console(log, timeout=60)
