@@ -45,8 +45,9 @@ pub enum DataDirection {
 /// the driver's data.
 #[repr(C)]
 pub(super) struct CmdPriv<D> {
-    /// The data buffer is DMA-mapped (`scsi_dma_map` succeeded with segments).
-    mapped: bool,
+    /// What the data buffer's DMA mapping leaves to undo: a
+    /// `RUST_SCSI_UNMAP_*` value, set by `rust_scsi_dma_map`.
+    unmap: u8,
     /// The driver's per-command data.
     data: D,
 }
@@ -62,7 +63,7 @@ impl<D: Default> CmdPriv<D> {
         // SAFETY: By the caller's guarantees the area is ours and unused.
         unsafe {
             priv_of::<D>(cmd).write(Self {
-                mapped: false,
+                unmap: UNMAP_NONE,
                 data: D::default(),
             })
         };
@@ -80,6 +81,9 @@ impl<D: Default> CmdPriv<D> {
         unsafe { core::ptr::drop_in_place(priv_of::<D>(cmd)) };
     }
 }
+
+/// `CmdPriv::unmap` of a command with nothing to unmap.
+const UNMAP_NONE: u8 = bindings::RUST_SCSI_UNMAP_NONE as u8;
 
 /// The private area of `cmd` (`scsi_cmd_priv(cmd)`), which is `cmd + 1`.
 fn priv_of<D>(cmd: *mut bindings::scsi_cmnd) -> *mut CmdPriv<D> {
@@ -130,7 +134,7 @@ impl<D> Command<D> {
     pub(super) unsafe fn from_queuecommand(cmd: *mut bindings::scsi_cmnd) -> Self {
         // SAFETY: The caller guarantees `cmd` is valid; `init_cmd_priv`
         // initialized its `CmdPriv<D>` when the command was allocated.
-        unsafe { (*priv_of::<D>(cmd)).mapped = false };
+        unsafe { (*priv_of::<D>(cmd)).unmap = UNMAP_NONE };
         // SAFETY: `cmd` is valid, hence not null; the midlayer passes its
         // ownership to the driver; its private area is initialized.
         unsafe { Self::from_owned(NonNull::new_unchecked(cmd)) }
@@ -245,15 +249,20 @@ impl<D> Command<D> {
     /// # Errors
     ///
     /// `ENOMEM` if the mapping failed (the caller should ask for a retry).
+    ///
+    /// A buffer of one segment is mapped as one range, which costs the DMA
+    /// API about half as much (see `rust_scsi_dma_map()`).
     pub fn map_data(&mut self) -> Result<Segments<'_>> {
-        // SAFETY: The command is valid and not mapped yet: `CmdPriv::mapped`
-        // is cleared when the driver receives it and set only here.
-        let nseg = unsafe { bindings::scsi_dma_map(self.raw()) };
+        let priv_data = self.priv_data();
+        // SAFETY: The command is valid and not mapped yet: `CmdPriv::unmap`
+        // is cleared when the driver receives it and set only here;
+        // `CmdPriv` follows the command (type invariant), so `unmap` is
+        // writable.
+        let nseg = unsafe { bindings::rust_scsi_dma_map(self.raw(), &mut (*priv_data).unmap) };
         let left = usize::try_from(nseg).map_err(|_| ENOMEM)?;
-        // SAFETY: `CmdPriv` follows the command (type invariant).
-        unsafe { (*self.priv_data()).mapped = left > 0 };
         // INVARIANT: `sgl` heads the command's scatter-gather table, which
-        // `scsi_dma_map` just mapped into `left` DMA segments.
+        // `rust_scsi_dma_map` just mapped into `left` DMA segments, their
+        // bus addresses and lengths stored in the entries.
         Ok(Segments {
             // SAFETY: The command is valid (type invariant).
             sg: unsafe { (*self.raw()).sdb.table.sgl },
@@ -301,8 +310,8 @@ impl<D> Command<D> {
         // SAFETY: The driver owns the valid command (type invariant) until
         // `scsi_done`, after which it is not touched; `CmdPriv` follows it.
         unsafe {
-            if (*priv_data).mapped {
-                bindings::scsi_dma_unmap(raw);
+            if (*priv_data).unmap != UNMAP_NONE {
+                bindings::rust_scsi_dma_unmap(raw, (*priv_data).unmap);
             }
             if let Some(s) = sense {
                 let buf = (*raw).sense_buffer;
@@ -330,9 +339,9 @@ impl<D> Command<D> {
         // SAFETY: The driver still owns the command; the midlayer takes it
         // back when `queuecommand` returns busy.
         unsafe {
-            if (*priv_data).mapped {
-                bindings::scsi_dma_unmap(this.raw());
-                (*priv_data).mapped = false;
+            if (*priv_data).unmap != UNMAP_NONE {
+                bindings::rust_scsi_dma_unmap(this.raw(), (*priv_data).unmap);
+                (*priv_data).unmap = UNMAP_NONE;
             }
         }
     }
@@ -419,7 +428,7 @@ fn request_tag(cmd: *mut bindings::scsi_cmnd) -> u32 {
 
 /// The DMA segments of a mapped command, as (bus address, length).
 ///
-/// Only the first `nseg` entries that `scsi_dma_map` returned carry DMA
+/// Only the first `nseg` entries that `rust_scsi_dma_map` returned carry DMA
 /// addresses (an IOMMU may merge segments, and the table's `nents` is not
 /// updated), so the iterator stops there, and follows chained tables with
 /// `sg_next` only between segments.

@@ -74,4 +74,40 @@ struct rust_scsi_layout {
 
 void rust_scsi_get_layout(struct rust_scsi_layout *layout);
 
+/* What rust_scsi_dma_unmap() has to undo (rust_scsi_dma_map() says). */
+/* Nothing: no data, or a mapping that needs no unmap (dma_need_unmap()). */
+#define RUST_SCSI_UNMAP_NONE	0
+/* The scatterlist, with scsi_dma_unmap(). */
+#define RUST_SCSI_UNMAP_TABLE	1
+/* The one range of a one-segment buffer, with dma_unmap_phys(). */
+#define RUST_SCSI_UNMAP_RANGE	2
+
+/**
+ * rust_scsi_dma_map - maps a command's data buffer for DMA
+ * @cmd: the command, owned by the driver and not mapped
+ * @unmap: set to what rust_scsi_dma_unmap() will have to undo
+ *
+ * A buffer of one segment (every 4 KiB I/O, most small ones) is mapped as
+ * one physical range with dma_map_phys(), its bus address and length stored
+ * in the entry as dma_map_sg() would store them; other buffers go through
+ * scsi_dma_map(). One range costs the DMA API about half the instructions
+ * of a one-entry scatterlist (no list walk, no per-entry bookkeeping), as
+ * nvme-pci's one-segment path does. Pages of device memory (PCI P2PDMA)
+ * always go through scsi_dma_map(), which knows them.
+ *
+ * After the mapping, a device that needs no unmap (direct mapping, no
+ * bounce buffer ever used, no DMA API debugging: dma_need_unmap(), which
+ * nvme-pci consults the same way) gets %RUST_SCSI_UNMAP_NONE.
+ *
+ * Return: the number of DMA segments (0 without data), or -ENOMEM.
+ */
+int rust_scsi_dma_map(struct scsi_cmnd *cmd, u8 *unmap);
+
+/**
+ * rust_scsi_dma_unmap - undoes rust_scsi_dma_map()
+ * @cmd: the command
+ * @unmap: what rust_scsi_dma_map() set, not %RUST_SCSI_UNMAP_NONE
+ */
+void rust_scsi_dma_unmap(struct scsi_cmnd *cmd, u8 unmap);
+
 #endif /* RUST_SCSI_H */

@@ -29,7 +29,7 @@ quiet_cmd_rust_scsi_bindgen = BINDGEN $@
 	    --no-recursive-allowlist \
 	    --allowlist-type 'Scsi_Host|scsi_.*|sdev_.*|sam_status|blist_flags_t|bsg_device|pr_type|rust_scsi_.*' \
 	    --allowlist-function 'scsi_.*|__scsi_.*|rust_scsi_.*' \
-	    --allowlist-var 'SCSI_.*|DID_.*|SAM_STAT_.*|SCMD_.*' \
+	    --allowlist-var 'SCSI_.*|DID_.*|SAM_STAT_.*|SCMD_.*|RUST_SCSI_.*' \
 	    --newtype-enum scsi_qc_status \
 	    -o $@ -- $(c_flags) -fno-builtin -D__BINDGEN__
 

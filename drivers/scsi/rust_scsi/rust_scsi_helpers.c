@@ -11,6 +11,9 @@
 
 #include <linux/blk-mq.h>
 #include <linux/container_of.h>
+#include <linux/dma-mapping.h>
+#include <linux/mm.h>
+#include <linux/scatterlist.h>
 #include <linux/stddef.h>
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_device.h>
@@ -41,4 +44,40 @@ void rust_scsi_get_layout(struct rust_scsi_layout *layout)
 	layout->scsi_device_size = sizeof(struct scsi_device);
 	layout->scsi_device_id = offsetof(struct scsi_device, id);
 	layout->request_size = sizeof(struct request);
+}
+
+int rust_scsi_dma_map(struct scsi_cmnd *cmd, u8 *unmap)
+{
+	struct scatterlist *sg = scsi_sglist(cmd);
+	struct device *dev = cmd->device->host->dma_dev;
+	dma_addr_t addr;
+	int nseg;
+
+	*unmap = RUST_SCSI_UNMAP_NONE;
+	if (scsi_sg_count(cmd) != 1 || is_zone_device_page(sg_page(sg))) {
+		nseg = scsi_dma_map(cmd);
+		if (nseg > 0 && dma_need_unmap(dev))
+			*unmap = RUST_SCSI_UNMAP_TABLE;
+		return nseg;
+	}
+	addr = dma_map_phys(dev, sg_phys(sg), sg->length,
+			    cmd->sc_data_direction, 0);
+	if (unlikely(dma_mapping_error(dev, addr)))
+		return -ENOMEM;
+	sg_dma_address(sg) = addr;
+	sg_dma_len(sg) = sg->length;
+	if (dma_need_unmap(dev))
+		*unmap = RUST_SCSI_UNMAP_RANGE;
+	return 1;
+}
+
+void rust_scsi_dma_unmap(struct scsi_cmnd *cmd, u8 unmap)
+{
+	struct scatterlist *sg = scsi_sglist(cmd);
+
+	if (unmap == RUST_SCSI_UNMAP_TABLE)
+		scsi_dma_unmap(cmd);
+	else if (unmap == RUST_SCSI_UNMAP_RANGE)
+		dma_unmap_phys(cmd->device->host->dma_dev, sg_dma_address(sg),
+			       sg_dma_len(sg), cmd->sc_data_direction, 0);
 }
