@@ -7,7 +7,12 @@ beside the C driver's module, and a guest loads that vmw_pvscsi_rs.ko.
 An in-tree module says so (modinfo `intree: Y`) and does not taint the
 kernel as an out-of-tree one ('O'): that tells it from the module `make`
 builds. It binds, serves I/O read back identical, and unloads. (The `=y`
-build is test_root_disk.py's built-in case.)"""
+build is test_root_disk.py's built-in case.)
+
+This kernel has no CONFIG_DMA_API_DEBUG, so it is where the SCSI layer's
+mappings are left unmapped when dma_need_unmap() allows (the debug kernel
+always unmaps): fio writes and verifies 4 KiB blocks (one range each) and
+the large round trip uses scatterlists."""
 
 import hashlib
 import subprocess
@@ -16,7 +21,7 @@ import pytest
 
 from harness import paths
 from harness.guest import Disk, Guest, GuestConfig
-from harness.scsi import RS, data_roundtrip, load
+from harness.scsi import RS, data_roundtrip, load, start_verify, stop_verify
 
 # TAINT_OOT_MODULE (include/linux/panic.h): an out-of-tree module was loaded.
 TAINT_OOT_MODULE = 1 << 12
@@ -42,5 +47,8 @@ def test_intree_module_binds_and_serves_io():
         assert int(g.run("cat /proc/sys/kernel/tainted")) & TAINT_OOT_MODULE == 0
         (dev,) = devs.values()
         data_roundtrip(g, dev, mib=4)
+        start_verify(g, [dev], "intree")
+        g.run("while ! ls /tmp/intree-1.json >/dev/null 2>&1; do sleep 0.2; done", timeout=300)
+        assert stop_verify(g, "intree") >= 1
         g.rmmod(RS)
         assert g.bound_driver(g.pvscsi_bdf()) is None
