@@ -83,19 +83,22 @@ impl Adapter<'_> {
     }
 
     /// Rings the doorbells owed (taken from [`SubmitState::kicks`]);
-    /// `coalesce` is [`SubmitState::req_threshold`].
+    /// `coalesce` is the producer index [`SubmitState::prod`] as it was under
+    /// the lock, when [`SubmitState::req_threshold`] is on: the driver wrote
+    /// that index, so it is not read back from the device's page. (A later
+    /// submitter sees a later index and decides for every request then
+    /// pending.)
     #[inline(always)]
-    fn ring_doorbells(&self, kicks: Kicks, coalesce: bool) {
+    fn ring_doorbells(&self, kicks: Kicks, coalesce: Option<u32>) {
         if kicks.non_rw {
             self.hw.kick_non_rw();
         }
         if kicks.rw {
-            if coalesce {
+            if let Some(prod) = coalesce {
                 // The device announces how many unconsumed requests make a
                 // read/write doorbell worthwhile.
                 let state = &*self.rings.state;
-                let pending =
-                    io_read!(state, .req_prod_idx).wrapping_sub(io_read!(state, .req_cons_idx));
+                let pending = prod.wrapping_sub(io_read!(state, .req_cons_idx));
                 let threshold = io_read!(state, .req_call_threshold);
                 if request::rw_kick_needed(pending, Some(threshold)) {
                     self.hw.kick_rw();
@@ -127,7 +130,8 @@ impl Adapter<'_> {
     /// Rings the doorbells owed by requests published without one.
     pub(crate) fn commit_rqs_now(&self) {
         let mut st = self.submit.lock();
-        let (kicks, coalesce) = (core::mem::take(&mut st.kicks), st.req_threshold);
+        let kicks = core::mem::take(&mut st.kicks);
+        let coalesce = st.req_threshold.then_some(st.prod);
         drop(st);
         self.ring_doorbells(kicks, coalesce);
     }
@@ -266,7 +270,7 @@ impl Adapter<'_> {
         } else {
             Kicks::default()
         };
-        let coalesce = st.req_threshold;
+        let coalesce = st.req_threshold.then_some(st.prod);
         drop(st);
         self.ring_doorbells(kicks, coalesce);
         Ok(())
