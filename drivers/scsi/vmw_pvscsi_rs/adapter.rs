@@ -107,6 +107,15 @@ pub(crate) struct SubmitState {
     pub(crate) cmpl_irq: bool,
 }
 
+impl SubmitState {
+    /// What `Adapter::ring_doorbells` (submission) needs to coalesce read/write
+    /// doorbells: the producer index as it is under the lock, when the
+    /// device coalesces at all.
+    pub(crate) fn coalesce(&self) -> Option<u32> {
+        self.req_threshold.then_some(self.prod)
+    }
+}
+
 /// Polled I/O (the `poll_queues` parameter): commands of the poll queue are
 /// reaped by their submitters through `mq_poll`, which drains the one
 /// completion ring, so they need no interrupt.

@@ -83,10 +83,9 @@ impl Adapter<'_> {
     }
 
     /// Rings the doorbells owed (taken from [`SubmitState::kicks`]);
-    /// `coalesce` is the producer index [`SubmitState::prod`] as it was under
-    /// the lock, when [`SubmitState::req_threshold`] is on: the driver wrote
-    /// that index, so it is not read back from the device's page. (A later
-    /// submitter sees a later index and decides for every request then
+    /// `coalesce` is [`SubmitState::coalesce`]: the driver wrote that
+    /// producer index, so it is not read back from the device's page. (A
+    /// later submitter sees a later index and decides for every request then
     /// pending.)
     #[inline(always)]
     fn ring_doorbells(&self, kicks: Kicks, coalesce: Option<u32>) {
@@ -131,7 +130,7 @@ impl Adapter<'_> {
     pub(crate) fn commit_rqs_now(&self) {
         let mut st = self.submit.lock();
         let kicks = core::mem::take(&mut st.kicks);
-        let coalesce = st.req_threshold.then_some(st.prod);
+        let coalesce = st.coalesce();
         drop(st);
         self.ring_doorbells(kicks, coalesce);
     }
@@ -270,7 +269,7 @@ impl Adapter<'_> {
         } else {
             Kicks::default()
         };
-        let coalesce = st.req_threshold.then_some(st.prod);
+        let coalesce = st.coalesce();
         drop(st);
         self.ring_doorbells(kicks, coalesce);
         Ok(())
