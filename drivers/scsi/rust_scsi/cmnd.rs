@@ -28,16 +28,19 @@ use super::{
 };
 
 /// Direction of a command's data transfer.
+///
+/// The discriminants are those of the kernel's `enum dma_data_direction`, so
+/// that reading a command's direction costs no translation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DataDirection {
-    /// No data.
-    None,
-    /// Device to memory.
-    FromDevice,
-    /// Memory to device.
-    ToDevice,
     /// Both.
-    Bidirectional,
+    Bidirectional = kbindings::dma_data_direction::DMA_BIDIRECTIONAL.0 as isize,
+    /// Memory to device.
+    ToDevice = kbindings::dma_data_direction::DMA_TO_DEVICE.0 as isize,
+    /// Device to memory.
+    FromDevice = kbindings::dma_data_direction::DMA_FROM_DEVICE.0 as isize,
+    /// No data.
+    None = kbindings::dma_data_direction::DMA_NONE.0 as isize,
 }
 
 /// The layer's per-command state, in the command's private area
@@ -243,31 +246,39 @@ impl<D> Command<D> {
         self.cmd().flags & bindings::SCMD_LAST as c_int != 0
     }
 
-    /// Maps the data buffer for DMA and returns its segments as
-    /// (bus address, length); they stay mapped until the command completes.
+    /// Maps the data buffer for DMA; it stays mapped until the command
+    /// completes.
     ///
     /// # Errors
     ///
     /// `ENOMEM` if the mapping failed (the caller should ask for a retry).
     ///
     /// A buffer of one segment is mapped as one range, which costs the DMA
-    /// API about half as much (see `rust_scsi_dma_map()`).
-    pub fn map_data(&mut self) -> Result<Segments<'_>> {
+    /// API about half as much (see `rust_scsi_dma_map()`), and its bus
+    /// address comes back directly, without a walk of the table.
+    pub fn map_data(&mut self) -> Result<Mapped<'_>> {
         let priv_data = self.priv_data();
+        let mut addr: kbindings::dma_addr_t = 0;
         // SAFETY: The command is valid and not mapped yet: `CmdPriv::unmap`
         // is cleared when the driver receives it and set only here;
         // `CmdPriv` follows the command (type invariant), so `unmap` is
-        // writable.
-        let nseg = unsafe { bindings::rust_scsi_dma_map(self.raw(), &mut (*priv_data).unmap) };
-        let left = usize::try_from(nseg).map_err(|_| ENOMEM)?;
-        // INVARIANT: `sgl` heads the command's scatter-gather table, which
-        // `rust_scsi_dma_map` just mapped into `left` DMA segments, their
-        // bus addresses and lengths stored in the entries.
-        Ok(Segments {
-            // SAFETY: The command is valid (type invariant).
-            sg: unsafe { (*self.raw()).sdb.table.sgl },
-            left,
-            _cmd: PhantomData,
+        // writable; `addr` is a local.
+        let nseg =
+            unsafe { bindings::rust_scsi_dma_map(self.raw(), &mut (*priv_data).unmap, &mut addr) };
+        Ok(match nseg {
+            0 => Mapped::None,
+            // `rust_scsi_dma_map` stored the one segment's address.
+            1 => Mapped::One(addr),
+            n => Mapped::Many(Segments {
+                // INVARIANT: `sgl` heads the command's scatter-gather table,
+                // which `rust_scsi_dma_map` just mapped into `n` DMA
+                // segments, their bus addresses and lengths stored in the
+                // entries.
+                // SAFETY: The command is valid (type invariant).
+                sg: unsafe { (*self.raw()).sdb.table.sgl },
+                left: usize::try_from(n).map_err(|_| ENOMEM)?,
+                _cmd: PhantomData,
+            }),
         })
     }
 
@@ -424,6 +435,17 @@ fn request_tag(cmd: *mut bindings::scsi_cmnd) -> u32 {
     let tag = unsafe { (*request_of(cmd)).tag };
     // Tags are never negative for a started request.
     tag as u32
+}
+
+/// A command's data buffer, mapped for DMA ([`Command::map_data`]).
+pub enum Mapped<'a> {
+    /// No data.
+    None,
+    /// One DMA segment, the whole buffer ([`Command::bufflen`] bytes): its
+    /// bus address.
+    One(u64),
+    /// Two or more DMA segments.
+    Many(Segments<'a>),
 }
 
 /// The DMA segments of a mapped command, as (bus address, length).

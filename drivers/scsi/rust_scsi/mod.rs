@@ -67,6 +67,7 @@ pub use cmnd::{
     CommandSlot,
     DataDirection,
     EhCommand,
+    Mapped,
     Segments, //
 };
 pub use device::ScsiDevice;

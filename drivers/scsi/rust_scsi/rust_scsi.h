@@ -86,11 +86,15 @@ void rust_scsi_get_layout(struct rust_scsi_layout *layout);
  * rust_scsi_dma_map - maps a command's data buffer for DMA
  * @cmd: the command, owned by the driver and not mapped
  * @unmap: set to what rust_scsi_dma_unmap() will have to undo
+ * @addr: set to the bus address of the one DMA segment, when there is one
  *
  * A buffer of one segment (every 4 KiB I/O, most small ones) is mapped as
- * one physical range with dma_map_phys(), its bus address and length stored
- * in the entry as dma_map_sg() would store them; other buffers go through
- * scsi_dma_map(). One range costs the DMA API about half the instructions
+ * one physical range with dma_map_phys(); its bus address is returned in
+ * @addr, and stored in the entry as dma_map_sg() would store it only when
+ * rust_scsi_dma_unmap() will need it. Other buffers go through
+ * scsi_dma_map(), which stores the segments in the table (and the first in
+ * @addr when it made one segment of them). One range costs the DMA API
+ * about half the instructions
  * of a one-entry scatterlist (no list walk, no per-entry bookkeeping), as
  * nvme-pci's one-segment path does. Pages of device memory (PCI P2PDMA)
  * always go through scsi_dma_map(), which knows them.
@@ -101,7 +105,7 @@ void rust_scsi_get_layout(struct rust_scsi_layout *layout);
  *
  * Return: the number of DMA segments (0 without data), or -ENOMEM.
  */
-int rust_scsi_dma_map(struct scsi_cmnd *cmd, u8 *unmap);
+int rust_scsi_dma_map(struct scsi_cmnd *cmd, u8 *unmap, dma_addr_t *addr);
 
 /**
  * rust_scsi_dma_unmap - undoes rust_scsi_dma_map()

@@ -46,11 +46,10 @@ void rust_scsi_get_layout(struct rust_scsi_layout *layout)
 	layout->request_size = sizeof(struct request);
 }
 
-int rust_scsi_dma_map(struct scsi_cmnd *cmd, u8 *unmap)
+int rust_scsi_dma_map(struct scsi_cmnd *cmd, u8 *unmap, dma_addr_t *addr)
 {
 	struct scatterlist *sg = scsi_sglist(cmd);
 	struct device *dev = cmd->device->host->dma_dev;
-	dma_addr_t addr;
 	int nseg;
 
 	*unmap = RUST_SCSI_UNMAP_NONE;
@@ -58,16 +57,20 @@ int rust_scsi_dma_map(struct scsi_cmnd *cmd, u8 *unmap)
 		nseg = scsi_dma_map(cmd);
 		if (nseg > 0 && dma_need_unmap(dev))
 			*unmap = RUST_SCSI_UNMAP_TABLE;
+		if (nseg == 1)
+			*addr = sg_dma_address(sg);
 		return nseg;
 	}
-	addr = dma_map_phys(dev, sg_phys(sg), sg->length,
-			    cmd->sc_data_direction, 0);
-	if (unlikely(dma_mapping_error(dev, addr)))
+	*addr = dma_map_phys(dev, sg_phys(sg), sg->length,
+			     cmd->sc_data_direction, 0);
+	if (unlikely(dma_mapping_error(dev, *addr)))
 		return -ENOMEM;
-	sg_dma_address(sg) = addr;
-	sg_dma_len(sg) = sg->length;
-	if (dma_need_unmap(dev))
+	if (dma_need_unmap(dev)) {
+		/* Where rust_scsi_dma_unmap() finds the range. */
+		sg_dma_address(sg) = *addr;
+		sg_dma_len(sg) = sg->length;
 		*unmap = RUST_SCSI_UNMAP_RANGE;
+	}
 	return 1;
 }
 

@@ -81,7 +81,10 @@ use super::{
     },
     hw::Hw,
     msg::MsgWork,
-    request::Stamp,
+    request::{
+        Kicks,
+        Stamp, //
+    },
     rings::{
         MsgRing,
         Rings, //
@@ -144,15 +147,6 @@ pub(crate) enum Gate {
     Paused,
     /// Never again (shut down, or the device failed to restart): fail them.
     Closed,
-}
-
-/// Doorbells owed for published requests.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Kicks {
-    /// A read or write request is not announced yet.
-    pub(crate) rw: bool,
-    /// Another request is not announced yet.
-    pub(crate) non_rw: bool,
 }
 
 /// Consumer state of the completion ring, under [`Adapter::complete`].
@@ -272,7 +266,7 @@ impl<'bound> Adapter<'bound> {
             submit <- new_spinlock_irq!(
                 SubmitState {
                     prod: 0,
-                    kicks: Kicks::default(),
+                    kicks: Kicks::NONE,
                     gate: Gate::Open,
                     req_threshold: false,
                     cmpl_irq: true,
@@ -349,7 +343,7 @@ impl<'bound> Adapter<'bound> {
     pub(crate) fn restart_rings(&self) {
         let mut st = self.submit.lock();
         st.prod = 0;
-        st.kicks = Kicks::default();
+        st.kicks = Kicks::NONE;
         st.req_threshold = false;
         // `restart` unmasks every interrupt after this.
         st.cmpl_irq = true;

@@ -5,12 +5,12 @@
 //! everything the device wrote, and completes the commands.
 
 use kernel::{
+    dma::CoherentView,
     interrupt::LocalInterruptDisabled,
     io::{
         io_project,
         io_read,
-        io_write,
-        Io, //
+        io_write, //
     },
     irq::{
         self,
@@ -48,7 +48,6 @@ use super::{
     status::{
         self,
         Completion,
-        Outcome,
         Sense, //
     }, //
 };
@@ -113,21 +112,18 @@ impl Adapter<'_> {
     #[inline(always)]
     fn drain_counting(&self, st: &mut CompleteState, budget: u32, n: &mut u32) -> Drained {
         let state = &*self.rings.state;
-        let mut left = budget;
-        let mut completed = false;
-        let drained = loop {
+        let ring = self.rings.cmp_ring;
+        let mut cons = st.cons;
+        // The index at which the budget is spent.
+        let stop = cons.wrapping_add(budget);
+        // One store of `corrupt` per drain, when it ends: the indices were
+        // sane unless the last look found them corrupt.
+        let (drained, corrupt) = loop {
             let prod = io_read!(state, .cmp_prod_idx);
-            let pending = match self.rings.cmp_ring.pending(prod, st.cons) {
-                Ok(0) => {
-                    st.corrupt = false;
-                    break Drained::All;
-                }
-                Ok(n) => {
-                    st.corrupt = false;
-                    n
-                }
+            let pending = match ring.pending(prod, cons) {
+                Ok(0) => break (Drained::All, false),
+                Ok(n) => n,
                 Err(e) => {
-                    st.corrupt = true;
                     if Faults::should_log(&self.faults.bad_completions) {
                         dev_err!(
                             self.dev,
@@ -136,53 +132,53 @@ impl Adapter<'_> {
                             e.cons
                         );
                     }
-                    break Drained::All;
+                    break (Drained::All, true);
                 }
             };
+            let left = stop.wrapping_sub(cons);
             if left == 0 {
-                break Drained::More;
+                break (Drained::More, false);
             }
             // Read the descriptors only after the producer index.
             dma_mb(Read);
-            for _ in 0..pending.min(left) {
-                let Ok(desc) = self.read_cmp(self.rings.cmp_ring.slot(st.cons)) else {
-                    break;
-                };
-                st.cons = st.cons.wrapping_add(1);
-                left -= 1;
-                if self.complete_one(&desc) {
-                    completed = true;
-                    *n += 1;
-                }
+            let end = cons.wrapping_add(pending.min(left));
+            while cons != end {
+                let slot = ring.slot(cons);
+                cons = cons.wrapping_add(1);
+                *n += u32::from(self.complete_one(slot));
             }
-            // The descriptors are copied out; the device may reuse the slots.
-            io_write!(state, .cmp_cons_idx, st.cons);
+            // The descriptors are read; the device may reuse the slots.
+            st.cons = cons;
+            io_write!(state, .cmp_cons_idx, cons);
         };
-        if completed {
-            self.wake_waiters();
-        }
+        st.corrupt = corrupt;
+        // Whether or not this drain completed anything: a waiter rechecks
+        // its condition, and the test is one load.
+        self.wake_waiters();
         drained
     }
 
-    /// Reads completion descriptor `slot`.
+    /// Completion descriptor `slot`.
     #[inline(always)]
-    fn read_cmp(&self, slot: usize) -> Result<CmpDesc> {
-        Ok(io_project!(&self.rings.cmp, [try: slot]).copy_read())
+    fn cmp_desc(&self, slot: usize) -> Result<CoherentView<'_, CmpDesc>> {
+        Ok(io_project!(&self.rings.cmp, [try: slot]))
     }
 
-    /// Completes the command `desc` names, after checking it; returns
-    /// whether it completed one. Runs under the `complete` lock.
+    /// Completes the command that completion descriptor `slot` names, after
+    /// checking it; returns whether it completed one. Runs under the
+    /// `complete` lock.
+    ///
+    /// The descriptor's fields are read one by one, each once, in the order
+    /// they are needed: a clean completion reads five of them.
     #[inline(always)]
-    fn complete_one(&self, desc: &CmpDesc) -> bool {
-        let cookie = request::decode_cookie(desc.context, self.ctx.len());
+    fn complete_one(&self, slot: usize) -> bool {
+        let Ok(desc) = self.cmp_desc(slot) else {
+            return false;
+        };
+        let context = io_read!(desc, .context);
+        let cookie = request::decode_cookie(context, self.ctx.len());
         let Some((cookie, ctx)) = cookie.and_then(|c| Some((c, self.ctx.get(c.index)?))) else {
-            if Faults::should_log(&self.faults.bad_completions) {
-                dev_err!(
-                    self.dev,
-                    "completion with invalid context {:#x}; dropped\n",
-                    desc.context
-                );
-            }
+            self.dropped_completion(context, false);
             return false;
         };
         // Every command leaves its slot under this lock. Taking the command
@@ -190,45 +186,53 @@ impl Adapter<'_> {
         // needs) also orders the stamp read after the one its submitter
         // stored before filling the slot (see `Context`).
         let Some(cmd) = ctx.slot.take() else {
-            if Faults::should_log(&self.faults.bad_completions) {
-                dev_err!(
-                    self.dev,
-                    "completion for idle context {:#x}; dropped\n",
-                    desc.context
-                );
-            }
+            self.dropped_completion(context, true);
             return false;
         };
         let stamp = ctx.stamp();
         if !request::same_generation(stamp.generation, &cookie) {
-            self.stale_completion(cmd, ctx, desc, stamp);
+            self.stale_completion(cmd, ctx, context, stamp);
             return false;
         }
         self.left_context(stamp);
-        let outcome = status::map(
-            &Completion {
-                host_status: desc.host_status,
-                scsi_status: desc.scsi_status,
-                data_len: desc.data_len,
-                sense_len: desc.sense_len,
-            },
-            cmd.bufflen(),
-            || request::is_rw(cmd.cdb16().0[0]),
-        );
-        let resid = outcome.resid.unwrap_or(0);
-        if outcome.sense == Sense::Clear
-            && desc.sense_len == 0
-            && !outcome.unknown_status
-            && desc.data_len <= u64::from(cmd.bufflen())
-        {
-            // The common case: nothing to report, and no sense data written.
-            // A data length beyond the buffer is a lie to log and count
-            // (`status::map` refuses a GOOD completion carrying one).
-            cmd.complete(outcome.result, resid, None);
+        let c = Completion {
+            host_status: io_read!(desc, .host_status),
+            scsi_status: io_read!(desc, .scsi_status),
+            data_len: io_read!(desc, .data_len),
+            sense_len: io_read!(desc, .sense_len),
+        };
+        let bufflen = cmd.bufflen();
+        if let Some(resid) = status::clean(&c, bufflen) {
+            // The common case: success, GOOD status, no sense data written,
+            // and no more bytes than the buffer holds.
+            cmd.complete(status::GOOD_RESULT, resid, None);
             return true;
         }
-        self.complete_unusual(cmd, desc, cookie.index, &outcome, resid);
+        self.complete_unusual(cmd, slot, cookie.index);
         true
+    }
+
+    /// Counts and logs a completion dropped because its context cookie
+    /// `context` names no context, or (`idle`) an idle one. Out of line, so
+    /// that the hot path keeps no copy of the cookie for the message.
+    #[cold]
+    #[inline(never)]
+    fn dropped_completion(&self, context: u64, idle: bool) {
+        if Faults::should_log(&self.faults.bad_completions) {
+            if idle {
+                dev_err!(
+                    self.dev,
+                    "completion for idle context {:#x}; dropped\n",
+                    context
+                );
+            } else {
+                dev_err!(
+                    self.dev,
+                    "completion with invalid context {:#x}; dropped\n",
+                    context
+                );
+            }
+        }
     }
 
     /// Drops a completion for an earlier command of `ctx` (generation
@@ -236,12 +240,12 @@ impl Adapter<'_> {
     /// `complete`, nobody can have seen the slot empty meanwhile.
     #[cold]
     #[inline(never)]
-    fn stale_completion(&self, cmd: Command, ctx: &Context, desc: &CmpDesc, stamp: Stamp) {
+    fn stale_completion(&self, cmd: Command, ctx: &Context, context: u64, stamp: Stamp) {
         if Faults::should_log(&self.faults.stale_completions) {
             dev_err!(
                 self.dev,
                 "stale completion {:#x} (context serves generation {:#x}); dropped\n",
-                desc.context,
+                context,
                 stamp.generation & 0xffff
             );
         }
@@ -252,7 +256,7 @@ impl Adapter<'_> {
             dev_err!(
                 self.dev,
                 "context {:#x} refilled while its command was in flight; failing it\n",
-                desc.context
+                context
             );
             self.left_context(stamp);
             cmd.fail(status::did::ERROR);
@@ -262,15 +266,25 @@ impl Adapter<'_> {
     /// Completes `cmd` with sense data or an unusual status, and clears the
     /// context's sense buffer for the next command first: once the command
     /// is handed back, its tag (and so this context) may be reused at once.
+    ///
+    /// Reads completion descriptor `slot` again, once: passing what the fast
+    /// path read would keep those fields in memory on the fast path too.
+    /// What is read here is mapped and checked as a whole.
     #[inline(never)]
-    fn complete_unusual(
-        &self,
-        cmd: Command,
-        desc: &CmpDesc,
-        index: usize,
-        outcome: &Outcome,
-        resid: u32,
-    ) {
+    fn complete_unusual(&self, cmd: Command, slot: usize, index: usize) {
+        let Ok(d) = self.cmp_desc(slot) else {
+            // Not reached: the caller read the slot.
+            cmd.fail(status::did::ERROR);
+            return;
+        };
+        let desc = Completion {
+            host_status: io_read!(d, .host_status),
+            scsi_status: io_read!(d, .scsi_status),
+            data_len: io_read!(d, .data_len),
+            sense_len: io_read!(d, .sense_len),
+        };
+        let outcome = status::map(&desc, cmd.bufflen(), || request::is_rw(cmd.cdb16().0[0]));
+        let resid = outcome.resid.unwrap_or(0);
         // One count per refused completion, whatever is wrong with it.
         let overrun = desc.data_len > u64::from(cmd.bufflen());
         if (overrun || outcome.unknown_status) && Faults::should_log(&self.faults.bad_completions) {

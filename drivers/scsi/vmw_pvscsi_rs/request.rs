@@ -18,28 +18,32 @@ use super::abi::{
 };
 
 /// Direction of a command's data transfer.
+///
+/// In the order of the kernel's `enum dma_data_direction`, as the SCSI
+/// layer's direction is, so that converting one to the other is free.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Direction {
-    /// No data.
-    None,
-    /// From the device to memory (a read).
-    FromDevice,
-    /// From memory to the device (a write).
-    ToDevice,
     /// Both ways.
     Bidirectional,
+    /// From memory to the device (a write).
+    ToDevice,
+    /// From the device to memory (a read).
+    FromDevice,
+    /// No data.
+    None,
 }
 
 impl Direction {
-    /// The request flag for this direction.
+    /// The request flag for this direction (a table lookup).
     fn flag(self) -> u32 {
-        match self {
-            Direction::None => FLAG_CMD_DIR_NONE,
-            Direction::FromDevice => FLAG_CMD_DIR_TOHOST,
-            Direction::ToDevice => FLAG_CMD_DIR_TODEVICE,
-            // The device derives the direction from the CDB.
-            Direction::Bidirectional => 0,
-        }
+        const FLAGS: [u32; 4] = [
+            // Bidirectional: the device derives the direction from the CDB.
+            0,
+            FLAG_CMD_DIR_TODEVICE,
+            FLAG_CMD_DIR_TOHOST,
+            FLAG_CMD_DIR_NONE,
+        ];
+        FLAGS[self as usize]
     }
 }
 
@@ -182,7 +186,8 @@ pub(crate) fn fill(d: &mut ReqDesc, r: &Request<'_>) {
     d.cdb = *r.cdb;
     // At most 16.
     d.cdb_len = r.cdb_len.min(16) as u8;
-    d.lun = [0, r.lun, 0, 0, 0, 0, 0, 0];
+    // [0, lun, 0, 0, 0, 0, 0, 0], in one store.
+    d.lun = (u64::from(r.lun) << 8).to_le_bytes();
     d.tag = SIMPLE_QUEUE_TAG;
     d.bus = r.bus;
     d.target = r.target;
@@ -205,6 +210,58 @@ pub(crate) fn rw_kick_needed(pending: u32, threshold: Option<u32>) -> bool {
     match threshold {
         None => true,
         Some(t) => pending >= t,
+    }
+}
+
+/// Doorbells owed for published requests.
+///
+/// A set of two bits in one byte, so that taking them and adding one is a
+/// couple of instructions on the submission path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Kicks(u8);
+
+impl Kicks {
+    /// No doorbell.
+    pub(crate) const NONE: Self = Self(0);
+    /// The read/write doorbell.
+    pub(crate) const RW: Self = Self(1);
+    /// The doorbell for every other request.
+    pub(crate) const NON_RW: Self = Self(2);
+
+    /// The doorbell a request needs, `rw` telling whether it is a READ or
+    /// WRITE ([`is_rw`]).
+    pub(crate) fn for_request(rw: bool) -> Self {
+        if rw {
+            Self::RW
+        } else {
+            Self::NON_RW
+        }
+    }
+
+    /// Both sets.
+    #[must_use]
+    pub(crate) fn with(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// Whether every doorbell of `other` is in the set.
+    pub(crate) fn has(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// After publishing a request that needs `this`, with `self` owed for
+    /// earlier requests of the batch: what stays owed and what to ring now.
+    /// Only the batch's last request (`last`) rings, for the whole batch.
+    #[inline(always)]
+    pub(crate) fn after(self, this: Self, last: bool) -> (Self, Self) {
+        if !last {
+            (self.with(this), Self::NONE)
+        } else if self == Self::NONE {
+            // The common case: nothing owed for earlier requests.
+            (Self::NONE, this)
+        } else {
+            (Self::NONE, self.with(this))
+        }
     }
 }
 
@@ -238,7 +295,9 @@ pub(crate) fn decode_cookie(cookie: u64, count: usize) -> Option<Cookie> {
     if cookie >> 32 != 0 {
         return None;
     }
-    let index = usize::try_from(cookie & 0xffff).ok()?.checked_sub(1)?;
+    // An index field of 0 wraps to `usize::MAX`, which `count` never
+    // exceeds.
+    let index = ((cookie & 0xffff) as usize).wrapping_sub(1);
     (index < count).then_some(Cookie {
         index,
         generation: ((cookie >> COOKIE_INDEX_BITS) & 0xffff) as u32,
@@ -462,6 +521,28 @@ pub(crate) mod cases {
         check!(rw_kick_needed(1, None));
         check!(!rw_kick_needed(1, Some(4)));
         check!(rw_kick_needed(4, Some(4)));
+        Ok(())
+    }
+
+    /// A batch rings once, at its last request, every doorbell its requests
+    /// need; a request alone rings its own.
+    pub(crate) fn doorbells_per_batch() -> CaseResult {
+        let (rw, non) = (Kicks::RW, Kicks::NON_RW);
+        check!(Kicks::NONE.after(rw, true) == (Kicks::NONE, rw));
+        check!(Kicks::NONE.after(non, true) == (Kicks::NONE, non));
+        // Three reads and an INQUIRY, the INQUIRY last.
+        let (owed, ring) = Kicks::NONE.after(rw, false);
+        check!(ring == Kicks::NONE);
+        let (owed, ring) = owed.after(rw, false);
+        check!(ring == Kicks::NONE && owed == rw);
+        let (owed, ring) = owed.after(rw, false);
+        check!(ring == Kicks::NONE);
+        let (owed, ring) = owed.after(non, true);
+        check!(owed == Kicks::NONE && ring.has(rw) && ring.has(non));
+        // A batch of writes ends with a write.
+        let (owed, _) = Kicks::NONE.after(rw, false);
+        check!(owed.after(rw, true) == (Kicks::NONE, rw));
+        check!(!rw.has(non) && !non.has(rw) && rw.with(non).has(rw));
         Ok(())
     }
 

@@ -17,12 +17,14 @@
 
 /// A ring of `entries` descriptors, `entries` a power of two.
 ///
+/// Kept as the mask `entries - 1`, which the hot paths use as it is.
+///
 /// # Invariants
 ///
-/// `log2 < 32`, so `entries()` is a power of two that fits in `u32`.
+/// `mask + 1` is a power of two that fits in `u32` (so `mask < u32::MAX`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Ring {
-    log2: u32,
+    mask: u32,
 }
 
 /// The device's indices describe more pending entries than the ring holds.
@@ -42,26 +44,25 @@ impl Ring {
         if !entries.is_power_of_two() {
             return None;
         }
-        // INVARIANT: a power of two `u32` has `trailing_zeros() < 32`.
-        Some(Self {
-            log2: entries.trailing_zeros(),
-        })
+        // INVARIANT: `entries` is a power of two, so not 0.
+        Some(Self { mask: entries - 1 })
     }
 
     /// Number of descriptors.
     pub(crate) fn entries(self) -> u32 {
-        1 << self.log2
+        // `mask < u32::MAX` (type invariant), so this never wraps; the
+        // wrapping add only spares an overflow check.
+        self.mask.wrapping_add(1)
     }
 
     /// log2 of the number of descriptors, as the device reports it.
     pub(crate) fn log2(self) -> u32 {
-        self.log2
+        self.entries().trailing_zeros()
     }
 
     /// Slot of free-running index `idx`; always `< entries()`.
     pub(crate) fn slot(self, idx: u32) -> usize {
-        // `entries() - 1` is a mask because `entries()` is a power of two.
-        (idx & (self.entries() - 1)) as usize
+        (idx & self.mask) as usize
     }
 
     /// Entries between `cons` and `prod`, or an error if that is more than the
@@ -76,7 +77,7 @@ impl Ring {
 
     /// Checks the log2 size the device wrote after setup against this ring.
     pub(crate) fn check_device_log2(self, device_log2: u32) -> bool {
-        device_log2 == self.log2
+        device_log2 == self.log2()
     }
 }
 

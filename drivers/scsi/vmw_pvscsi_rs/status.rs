@@ -163,6 +163,35 @@ fn short_transfer(data_len: u64, bufflen: u32, rw: bool) -> Outcome {
     }
 }
 
+/// `scsi_cmnd.result` of a command that succeeded: `DID_OK`, GOOD.
+pub(crate) const GOOD_RESULT: u32 = did::OK << 16;
+
+/// The residual of a clean completion of a command whose buffer is `bufflen`
+/// bytes long, or `None` if the completion is not clean.
+///
+/// Clean is success with GOOD status, no sense bytes and no more data than
+/// the buffer holds: [`map`] gives it [`GOOD_RESULT`], this residual and
+/// [`Sense::Clear`], and there is no sense buffer to invalidate. The
+/// completion path tests this first, on the descriptor's raw fields.
+#[inline(always)]
+pub(crate) fn clean(c: &Completion, bufflen: u32) -> Option<u32> {
+    if c.host_status == btstat::SUCCESS
+        && c.scsi_status == 0
+        && c.sense_len == 0
+        && c.data_len <= u64::from(bufflen)
+    {
+        // [`residual`], given `data_len <= bufflen`: the difference, except
+        // for a `data_len` of 0 (which does not wrap: it fits in `u32`).
+        Some(if c.data_len == 0 {
+            0
+        } else {
+            bufflen.wrapping_sub(c.data_len as u32)
+        })
+    } else {
+        None
+    }
+}
+
 /// Maps a completion of a command whose buffer is `bufflen` bytes long;
 /// `rw` tells, when asked, whether the command is a READ or WRITE.
 #[inline(always)]
@@ -342,6 +371,39 @@ pub(crate) mod cases {
             .resid
             .is_none());
         check!(map(&cmp(btstat::DATA_UNDERRUN, 0, 100, 0), 4096, || false).resid == Some(3996));
+        Ok(())
+    }
+
+    /// The completion path's shortcut agrees with the full mapping: a
+    /// clean completion is exactly one that maps to `DID_OK`, GOOD, clear
+    /// sense and a known status, and carries no sense bytes.
+    pub(crate) fn clean_agrees_with_map() -> CaseResult {
+        for host in [
+            btstat::SUCCESS,
+            btstat::DATARUN,
+            btstat::DATA_UNDERRUN,
+            0x35,
+        ] {
+            for scsi in [0u16, 0x02, 0x100, 0x08] {
+                for data_len in [0u64, 1, 4095, 4096, 4097, u64::MAX] {
+                    for sense_len in [0u32, 18] {
+                        let c = cmp(host, scsi, data_len, sense_len);
+                        let o = map(&c, 4096, || true);
+                        let want = (host == btstat::SUCCESS
+                            && scsi == 0
+                            && sense_len == 0
+                            && o.result == GOOD_RESULT
+                            && o.sense == Sense::Clear
+                            && !o.unknown_status)
+                            .then(|| o.resid.unwrap_or(0));
+                        check!(clean(&c, 4096) == want);
+                    }
+                }
+            }
+        }
+        check!(clean(&cmp(btstat::SUCCESS, 0, 1024, 0), 4096) == Some(3072));
+        check!(clean(&cmp(btstat::SUCCESS, 0, 0, 0), 4096) == Some(0));
+        check!(clean(&cmp(btstat::SUCCESS, 0, 4097, 0), 4096).is_none());
         Ok(())
     }
 

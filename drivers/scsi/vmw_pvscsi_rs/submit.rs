@@ -29,7 +29,6 @@ use super::{
         Adapter,
         Faults,
         Gate,
-        Kicks,
         Polling,
         SubmitState, //
     },
@@ -38,6 +37,7 @@ use super::{
         self,
         DataLayout,
         Direction,
+        Kicks,
         LayoutError,
         Request,
         Stamp, //
@@ -48,6 +48,7 @@ use super::{
         DataDirection,
         EhCommand,
         EhResult,
+        Mapped,
         ScsiDevice, //
     },
     status::{
@@ -89,10 +90,10 @@ impl Adapter<'_> {
     /// pending.)
     #[inline(always)]
     fn ring_doorbells(&self, kicks: Kicks, coalesce: Option<u32>) {
-        if kicks.non_rw {
+        if kicks.has(Kicks::NON_RW) {
             self.hw.kick_non_rw();
         }
-        if kicks.rw {
+        if kicks.has(Kicks::RW) {
             if let Some(prod) = coalesce {
                 // The device announces how many unconsumed requests make a
                 // read/write doorbell worthwhile.
@@ -129,13 +130,17 @@ impl Adapter<'_> {
     /// Rings the doorbells owed by requests published without one.
     pub(crate) fn commit_rqs_now(&self) {
         let mut st = self.submit.lock();
-        let kicks = core::mem::take(&mut st.kicks);
+        let kicks = core::mem::replace(&mut st.kicks, Kicks::NONE);
         let coalesce = st.coalesce();
         drop(st);
         self.ring_doorbells(kicks, coalesce);
     }
 
     /// Builds and publishes the request for `cmd` in context `tag`.
+    ///
+    /// The command's fields are read under the submission lock, where they
+    /// are used: values read before it would have to outlive the lock call
+    /// (on the stack), which costs more than reading them there.
     #[inline(always)]
     fn submit(&self, mut cmd: Command, tag: usize) -> Result<(), (Command, Refusal)> {
         let Some(ctx) = self.ctx.get(tag) else {
@@ -147,22 +152,17 @@ impl Adapter<'_> {
         if ctx.slot.is_busy() {
             return Err((cmd, Refusal::Fail(did::ERROR, "context already in flight")));
         }
-        let (Ok(bus), Ok(target), Ok(lun)) = (
-            u8::try_from(cmd.channel()),
-            u8::try_from(cmd.id()),
-            u8::try_from(cmd.lun()),
-        ) else {
-            return Err((cmd, Refusal::Fail(did::BAD_TARGET, "address out of range")));
-        };
         let bufflen = cmd.bufflen();
-        let direction = Direction::from(cmd.direction());
         let mut sg_error = false;
-        let data = cmd.map_data().map(|segments| {
-            request::layout(bufflen, segments, |j, elem| {
-                // Only commands with two or more segments get here.
+        let data = match cmd.map_data() {
+            Ok(Mapped::None) => Ok(Ok(DataLayout::None)),
+            // The common case: one segment, described in the descriptor.
+            Ok(Mapped::One(addr)) => Ok(Ok(DataLayout::Inline { addr, len: bufflen })),
+            Ok(Mapped::Many(segments)) => Ok(request::layout(bufflen, segments, |j, elem| {
                 sg_error |= self.write_sg(tag, j, elem).is_err();
-            })
-        });
+            })),
+            Err(e) => Err(e),
+        };
         let data = match data {
             // Mapping failures are transient (swiotlb pressure): retry.
             Err(_) => return Err((cmd, Refusal::Busy)),
@@ -183,8 +183,31 @@ impl Adapter<'_> {
                 Refusal::Fail(did::ERROR, "data buffer without segments"),
             ));
         }
+
+        let mut st = self.submit.lock();
+        let why = match st.gate {
+            Gate::Open => None,
+            // An adapter reset or a sleep: the midlayer retries afterwards.
+            Gate::Paused => Some(Refusal::Busy),
+            // Shut down: the device no longer has rings.
+            Gate::Closed => Some(Refusal::Fail(did::NO_CONNECT, "adapter shut down")),
+        };
+        if let Some(why) = why {
+            drop(st);
+            return Err((cmd, why));
+        }
+        // Channel, target and LUN are one byte each in the descriptor (the
+        // host's limits keep them there; checked anyway, in one test).
+        let (channel, id, lun) = (cmd.channel(), cmd.id(), cmd.lun());
+        if (u64::from(channel | id) | lun) > u64::from(u8::MAX) {
+            drop(st);
+            return Err((cmd, Refusal::Fail(did::BAD_TARGET, "address out of range")));
+        }
+        let (bus, target, lun) = (channel as u8, id as u8, lun as u8);
         let (cdb, cdb_len) = cmd.cdb16();
         let rw = request::is_rw(cdb[0]);
+        let needs_irq = self.poll.is_some() && !cmd.is_polled();
+        let last = cmd.is_last();
         // Only this path writes the context's generation, for the one
         // command the tag has (see `Context`).
         let generation = ctx.stamp().generation.wrapping_add(1);
@@ -195,36 +218,18 @@ impl Adapter<'_> {
             bus,
             target,
             lun,
-            direction,
+            direction: Direction::from(cmd.direction()),
             bufflen,
             data,
             sg_list_addr: ctx.sg_list_addr,
             sense: (ctx.sense_addr, SENSE_BUFFER_SIZE as u32),
             vcpu_hint: u16::try_from(CpuId::current().as_u32()).unwrap_or(u16::MAX),
         };
-        let last = cmd.is_last();
-        let needs_irq = self.poll.is_some() && !cmd.is_polled();
-
-        let mut st = self.submit.lock();
-        match st.gate {
-            Gate::Open => {}
-            // An adapter reset or a sleep: the midlayer retries afterwards.
-            Gate::Paused => {
-                drop(st);
-                return Err((cmd, Refusal::Busy));
-            }
-            // Shut down: the device no longer has rings.
-            Gate::Closed => {
-                drop(st);
-                return Err((cmd, Refusal::Fail(did::NO_CONNECT, "adapter shut down")));
-            }
-        }
         // The ring cannot be full: a request holds its context (one per
         // slot, `can_queue` the ring's size) until the device completes it,
         // which it does only after reading the request. So the device's
         // consumer index is not consulted: a wrong one must not stall
         // submission, where nothing would be in flight to time out.
-        let state = &*self.rings.state;
         if self
             .rings
             .write_request(self.rings.req_ring.slot(st.prod), &req)
@@ -255,20 +260,12 @@ impl Adapter<'_> {
         // The descriptor must be visible before the index that publishes it.
         dma_mb(Write);
         st.prod = st.prod.wrapping_add(1);
-        io_write!(state, .req_prod_idx, st.prod);
+        io_write!(&*self.rings.state, .req_prod_idx, st.prod);
 
-        if rw {
-            st.kicks.rw = true;
-        } else {
-            st.kicks.non_rw = true;
-        }
         // Ring once per batch: the midlayer calls `commit_rqs` when the batch
         // ends without a request marked last.
-        let kicks = if last {
-            core::mem::take(&mut st.kicks)
-        } else {
-            Kicks::default()
-        };
+        let (owed, kicks) = st.kicks.after(Kicks::for_request(rw), last);
+        st.kicks = owed;
         let coalesce = st.coalesce();
         drop(st);
         self.ring_doorbells(kicks, coalesce);
@@ -288,12 +285,11 @@ impl scsi::Operations for PvscsiOps {
     #[inline(always)]
     fn queue_command<'bound>(a: &'bound Adapter<'bound>, cmd: Command) -> Result<(), Command> {
         let tag = cmd.tag() as usize;
-        let last = cmd.is_last();
         let refused = match a.submit(cmd, tag) {
             Ok(()) => return Ok(()),
             Err(refused) => refused,
         };
-        if last {
+        if refused.0.is_last() {
             // The batch ends here, with no request of its own to ring for:
             // ring what the earlier requests of the batch are owed (the
             // midlayer does not call `commit_rqs` after a command it thinks

@@ -233,6 +233,11 @@ mod status_cases {
     }
 
     #[test]
+    fn clean_agrees_with_map() -> Result {
+        run(c::clean_agrees_with_map())
+    }
+
+    #[test]
     fn short_read_write_is_never_complete() -> Result {
         run(c::short_read_write_is_never_complete())
     }
@@ -335,6 +340,11 @@ mod request_cases {
     #[test]
     fn doorbells() -> Result {
         run(c::doorbells())
+    }
+
+    #[test]
+    fn doorbells_per_batch() -> Result {
+        run(c::doorbells_per_batch())
     }
 
     #[test]
