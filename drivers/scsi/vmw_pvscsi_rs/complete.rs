@@ -195,12 +195,7 @@ impl Adapter<'_> {
             return false;
         }
         self.left_context(stamp);
-        let c = Completion {
-            host_status: io_read!(desc, .host_status),
-            scsi_status: io_read!(desc, .scsi_status),
-            data_len: io_read!(desc, .data_len),
-            sense_len: io_read!(desc, .sense_len),
-        };
+        let c = read_completion(desc);
         let bufflen = cmd.bufflen();
         if let Some(resid) = status::clean(&c, bufflen) {
             // The common case: success, GOOD status, no sense data written,
@@ -208,7 +203,7 @@ impl Adapter<'_> {
             cmd.complete(status::GOOD_RESULT, resid, None);
             return true;
         }
-        self.complete_unusual(cmd, slot, cookie.index);
+        self.complete_unusual(cmd, desc, cookie.index);
         true
     }
 
@@ -267,22 +262,12 @@ impl Adapter<'_> {
     /// context's sense buffer for the next command first: once the command
     /// is handed back, its tag (and so this context) may be reused at once.
     ///
-    /// Reads completion descriptor `slot` again, once: passing what the fast
-    /// path read would keep those fields in memory on the fast path too.
-    /// What is read here is mapped and checked as a whole.
+    /// Reads the completion descriptor `desc` again, once: passing what the
+    /// fast path read would keep those fields in memory on the fast path
+    /// too. What is read here is mapped and checked as a whole.
     #[inline(never)]
-    fn complete_unusual(&self, cmd: Command, slot: usize, index: usize) {
-        let Ok(d) = self.cmp_desc(slot) else {
-            // Not reached: the caller read the slot.
-            cmd.fail(status::did::ERROR);
-            return;
-        };
-        let desc = Completion {
-            host_status: io_read!(d, .host_status),
-            scsi_status: io_read!(d, .scsi_status),
-            data_len: io_read!(d, .data_len),
-            sense_len: io_read!(d, .sense_len),
-        };
+    fn complete_unusual(&self, cmd: Command, desc: CoherentView<'_, CmpDesc>, index: usize) {
+        let desc = read_completion(desc);
         let outcome = status::map(&desc, cmd.bufflen(), || request::is_rw(cmd.cdb16().0[0]));
         let resid = outcome.resid.unwrap_or(0);
         // One count per refused completion, whatever is wrong with it.
@@ -317,6 +302,18 @@ impl Adapter<'_> {
             (Sense::Copy(n), Ok(sense)) => cmd.complete(outcome.result, resid, sense.data.get(..n)),
             _ => cmd.complete(outcome.result, resid, None),
         }
+    }
+}
+
+/// The fields of completion descriptor `desc` that the status mapping
+/// uses, each read once.
+#[inline(always)]
+fn read_completion(desc: CoherentView<'_, CmpDesc>) -> Completion {
+    Completion {
+        host_status: io_read!(desc, .host_status),
+        scsi_status: io_read!(desc, .scsi_status),
+        data_len: io_read!(desc, .data_len),
+        sense_len: io_read!(desc, .sense_len),
     }
 }
 

@@ -76,23 +76,15 @@ pub(crate) enum LayoutError {
 }
 
 /// Lays out the mapped segments of a command whose buffer is `bufflen` bytes.
-#[inline(always)]
 ///
 /// One segment goes inline; more are passed to `put(index, element)`, which
 /// writes the context's SG list (at most [`MAX_SG_ENTRIES`] elements).
+#[inline(always)]
 pub(crate) fn layout(
     bufflen: u32,
-    mut segments: impl Iterator<Item = (u64, u32)>,
+    segments: impl Iterator<Item = (u64, u32)>,
     mut put: impl FnMut(usize, SgElement),
 ) -> Result<DataLayout, LayoutError> {
-    // The common case, when the iterator knows its length: one segment.
-    if segments.size_hint() == (1, Some(1)) {
-        return match segments.next() {
-            Some((_, len)) if len > bufflen => Err(LayoutError::LengthMismatch),
-            Some((addr, len)) => Ok(DataLayout::Inline { addr, len }),
-            None => Ok(DataLayout::None),
-        };
-    }
     let mut first = None;
     let mut count = 0usize;
     let mut total = 0u64;
@@ -217,7 +209,7 @@ pub(crate) fn rw_kick_needed(pending: u32, threshold: Option<u32>) -> bool {
 ///
 /// A set of two bits in one byte, so that taking them and adding one is a
 /// couple of instructions on the submission path.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Kicks(u8);
 
 impl Kicks {
@@ -254,13 +246,10 @@ impl Kicks {
     /// Only the batch's last request (`last`) rings, for the whole batch.
     #[inline(always)]
     pub(crate) fn after(self, this: Self, last: bool) -> (Self, Self) {
-        if !last {
-            (self.with(this), Self::NONE)
-        } else if self == Self::NONE {
-            // The common case: nothing owed for earlier requests.
-            (Self::NONE, this)
-        } else {
+        if last {
             (Self::NONE, self.with(this))
+        } else {
+            (self.with(this), Self::NONE)
         }
     }
 }
