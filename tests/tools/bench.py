@@ -482,6 +482,15 @@ def main() -> int:
     ap.add_argument("--scale-disks", action="store_true",
                     help="instead: IOPS against the number of disks on one controller "
                          "(tests/tools/bench_scale.py)")
+    ap.add_argument("--scale-c-qemu-disks", type=int, default=16,
+                    help="with --scale-disks: disks QEMU gives the C driver's controller (16, "
+                         "all the C driver scans; 64 makes both controllers' device lists alike)")
+    ap.add_argument("--scale-counts", default="",
+                    help="with --scale-disks: the disk counts to run, comma-separated "
+                         "(default 1,4,16,64)")
+    ap.add_argument("--scale-swap", action="store_true",
+                    help="with --scale-disks: the C driver on the first controller, "
+                         "vmw_pvscsi_rs on the second")
     ap.add_argument("--no-counts", dest="counts", action="store_false",
                     help="skip the device-side counts (QEMU trace events) after the rounds")
     ap.add_argument("--host-cpus", default="",

@@ -47,12 +47,19 @@ def disks_by_target(g: Guest, driver: str, count: int) -> list[str]:
 
 
 def run(args) -> int:
-    disks = ([Disk(scsi_id=i, size_mb=1024, backend="null", bus="pv0") for i in range(MAX_DISKS[RS])]
-             + [Disk(scsi_id=i, size_mb=1024, backend="null", bus="pv1") for i in range(MAX_DISKS[C])])
+    # The Rust driver on the first controller unless --scale-swap; on
+    # QEMU's side the C driver's controller has --scale-c-qemu-disks disks
+    # (16 by default, all it scans; 64 makes QEMU's per-request device
+    # lookup, a walk of the bus's device list, as long as on the other).
+    bus = {RS: "pv1", C: "pv0"} if args.scale_swap else {RS: "pv0", C: "pv1"}
+    qemu_disks = {RS: MAX_DISKS[RS], C: max(MAX_DISKS[C], args.scale_c_qemu_disks)}
+    disks = [Disk(scsi_id=i, size_mb=1024, backend="null", bus=bus[d])
+             for d in sorted(bus, key=bus.get) for i in range(qemu_disks[d])]
     cfg = GuestConfig(kconfig=args.kconfig, pvscsi_count=2, name="bench-scale", disks=disks,
                       host_cpus=args.host_cpus, boot_timeout=600)
     out_dir = paths.TOP / "build" / "bench" / ("scale-" + time.strftime("%Y%m%d-%H%M%S"))
     out_dir.mkdir(parents=True, exist_ok=True)
+    counts = [int(x) for x in args.scale_counts.split(",")] if args.scale_counts else COUNTS
     samples = []
     started = time.monotonic()
     with Guest(cfg) as g:
@@ -61,7 +68,9 @@ def run(args) -> int:
             "[ \"$(cat $d/vendor)$(cat $d/device)\" = 0x15ad0x07c0 ] && echo ${d##*/}; done; true").split())
         if len(functions) != 2:
             raise GuestError(f"{len(functions)} pvscsi controllers, not 2")
-        for driver, bdf in ((RS, functions[0]), (C, functions[1])):
+        owner = {RS: functions[1], C: functions[0]} if args.scale_swap else \
+            {RS: functions[0], C: functions[1]}
+        for driver, bdf in owner.items():
             g.run(f"echo {driver} > /sys/bus/pci/devices/{bdf}/driver_override")
         devs = {}
         for driver in (C, RS):
@@ -72,7 +81,7 @@ def run(args) -> int:
         # to chance, their placement changes the figures more than the
         # drivers do.
         from bench import steer_irqs  # noqa: PLC0415 - bench imports this module
-        for driver, bdf in ((RS, functions[0]), (C, functions[1])):
+        for driver, bdf in owner.items():
             got = steer_irqs(g, bdf, devs[driver][0], FIO_CPU)
             if got != FIO_CPU:
                 raise GuestError(f"{driver}: interrupt delivered to CPU {got}, not {FIO_CPU}")
@@ -84,7 +93,7 @@ def run(args) -> int:
         used = g.run(f"cat /sys/block/{devs[C][0]}/queue/scheduler /sys/block/{devs[RS][0]}/queue/scheduler")
         say("    I/O schedulers (C, Rust): " + " | ".join(x.strip() for x in used.splitlines()))
         for rnd in range(1, args.rounds + 1):
-            for n in COUNTS:
+            for n in counts:
                 order = [RS, C] if rnd % 2 else [C, RS]
                 for driver in order:
                     if n > MAX_DISKS[driver]:
@@ -102,7 +111,7 @@ def run(args) -> int:
                     say(f"    round {rnd} {n:3} disks {driver:14} {iops:10.0f} IOPS "
                         f"({iops / n:8.0f} a disk)")
     summary: dict = {}
-    for n in COUNTS:
+    for n in counts:
         row = {}
         for driver in (RS, C):
             vals = [s["iops"] for s in samples if s["driver"] == driver and s["disks"] == n]
@@ -115,11 +124,12 @@ def run(args) -> int:
         if ratios:
             row["paired_ratio_median"] = statistics.median(ratios)
         summary[str(n)] = row
-    one = summary["1"].get(RS, {}).get("median_iops")
+    one = summary.get("1", {}).get(RS, {}).get("median_iops")
     for n, row in summary.items():
         if one and RS in row:
             row[RS]["vs_one_disk"] = row[RS]["median_iops"] / one
-    result = {"rounds": args.rounds, "qd": QD, "scheduler": args.scheduler, "counts": COUNTS, "max_disks": MAX_DISKS,
+    result = {"rounds": args.rounds, "qd": QD, "scheduler": args.scheduler, "counts": counts, "max_disks": MAX_DISKS,
+              "qemu_disks": qemu_disks, "controllers": bus,
               "samples": samples, "summary": summary, "seconds": round(time.monotonic() - started)}
     (out_dir / "results.json").write_text(json.dumps(result, indent=2) + "\n")
     say(f"\n>>> IOPS at QD{QD} over N disks of one controller, medians of {args.rounds} rounds")
