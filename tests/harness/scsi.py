@@ -130,8 +130,9 @@ def wait_inflight(g: Guest, dev: str, pidfile: str | None = None, log: str | Non
     The disk's counts are sampled with shell builtins only (`read`, `[`,
     arithmetic), a few hundred times between two looks at the clock and the
     process: a loop that forked `cat`, `date` and `sleep` for every sample
-    took long enough on a debug guest to miss the whole of a short fio run
-    (8 MiB at depth 16, under 2 s; CI, 2026-12-03)."""
+    took one sample in 0.6 s on a debug guest and missed the whole of
+    test_eh's fio run in CI (2026-12-03), which has commands in flight only
+    a few per cent of its 12 s."""
     gone = (f"[ -n \"$pid\" ] && ! kill -0 $pid 2>/dev/null && exit 2; " if pidfile else "")
     rc, _ = g.run_rc((f"pid=$(cat {pidfile} 2>/dev/null); " if pidfile else "")
                      + "end=$(($(date +%s) + 90)); while [ $(date +%s) -lt $end ]; do "
