@@ -121,8 +121,9 @@ def stop_verify(g: Guest, tag: str, size_mb: int = 8) -> int:
 
 
 def wait_inflight(g: Guest, dev: str, pidfile: str | None = None, log: str | None = None) -> None:
-    """Waits until `dev` has commands in flight (up to 90 s of guest time:
-    a loaded debug guest runs the loop far slower than its sleeps say).
+    """Waits until `dev` has commands in flight (up to 90 s of guest time,
+    read from the guest's clock: a loaded debug guest runs the loop far
+    slower than the host's clock would suggest).
     With `pidfile`, stops waiting as soon as the process issuing the I/O has
     exited. Failing, says what the guest saw: the disk's in-flight and I/O
     counts, `log` (the I/O tool's output) and the end of the kernel log.

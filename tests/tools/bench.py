@@ -463,6 +463,17 @@ def svg_chart(summary: dict, drivers: list[str], title: str) -> str:
     return "\n".join(out)
 
 
+def disk_counts(text: str) -> list[int]:
+    """Parses --scale-counts: disk counts from 1 to 64, comma-separated."""
+    try:
+        counts = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a comma-separated list of numbers") from None
+    if not counts or any(not 1 <= n <= 64 for n in counts):
+        raise argparse.ArgumentTypeError(f"{text!r}: each count must be 1 to 64")
+    return counts
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["wall", "pair", "icount"], default=os.environ.get("BENCH_MODE", "wall"))
@@ -485,7 +496,7 @@ def main() -> int:
     ap.add_argument("--scale-c-qemu-disks", type=int, default=16,
                     help="with --scale-disks: disks QEMU gives the C driver's controller (16, "
                          "all the C driver scans; 64 makes both controllers' device lists alike)")
-    ap.add_argument("--scale-counts", default="",
+    ap.add_argument("--scale-counts", type=disk_counts, default=[],
                     help="with --scale-disks: the disk counts to run, comma-separated "
                          "(default 1,4,16,64)")
     ap.add_argument("--scale-swap", action="store_true",

@@ -51,15 +51,16 @@ def run(args) -> int:
     # QEMU's side the C driver's controller has --scale-c-qemu-disks disks
     # (16 by default, all it scans; 64 makes QEMU's per-request device
     # lookup, a walk of the bus's device list, as long as on the other).
-    bus = {RS: "pv1", C: "pv0"} if args.scale_swap else {RS: "pv0", C: "pv1"}
+    order = (C, RS) if args.scale_swap else (RS, C)
+    bus = {order[0]: "pv0", order[1]: "pv1"}
     qemu_disks = {RS: MAX_DISKS[RS], C: max(MAX_DISKS[C], args.scale_c_qemu_disks)}
     disks = [Disk(scsi_id=i, size_mb=1024, backend="null", bus=bus[d])
-             for d in sorted(bus, key=bus.get) for i in range(qemu_disks[d])]
+             for d in order for i in range(qemu_disks[d])]
     cfg = GuestConfig(kconfig=args.kconfig, pvscsi_count=2, name="bench-scale", disks=disks,
                       host_cpus=args.host_cpus, boot_timeout=600)
     out_dir = paths.TOP / "build" / "bench" / ("scale-" + time.strftime("%Y%m%d-%H%M%S"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    counts = [int(x) for x in args.scale_counts.split(",")] if args.scale_counts else COUNTS
+    counts = args.scale_counts or COUNTS
     samples = []
     started = time.monotonic()
     with Guest(cfg) as g:
@@ -68,8 +69,8 @@ def run(args) -> int:
             "[ \"$(cat $d/vendor)$(cat $d/device)\" = 0x15ad0x07c0 ] && echo ${d##*/}; done; true").split())
         if len(functions) != 2:
             raise GuestError(f"{len(functions)} pvscsi controllers, not 2")
-        owner = {RS: functions[1], C: functions[0]} if args.scale_swap else \
-            {RS: functions[0], C: functions[1]}
+        # The controllers' functions in address order, as on QEMU's command line.
+        owner = dict(zip(order, functions))
         for driver, bdf in owner.items():
             g.run(f"echo {driver} > /sys/bus/pci/devices/{bdf}/driver_override")
         devs = {}
