@@ -17,7 +17,8 @@ so of two paths with the same instructions the one with more blocks is slower
 in wall-clock time. The raw counts, the per-block counts and /proc/kallsyms are
 kept under build/profile/<time>/, with results.json: per depth and driver the
 whole kernel's, the driver's own (its module's functions and the Rust
-helpers they call) and the DMA API's instructions per I/O, and
+helpers they call), the DMA API's and the I/O stack's around the driver
+(block layer, SCSI midlayer, sd, aio and io_uring) instructions per I/O, and
 the ratios issue 10 sets targets for (own code 0.75, own code and DMA API 0.6).
 """
 
@@ -168,6 +169,27 @@ def is_dma(name: str) -> bool:
     return name.split(" ")[0].startswith(DMA_PREFIXES)
 
 
+# The I/O stack around a driver, by function name: the block layer (blk-mq,
+# its tags and mq-deadline), the SCSI midlayer and sd, and the aio and
+# io_uring paths fio submits through. Its instructions per I/O say whether a
+# driver makes the code around it do more work; unlike the whole kernel, they
+# leave out the timer tick, the scheduler and console interrupts, whose share
+# of a run moves by hundreds of instructions per I/O from one boot to the
+# next. The DMA API is counted separately, not here.
+IO_STACK_PREFIXES = ("blk_", "__blk_", "bio_", "__bio_", "submit_bio", "bvec_", "rq_", "elv_",
+                     "dd_", "sbitmap_", "__sbitmap_", "part_", "update_io_ticks", "scsi_",
+                     "__scsi_", "sd_", "aio_", "__do_sys_io_", "io_", "kiocb_", "blkdev_",
+                     "__blkdev_")
+# Prefixes above that name other things: the 8250 UART's port accessors.
+IO_STACK_EXCLUDED = ("io_serial_",)
+
+
+def is_io_stack(name: str) -> bool:
+    sym = name.split(" ")[0]
+    return (not is_dma(name) and sym.startswith(IO_STACK_PREFIXES)
+            and not sym.startswith(IO_STACK_EXCLUDED))
+
+
 def blocks_of(per: collections.Counter) -> dict:
     """Block executions per function, from profile()'s counts."""
     return {k[1]: v for k, v in per.items() if isinstance(k, tuple) and k[0] == "blocks"}
@@ -195,6 +217,7 @@ def summarise(driver: str, per: collections.Counter, ios: int) -> dict:
     own = own_of(driver, per)
     helpers = helpers_of(per)
     dma = {k: v for k, v in funcs.items() if is_dma(k)}
+    io_stack = sum(v for k, v in funcs.items() if is_io_stack(k) and k not in own)
     return {
         "kernel_instructions": round(sum(funcs.values()) / ios, 1),
         "kernel_blocks": round(sum(blocks.values()) / ios, 1),
@@ -207,6 +230,8 @@ def summarise(driver: str, per: collections.Counter, ios: int) -> dict:
                              if v / ios >= 0.5},
         "own_blocks": round(sum(blocks.get(k, 0) for k in own) / ios, 1),
         "dma_api_instructions": round(sum(dma.values()) / ios, 1),
+        # Block layer, SCSI midlayer, sd and aio/io_uring (IO_STACK_PREFIXES).
+        "io_stack_instructions": round(io_stack / ios, 1),
         "own_functions": {k.split(" ")[0]: round(v / ios, 1)
                           for k, v in sorted(own.items(), key=lambda kv: -kv[1]) if v / ios >= 0.5},
         "dma_functions": {k.split(" ")[0]: round(v / ios, 1)
@@ -225,6 +250,8 @@ def report(qd: int, res: dict, top: int, annotate: list[str], kos: dict) -> dict
         print(f">>> QD{qd} {d}: its own functions, instructions and blocks per I/O "
               f"(total {f['own_instructions']:.1f} and {f['own_blocks']:.1f}); "
               f"DMA API {f['dma_api_instructions']:.1f}")
+        print(f">>> QD{qd} {d}: the I/O stack around it (block layer, SCSI midlayer, sd, "
+              f"aio/io_uring), per I/O: {f['io_stack_instructions']:.0f} instructions")
         print(f">>> QD{qd} {d}: own code = module {f['module_instructions']:.1f} "
               f"+ Rust helpers {f['helper_instructions']:.1f}")
         for k, v in sorted((own_of(d, per) | helpers_of(per)).items(), key=lambda kv: -kv[1]):
