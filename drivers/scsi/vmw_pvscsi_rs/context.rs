@@ -14,7 +14,10 @@ use kernel::{
         Bound,
         Device, //
     },
-    dma::Coherent,
+    dma::{
+        Coherent,
+        CoherentView, //
+    },
     io::{
         io_project,
         io_write,
@@ -188,11 +191,10 @@ pub(crate) struct ContextDma<'a> {
     off: usize,
 }
 
-impl ContextDma<'_> {
-    /// Writes element `j` of the SG list.
-    pub(crate) fn write_sg(&self, j: usize, elem: SgElement) -> Result {
-        io_project!(&self.chunk.sg, [try: self.off].elems[try: j]).copy_write(elem);
-        Ok(())
+impl<'a> ContextDma<'a> {
+    /// The SG list, projected once for writing all of a command's elements.
+    pub(crate) fn sg_list(&self) -> Result<SgListView<'a>> {
+        Ok(SgListView(io_project!(&self.chunk.sg, [try: self.off])))
     }
 
     /// Reads the sense buffer.
@@ -205,6 +207,22 @@ impl ContextDma<'_> {
     /// no sense data.
     pub(crate) fn clear_sense(&self) -> Result {
         io_write!(&self.chunk.sense, [try: self.off].data[try: 0], 0u8);
+        Ok(())
+    }
+}
+
+/// One context's SG list ([`ContextDma::sg_list`]).
+pub(crate) struct SgListView<'a>(CoherentView<'a, SgList>);
+
+impl SgListView<'_> {
+    /// Writes element `j`, field by field: straight from registers, where
+    /// a copy of the whole element would go through the stack.
+    #[inline(always)]
+    pub(crate) fn write(&self, j: usize, elem: SgElement) -> Result {
+        let e = io_project!(self.0, .elems[try: j]);
+        io_write!(e, .addr, elem.addr);
+        io_write!(e, .length, elem.length);
+        io_write!(e, .flags, elem.flags);
         Ok(())
     }
 }

@@ -21,10 +21,7 @@ use kernel::{
 };
 
 use super::{
-    abi::{
-        SgElement,
-        INTR_CMPL_MASK, //
-    },
+    abi::INTR_CMPL_MASK,
     adapter::{
         Adapter,
         Faults,
@@ -77,10 +74,27 @@ enum Refusal {
 }
 
 impl Adapter<'_> {
-    /// Writes element `j` of context `tag`'s SG list.
+    /// Lays out the segments of a command mapped to more than one
+    /// (`bufflen` bytes in all) in context `tag`'s SG list: the list is
+    /// looked up once and every element written in one loop. Out of line,
+    /// so that the one-segment path keeps its registers. `Err` if the
+    /// context has no SG list, which every context has.
     #[inline(never)]
-    fn write_sg(&self, tag: usize, j: usize, elem: SgElement) -> Result {
-        self.ctx.dma(tag).ok_or(EINVAL)?.write_sg(j, elem)
+    fn layout_sg_list(
+        &self,
+        tag: usize,
+        bufflen: u32,
+        segments: impl Iterator<Item = (u64, u32)>,
+    ) -> Result<Result<DataLayout, LayoutError>> {
+        let sg = self.ctx.dma(tag).ok_or(EINVAL)?.sg_list()?;
+        let mut failed = false;
+        let laid_out = request::layout(bufflen, segments, |j, elem| {
+            failed |= sg.write(j, elem).is_err();
+        });
+        if failed {
+            return Err(EINVAL);
+        }
+        Ok(laid_out)
     }
 
     /// Rings the doorbells owed (taken from [`SubmitState::kicks`]);
@@ -153,29 +167,26 @@ impl Adapter<'_> {
             return Err((cmd, Refusal::Fail(did::ERROR, "context already in flight")));
         }
         let bufflen = cmd.bufflen();
-        let mut sg_error = false;
         let data = match cmd.map_data() {
-            Ok(Mapped::None) => Ok(Ok(DataLayout::None)),
+            Ok(Mapped::None) => Ok(DataLayout::None),
             // The common case: one segment, described in the descriptor.
-            Ok(Mapped::One(addr)) => Ok(Ok(DataLayout::Inline { addr, len: bufflen })),
-            Ok(Mapped::Many(segments)) => Ok(request::layout(bufflen, segments, |j, elem| {
-                sg_error |= self.write_sg(tag, j, elem).is_err();
-            })),
-            Err(e) => Err(e),
+            Ok(Mapped::One(addr)) => Ok(DataLayout::Inline { addr, len: bufflen }),
+            Ok(Mapped::Many(segments)) => match self.layout_sg_list(tag, bufflen, segments) {
+                Ok(Ok(data)) => Ok(data),
+                Ok(Err(LayoutError::TooManySegments)) => {
+                    Err(Refusal::Fail(did::ERROR, "more than 128 segments"))
+                }
+                Ok(Err(LayoutError::LengthMismatch)) => {
+                    Err(Refusal::Fail(did::ERROR, "segments exceed the buffer"))
+                }
+                Err(_) => Err(Refusal::Fail(did::ERROR, "SG list write failed")),
+            },
+            // Mapping failures are transient (swiotlb pressure): retry.
+            Err(_) => Err(Refusal::Busy),
         };
         let data = match data {
-            // Mapping failures are transient (swiotlb pressure): retry.
-            Err(_) => return Err((cmd, Refusal::Busy)),
-            Ok(Ok(_)) if sg_error => {
-                return Err((cmd, Refusal::Fail(did::ERROR, "SG list write failed")))
-            }
-            Ok(Ok(data)) => data,
-            Ok(Err(LayoutError::TooManySegments)) => {
-                return Err((cmd, Refusal::Fail(did::ERROR, "more than 128 segments")))
-            }
-            Ok(Err(LayoutError::LengthMismatch)) => {
-                return Err((cmd, Refusal::Fail(did::ERROR, "segments exceed the buffer")))
-            }
+            Ok(data) => data,
+            Err(why) => return Err((cmd, why)),
         };
         if bufflen != 0 && data == DataLayout::None {
             return Err((
