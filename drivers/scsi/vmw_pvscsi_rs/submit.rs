@@ -78,7 +78,9 @@ impl Adapter<'_> {
     /// (`bufflen` bytes in all) in context `tag`'s SG list: the list is
     /// looked up once and every element written in one loop. Out of line,
     /// so that the one-segment path keeps its registers. `Err` if the
-    /// context has no SG list, which every context has.
+    /// context has no SG list or an element falls outside it; neither
+    /// happens (every context has a list of `MAX_SG_ENTRIES` elements, and
+    /// `layout` writes no more).
     #[inline(never)]
     fn layout_sg_list(
         &self,
