@@ -5,8 +5,9 @@ each driver under the same fio load.
 
 A QEMU TCG plugin (tbprof/tbprof.c) counts the instructions executed in every
 kernel translation block while one guest (perf kernel, icount mode) loads a
-driver and runs 4 KiB random reads (--rw, --bs) at QD1 and QD32 (--iodepth) on a null-co disk. Blocks are
-mapped to symbols with the guest's /proc/kallsyms. Each driver runs twice, with
+driver and runs 4 KiB random reads (--rw, --bs) at QD1 and QD32 (--iodepth)
+on a null-co disk. Blocks are mapped to symbols with the guest's
+/proc/kallsyms. Each driver runs twice, with
 N and 2N I/Os, and the report uses the difference of the two runs divided by
 N: boot, module loading and idle cancel out, leaving the cost of one I/O. It
 lists each driver's own functions, in instructions and in translation blocks
@@ -47,8 +48,8 @@ RW = ("randread", "randwrite", "read", "write")
 
 
 def block_size(text: str) -> int:
-    """Bytes of a --bs value (4k, 512k, 1m, or bytes); argparse's type
-    check, so that a bad value is refused before anything boots."""
+    """Bytes of a --bs value (4k, 512k, 1m, or bytes); argparse's type, so
+    that a bad value is refused before anything boots."""
     units = {"k": 1 << 10, "m": 1 << 20}
     t = text.strip().lower()
     try:
@@ -61,12 +62,6 @@ def block_size(text: str) -> int:
     return n
 
 
-def bs_arg(text: str) -> str:
-    """--bs, checked by block_size()."""
-    block_size(text)
-    return text.strip().lower()
-
-
 def build_plugin(out: Path) -> Path:
     src = Path(__file__).resolve().parent / "tbprof" / "tbprof.c"
     so = out / "tbprof.so"
@@ -77,7 +72,7 @@ def build_plugin(out: Path) -> Path:
 
 def profile(driver: str, plugin: Path, out: Path, ios: int, qd: int,
             kconfig: str = "perf", params: str = "", rw: str = "randread",
-            bs: str = "4k") -> collections.Counter:
+            bs: int = 4096) -> collections.Counter:
     """Instructions per kernel symbol, and per (symbol, block offset), and
     block executions per ("blocks", symbol), over a whole guest run with `ios`
     I/Os."""
@@ -169,7 +164,7 @@ def annotate_function(per: collections.Counter, ios: int, name: str, ko: Path) -
 
 def per_io(driver: str, plugin: Path, out: Path, ios: int, qd: int,
            kconfig: str = "perf", params: str = "", rw: str = "randread",
-           bs: str = "4k") -> tuple[collections.Counter, int]:
+           bs: int = 4096) -> tuple[collections.Counter, int]:
     """Instructions per kernel symbol for `ios` I/Os: a run with 2 * `ios`
     minus a run with `ios`, so that everything but the I/O cancels out."""
     print(f">>> {driver}{' ' + params if params else ''}: {ios} and {2 * ios} I/Os at QD{qd}",
@@ -333,7 +328,7 @@ def main() -> int:
                          "I/Os; it is counted, but executes few instructions with -icount sleep=off)")
     ap.add_argument("--rw", choices=RW, default="randread",
                     help="fio access pattern (default randread)")
-    ap.add_argument("--bs", default="4k", type=bs_arg,
+    ap.add_argument("--bs", default="4k", type=block_size,
                     help="fio block size, 512 bytes to 1m (default 4k; 1m shows the SG-list path: "
                          "the block layer splits it into two 512 KiB commands)")
     ap.add_argument("--top", type=int, default=15)
@@ -349,16 +344,15 @@ def main() -> int:
                          "each instruction's executions per I/O")
     args = ap.parse_args()
     depths = [int(x) for x in str(args.iodepth).split(",") if x.strip()]
-    bs_bytes = block_size(args.bs)
-    if args.rw in ("read", "write") and 2 * args.ios * bs_bytes > DISK_MB << 20:
+    if args.rw in ("read", "write") and 2 * args.ios * args.bs > DISK_MB << 20:
         # A sequential job stops at the end of the disk, before its I/O count.
-        ap.error(f"--rw {args.rw} --bs {args.bs}: 2 x --ios must fit the {DISK_MB} MiB disk "
-                 f"(--ios {(DISK_MB << 20) // (2 * bs_bytes)} at most)")
+        ap.error(f"--rw {args.rw} with {args.bs}-byte blocks: 2 x --ios must fit the {DISK_MB} "
+                 f"MiB disk (--ios {(DISK_MB << 20) // (2 * args.bs)} at most)")
     out = paths.TOP / "build" / "profile" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     plugin = build_plugin(out)
     summary = {"ios": args.ios, "kconfig": args.kconfig, "rs_params": args.rs_params,
-               "workload": f"fio {args.rw}, {args.bs} blocks, null-co disk",
+               "workload": f"fio {args.rw}, {args.bs}-byte blocks, null-co disk",
                "rw": args.rw, "bs": args.bs,
                "depths": {}}
     # The modules as loaded, for --annotate's disassembly.
@@ -369,7 +363,7 @@ def main() -> int:
                          args.rs_params if d == DRIVERS[1] else "", args.rw, args.bs)
                for d in DRIVERS}
         summary["depths"][str(qd)] = report(qd, res, args.top, args.annotate, kos,
-                                            targets=(args.rw, args.bs) == ("randread", "4k"))
+                                            targets=(args.rw, args.bs) == ("randread", 4096))
     (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"\nraw counts and results.json: {out}")
     return 0
