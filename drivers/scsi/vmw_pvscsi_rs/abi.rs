@@ -38,6 +38,8 @@ pub(crate) const MEM_SPACE_SIZE: usize = 8 * PVSCSI_PAGE_SIZE;
 pub(crate) enum Command {
     /// Resets the adapter: cancels all I/O and forgets the rings.
     AdapterReset = 1,
+    /// Issues a SCSI command outside the rings (not implemented by devices).
+    IssueScsi = 2,
     /// Registers the request and completion rings ([`SetupRings`]).
     SetupRings = 3,
     /// Resets every target on the bus.
@@ -50,6 +52,8 @@ pub(crate) enum Command {
     Config = 7,
     /// Registers the message ring ([`SetupMsgRing`]).
     SetupMsgRing = 8,
+    /// Asks the device to unplug a target (unused).
+    DeviceUnplug = 9,
     /// Enables driver-side request coalescing ([`SetupReqCall`]).
     SetupReqCallThreshold = 10,
 }
@@ -81,8 +85,8 @@ pub(crate) const MAX_RING_PAGES: u32 = 32;
 pub(crate) const MAX_MSG_RING_PAGES: u32 = 16;
 /// Scatter-gather elements in one list (also the host's `sg_tablesize`).
 pub(crate) const MAX_SG_ENTRIES: usize = 128;
-/// Number of targets the PVSCSI protocol can address.
-pub(crate) const MAX_TARGETS: u32 = 64;
+/// Targets a request can address: its `target` field is one byte.
+pub(crate) const MAX_TARGETS: u32 = 1 << u8::BITS;
 
 /// Request flag: `data_addr` points at an SG list, not at the data.
 pub(crate) const FLAG_CMD_WITH_SG_LIST: u32 = 1 << 0;
@@ -332,10 +336,10 @@ pub(crate) struct ResetDevice {
 #[repr(C)]
 #[derive(Clone, Copy, FromBytes, IntoBytes, Immutable)]
 pub(crate) struct ConfigCmd {
-    /// Which object the page describes (e.g. [`CONFIG_CONTROLLER_ADDRESS`]).
-    pub(crate) cfg_page_address: u64,
     /// Bus address of the page the device fills.
     pub(crate) cmp_addr: u64,
+    /// Which object the page describes (e.g. [`CONFIG_CONTROLLER_ADDRESS`]).
+    pub(crate) cfg_page_address: u64,
     /// Which page (e.g. [`CONFIG_PAGE_CONTROLLER`]).
     pub(crate) cfg_page_num: u32,
     /// Reserved.
@@ -421,7 +425,293 @@ const _: () = assert!(size_of::<SetupMsgRing>() == 136);
 const _: () = assert!(size_of::<AbortCmd>() == 16);
 const _: () = assert!(size_of::<ResetDevice>() == 12);
 const _: () = assert!(size_of::<ConfigCmd>() == 24);
+const _: () = assert!(offset_of!(ConfigCmd, cmp_addr) == 0);
 const _: () = assert!(size_of::<SetupReqCall>() == 4);
 const _: () = assert!(size_of::<ConfigPageHeader>() == 16);
 const _: () = assert!(offset_of!(ConfigPageController, num_phys) == 472);
 const _: () = assert!(REQ_ENTRIES_PER_PAGE == 32 && CMP_ENTRIES_PER_PAGE == 128);
+
+/// Test cases (see [`super::selftest`]): the layout of every structure and
+/// the value of every constant, against the C header as a C compiler sees
+/// it ([`super::c_header`], generated from `vmw_pvscsi.h`).
+#[cfg(any(test, CONFIG_KUNIT = "y"))]
+pub(crate) mod cases {
+    use super::*;
+    use crate::{
+        c_header::{
+            CONSTANTS,
+            STRUCTS, //
+        },
+        selftest::{
+            check,
+            CaseResult,
+            Failure, //
+        },
+    };
+
+    /// A Rust structure mapped onto the C structure of the same layout.
+    struct Mapped {
+        /// The C structure's name.
+        c_name: &'static str,
+        /// The Rust structure's size.
+        size: usize,
+        /// C field name, Rust offset and Rust size of each field, in order.
+        fields: &'static [(&'static str, usize, usize)],
+    }
+
+    /// The size of the field that `project` borrows.
+    const fn size_of_field<T, F>(_project: fn(&T) -> &F) -> usize {
+        size_of::<F>()
+    }
+
+    /// Maps a Rust structure's fields onto the C structure's, by name.
+    macro_rules! mapped {
+        ($c:literal => $ty:ty { $($cf:literal => $rf:ident),* $(,)? }) => {
+            Mapped {
+                c_name: $c,
+                size: size_of::<$ty>(),
+                fields: &[$((
+                    $cf,
+                    offset_of!($ty, $rf),
+                    size_of_field(|s: &$ty| &s.$rf),
+                )),*],
+            }
+        };
+    }
+
+    /// Every structure the driver shares with the device.
+    const MAPPED: &[Mapped] = &[
+        mapped!("PVSCSICmdDescResetDevice" => ResetDevice { "target" => target, "lun" => lun }),
+        mapped!("PVSCSICmdDescConfigCmd" => ConfigCmd {
+            "cmpAddr" => cmp_addr,
+            "configPageAddress" => cfg_page_address,
+            "configPageNum" => cfg_page_num,
+            "_pad" => _pad,
+        }),
+        mapped!("PVSCSICmdDescSetupReqCall" => SetupReqCall { "enable" => enable }),
+        mapped!("PVSCSICmdDescAbortCmd" => AbortCmd {
+            "context" => context,
+            "target" => target,
+            "_pad" => _pad,
+        }),
+        mapped!("PVSCSICmdDescSetupRings" => SetupRings {
+            "reqRingNumPages" => req_ring_num_pages,
+            "cmpRingNumPages" => cmp_ring_num_pages,
+            "ringsStatePPN" => rings_state_ppn,
+            "reqRingPPNs" => req_ring_ppns,
+            "cmpRingPPNs" => cmp_ring_ppns,
+        }),
+        mapped!("PVSCSICmdDescSetupMsgRing" => SetupMsgRing {
+            "numPages" => num_pages,
+            "_pad" => _pad,
+            "ringPPNs" => ring_ppns,
+        }),
+        mapped!("PVSCSIRingMsgDesc" => MsgDesc { "type" => msg_type, "args" => args }),
+        mapped!("PVSCSIMsgDescDevStatusChanged" => MsgDescDevStatusChanged {
+            "type" => msg_type,
+            "bus" => bus,
+            "target" => target,
+            "lun" => lun,
+            "pad" => _pad,
+        }),
+        mapped!("PVSCSIRingsState" => RingsState {
+            "reqProdIdx" => req_prod_idx,
+            "reqConsIdx" => req_cons_idx,
+            "reqNumEntriesLog2" => req_num_entries_log2,
+            "cmpProdIdx" => cmp_prod_idx,
+            "cmpConsIdx" => cmp_cons_idx,
+            "cmpNumEntriesLog2" => cmp_num_entries_log2,
+            "reqCallThreshold" => req_call_threshold,
+            "_pad" => _pad0,
+            "msgProdIdx" => msg_prod_idx,
+            "msgConsIdx" => msg_cons_idx,
+            "msgNumEntriesLog2" => msg_num_entries_log2,
+        }),
+        mapped!("PVSCSIRingReqDesc" => ReqDesc {
+            "context" => context,
+            "dataAddr" => data_addr,
+            "dataLen" => data_len,
+            "senseAddr" => sense_addr,
+            "senseLen" => sense_len,
+            "flags" => flags,
+            "cdb" => cdb,
+            "cdbLen" => cdb_len,
+            "lun" => lun,
+            "tag" => tag,
+            "bus" => bus,
+            "target" => target,
+            "vcpuHint" => vcpu_hint,
+            "unused" => unused,
+        }),
+        mapped!("PVSCSISGElement" => SgElement {
+            "addr" => addr,
+            "length" => length,
+            "flags" => flags,
+        }),
+        mapped!("PVSCSIRingCmpDesc" => CmpDesc {
+            "context" => context,
+            "dataLen" => data_len,
+            "senseLen" => sense_len,
+            "hostStatus" => host_status,
+            "scsiStatus" => scsi_status,
+            "_pad" => _pad,
+        }),
+        mapped!("PVSCSIConfigPageHeader" => ConfigPageHeader {
+            "pageNum" => page_num,
+            "numDwords" => num_dwords,
+            "hostStatus" => host_status,
+            "scsiStatus" => scsi_status,
+            "reserved" => _reserved,
+        }),
+        mapped!("PVSCSIConfigPageController" => ConfigPageController {
+            "header" => header,
+            "nodeWWN" => node_wwn,
+            "manufacturer" => manufacturer,
+            "serialNumber" => serial_number,
+            "opromVersion" => op_rom_version,
+            "hwVersion" => hw_version,
+            "firmwareVersion" => firmware_version,
+            "numPhys" => num_phys,
+            "useConsecutivePhyWWNs" => use_consec_req_format,
+            "reserved" => _reserved,
+        }),
+    ];
+
+    /// Fails naming `what` (a C name) unless the condition holds.
+    macro_rules! check_named {
+        ($cond:expr, $what:expr) => {
+            if !($cond) {
+                return Err(Failure {
+                    file: file!(),
+                    line: line!(),
+                    check: $what,
+                });
+            }
+        };
+    }
+
+    /// Every C structure has a Rust twin with the same size and the same
+    /// fields, in the same order, at the same offsets, of the same sizes.
+    pub(crate) fn layout_matches_the_c_header() -> CaseResult {
+        check!(MAPPED.len() == STRUCTS.len());
+        for c in STRUCTS {
+            let m = MAPPED.iter().find(|m| m.c_name == c.name);
+            check_named!(m.is_some(), c.name);
+            let Some(m) = m else { continue };
+            check_named!(m.size == c.size, c.name);
+            check_named!(m.fields.len() == c.fields.len(), c.name);
+            for (cf, &(name, offset, size)) in c.fields.iter().zip(m.fields) {
+                check_named!(cf.name == name, cf.name);
+                check_named!(cf.offset == offset, cf.name);
+                check_named!(cf.size == size, cf.name);
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of the C constant `name`.
+    fn c_value(name: &str) -> Option<u64> {
+        CONSTANTS.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+    }
+
+    /// The driver's constants, by the C name of each.
+    const VALUES: &[(&str, u64)] = &[
+        ("BTSTAT_SUCCESS", btstat::SUCCESS as u64),
+        (
+            "BTSTAT_LINKED_COMMAND_COMPLETED",
+            btstat::LINKED_COMMAND_COMPLETED as u64,
+        ),
+        (
+            "BTSTAT_LINKED_COMMAND_COMPLETED_WITH_FLAG",
+            btstat::LINKED_COMMAND_COMPLETED_WITH_FLAG as u64,
+        ),
+        ("BTSTAT_DATA_UNDERRUN", btstat::DATA_UNDERRUN as u64),
+        ("BTSTAT_SELTIMEO", btstat::SELTIMEO as u64),
+        ("BTSTAT_DATARUN", btstat::DATARUN as u64),
+        ("BTSTAT_BUSFREE", btstat::BUSFREE as u64),
+        ("BTSTAT_INVPHASE", btstat::INVPHASE as u64),
+        ("BTSTAT_LUNMISMATCH", btstat::LUNMISMATCH as u64),
+        ("BTSTAT_INVPARAM", btstat::INVPARAM as u64),
+        ("BTSTAT_SENSFAILED", btstat::SENSFAILED as u64),
+        ("BTSTAT_TAGREJECT", btstat::TAGREJECT as u64),
+        ("BTSTAT_BADMSG", btstat::BADMSG as u64),
+        ("BTSTAT_HAHARDWARE", btstat::HAHARDWARE as u64),
+        ("BTSTAT_NORESPONSE", btstat::NORESPONSE as u64),
+        ("BTSTAT_SENTRST", btstat::SENTRST as u64),
+        ("BTSTAT_RECVRST", btstat::RECVRST as u64),
+        ("BTSTAT_DISCONNECT", btstat::DISCONNECT as u64),
+        ("BTSTAT_BUSRESET", btstat::BUSRESET as u64),
+        ("BTSTAT_ABORTQUEUE", btstat::ABORTQUEUE as u64),
+        ("BTSTAT_HASOFTWARE", btstat::HASOFTWARE as u64),
+        ("BTSTAT_HATIMEOUT", btstat::HATIMEOUT as u64),
+        ("BTSTAT_SCSIPARITY", btstat::SCSIPARITY as u64),
+        ("PVSCSI_CMD_ADAPTER_RESET", Command::AdapterReset as u64),
+        ("PVSCSI_CMD_ISSUE_SCSI", Command::IssueScsi as u64),
+        ("PVSCSI_CMD_SETUP_RINGS", Command::SetupRings as u64),
+        ("PVSCSI_CMD_RESET_BUS", Command::ResetBus as u64),
+        ("PVSCSI_CMD_RESET_DEVICE", Command::ResetDevice as u64),
+        ("PVSCSI_CMD_ABORT_CMD", Command::AbortCmd as u64),
+        ("PVSCSI_CMD_CONFIG", Command::Config as u64),
+        ("PVSCSI_CMD_SETUP_MSG_RING", Command::SetupMsgRing as u64),
+        ("PVSCSI_CMD_DEVICE_UNPLUG", Command::DeviceUnplug as u64),
+        (
+            "PVSCSI_CMD_SETUP_REQCALLTHRESHOLD",
+            Command::SetupReqCallThreshold as u64,
+        ),
+        (
+            "PVSCSI_CONFIG_PAGE_CONTROLLER",
+            CONFIG_PAGE_CONTROLLER as u64,
+        ),
+        (
+            "PVSCSI_CONFIG_CONTROLLER_ADDRESS",
+            CONFIG_CONTROLLER_ADDRESS >> 32,
+        ),
+        ("PVSCSI_MSG_DEV_ADDED", MSG_DEV_ADDED as u64),
+        ("PVSCSI_MSG_DEV_REMOVED", MSG_DEV_REMOVED as u64),
+        (
+            "PVSCSI_MAX_NUM_SG_ENTRIES_PER_SEGMENT",
+            MAX_SG_ENTRIES as u64,
+        ),
+        ("PVSCSI_SETUP_RINGS_MAX_NUM_PAGES", MAX_RING_PAGES as u64),
+        (
+            "PVSCSI_SETUP_MSG_RING_MAX_NUM_PAGES",
+            MAX_MSG_RING_PAGES as u64,
+        ),
+        ("PVSCSI_FLAG_CMD_WITH_SG_LIST", FLAG_CMD_WITH_SG_LIST as u64),
+        (
+            "PVSCSI_FLAG_CMD_OUT_OF_BAND_CDB",
+            FLAG_CMD_OUT_OF_BAND_CDB as u64,
+        ),
+        ("PVSCSI_FLAG_CMD_DIR_NONE", FLAG_CMD_DIR_NONE as u64),
+        ("PVSCSI_FLAG_CMD_DIR_TOHOST", FLAG_CMD_DIR_TOHOST as u64),
+        ("PVSCSI_FLAG_CMD_DIR_TODEVICE", FLAG_CMD_DIR_TODEVICE as u64),
+        ("PVSCSI_INTR_CMPL_0", INTR_CMPL_0 as u64),
+        ("PVSCSI_INTR_CMPL_1", INTR_CMPL_1 as u64),
+        ("PVSCSI_INTR_CMPL_MASK", INTR_CMPL_MASK as u64),
+        ("PVSCSI_INTR_MSG_0", INTR_MSG_0 as u64),
+        ("PVSCSI_INTR_MSG_1", INTR_MSG_1 as u64),
+        ("PVSCSI_INTR_MSG_MASK", INTR_MSG_MASK as u64),
+        ("PVSCSI_INTR_ALL_SUPPORTED", INTR_ALL_SUPPORTED as u64),
+        (
+            "PVSCSI_MAX_NUM_REQ_ENTRIES_PER_PAGE",
+            REQ_ENTRIES_PER_PAGE as u64,
+        ),
+        ("PVSCSI_MEM_SPACE_SIZE", MEM_SPACE_SIZE as u64),
+    ];
+
+    /// Every constant the driver shares with the device has the C header's
+    /// value, and every host status and command of the header is known.
+    pub(crate) fn constants_match_the_c_header() -> CaseResult {
+        for &(name, value) in VALUES {
+            check_named!(c_value(name) == Some(value), name);
+        }
+        for &(name, _) in CONSTANTS {
+            let needed = name.starts_with("BTSTAT_")
+                || (name.starts_with("PVSCSI_CMD_")
+                    && name != "PVSCSI_CMD_FIRST"
+                    && name != "PVSCSI_CMD_LAST");
+            check_named!(!needed || VALUES.iter().any(|&(n, _)| n == name), name);
+        }
+        Ok(())
+    }
+}

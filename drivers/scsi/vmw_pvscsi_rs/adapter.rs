@@ -71,10 +71,12 @@ use super::{
         CONFIG_CONTROLLER_ADDRESS,
         CONFIG_PAGE_CONTROLLER,
         INTR_CMPL_MASK,
-        INTR_MSG_MASK,
-        MAX_TARGETS, //
+        INTR_MSG_MASK, //
     },
-    config::Config,
+    config::{
+        self,
+        Config, //
+    },
     context::{
         Context,
         Contexts, //
@@ -536,8 +538,8 @@ impl PinnedDrop for Adapter<'_> {
 
 /// Targets scanned when the device does not say: QEMU's PVSCSI accepts
 /// scsi-id 0 to 64 (`PVSCSI_MAX_DEVS` is 64, and only ids above it are
-/// refused), one more than the protocol's nominal [`MAX_TARGETS`].
-pub(crate) const SCAN_TARGETS: u32 = MAX_TARGETS + 1;
+/// refused), as vSphere does.
+pub(crate) const SCAN_TARGETS: u32 = 65;
 
 /// What the device says about its targets.
 #[derive(Clone, Copy, Debug)]
@@ -574,16 +576,21 @@ pub(crate) fn query_targets(dev: &Device<Bound>, hw: &Hw<'_>) -> Result<Targets>
     );
     let header = io_project!(&page, .header).copy_read();
     let num_phys = io_read!(&page, .num_phys);
-    let reported = if header.host_status == btstat::SUCCESS
-        && header.scsi_status == u16::from(sam::GOOD)
-        && (1..=MAX_TARGETS).contains(&num_phys)
-    {
-        Some(num_phys)
+    let answered =
+        header.host_status == btstat::SUCCESS && header.scsi_status == u16::from(sam::GOOD);
+    let reported = if answered {
+        config::reported_targets(num_phys)
     } else {
         None
     };
     match reported {
         Some(n) => dev_info!(dev, "device reports {} targets\n", n),
+        None if answered => dev_warn!(
+            dev,
+            "device reports {} targets, which a request cannot address; scanning targets 0-{}\n",
+            num_phys,
+            SCAN_TARGETS - 1
+        ),
         None => dev_info!(
             dev,
             "CONFIG page unavailable (host status {:#x}, SCSI status {:#x}); scanning targets 0-{}\n",

@@ -118,6 +118,7 @@ impl Adapter<'_> {
         let stop = cons.wrapping_add(budget);
         // One store of `corrupt` per drain, when it ends: the indices were
         // sane unless the last look found them corrupt.
+        let start = cons;
         let (drained, corrupt) = loop {
             let prod = io_read!(state, .cmp_prod_idx);
             let pending = match ring.pending(prod, cons) {
@@ -152,6 +153,9 @@ impl Adapter<'_> {
             io_write!(state, .cmp_cons_idx, cons);
         };
         st.corrupt = corrupt;
+        if cons != start {
+            self.kick_if_idle();
+        }
         // Whether or not this drain completed anything: a waiter rechecks
         // its condition, and the test is one load.
         self.wake_waiters();
@@ -178,7 +182,7 @@ impl Adapter<'_> {
         let context = io_read!(desc, .context);
         let cookie = request::decode_cookie(context, self.ctx.len());
         let Some((cookie, ctx)) = cookie.and_then(|c| Some((c, self.ctx.get(c.index)?))) else {
-            self.dropped_completion(context, false);
+            self.dropped_completion(context);
             return false;
         };
         // Every command leaves its slot under this lock. Taking the command
@@ -186,7 +190,7 @@ impl Adapter<'_> {
         // needs) also orders the stamp read after the one its submitter
         // stored before filling the slot (see `Context`).
         let Some(cmd) = ctx.slot.take() else {
-            self.dropped_completion(context, true);
+            self.idle_completion(context);
             return false;
         };
         let stamp = ctx.stamp();
@@ -208,25 +212,36 @@ impl Adapter<'_> {
     }
 
     /// Counts and logs a completion dropped because its context cookie
-    /// `context` names no context, or (`idle`) an idle one. Out of line, so
-    /// that the hot path keeps no copy of the cookie for the message.
+    /// `context` names no context. Out of line, so that the hot path keeps
+    /// no copy of the cookie for the message.
     #[cold]
     #[inline(never)]
-    fn dropped_completion(&self, context: u64, idle: bool) {
+    fn dropped_completion(&self, context: u64) {
         if Faults::should_log(&self.faults.bad_completions) {
-            if idle {
-                dev_err!(
-                    self.dev,
-                    "completion for idle context {:#x}; dropped\n",
-                    context
-                );
-            } else {
-                dev_err!(
-                    self.dev,
-                    "completion with invalid context {:#x}; dropped\n",
-                    context
-                );
-            }
+            dev_err!(
+                self.dev,
+                "completion with invalid context {:#x}; dropped\n",
+                context
+            );
+        }
+    }
+
+    /// Drops a completion, context cookie `context`, for a context that is
+    /// idle: for a command the context no longer holds, one completed
+    /// already (a device that repeats itself) or one a reset took back when
+    /// it stopped waiting for the device (`lost_commands`; VMware posts what
+    /// a reset cancelled when its backend lets go, which can be late, and
+    /// the context may serve another command meanwhile). Stale, counted in
+    /// `stale_completions`.
+    #[cold]
+    #[inline(never)]
+    fn idle_completion(&self, context: u64) {
+        if Faults::should_log(&self.faults.stale_completions) {
+            dev_warn!(
+                self.dev,
+                "completion {:#x} for an idle context (its command completed or taken back); dropped\n",
+                context
+            );
         }
     }
 

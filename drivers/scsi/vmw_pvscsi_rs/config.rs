@@ -15,7 +15,8 @@ use core::fmt;
 
 use super::abi::{
     MAX_MSG_RING_PAGES,
-    MAX_RING_PAGES, //
+    MAX_RING_PAGES,
+    MAX_TARGETS, //
 };
 
 /// Default pages of the message ring.
@@ -175,6 +176,17 @@ impl Config {
     }
 }
 
+/// The target count a device reported in its controller configuration page
+/// (`numPhys`), if the driver can use it: 1 to [`MAX_TARGETS`], the targets
+/// a request can address.
+///
+/// VMware reports 16 on older virtual hardware and 65 (ids 0 to 64) on
+/// vSphere hosts that take 64 disks per controller. The C driver takes any
+/// value, 0 (nothing scanned) and billions included.
+pub(crate) fn reported_targets(num_phys: u32) -> Option<u32> {
+    (1..=MAX_TARGETS).contains(&num_phys).then_some(num_phys)
+}
+
 /// The C driver's defaults.
 pub(crate) const DEFAULT_PARAMS: RawParams = RawParams {
     ring_pages: 0,
@@ -286,7 +298,20 @@ pub(crate) mod cases {
         check!(c.ring_pages_for(None) == 8);
         check!(c.ring_pages_for(Some(16)) == 8);
         check!(c.ring_pages_for(Some(64)) == 32);
+        check!(c.ring_pages_for(Some(65)) == 32);
         check!(matches!(with(|p| p.ring_pages = 2), Ok(c) if c.ring_pages_for(Some(64)) == 2));
+        Ok(())
+    }
+
+    /// Every target count a request can address is taken, nothing else;
+    /// VMware's 16 and 65 among them.
+    pub(crate) fn reported_target_counts() -> CaseResult {
+        for n in [1, 16, 64, 65, 256] {
+            check!(reported_targets(n) == Some(n));
+        }
+        for n in [0, 257, 0x1000, u32::MAX] {
+            check!(reported_targets(n).is_none());
+        }
         Ok(())
     }
 

@@ -37,7 +37,8 @@ use super::{
     abi::{
         AbortCmd,
         Command,
-        ResetDevice, //
+        ResetDevice,
+        COMMAND_STATUS_UNSUPPORTED, //
     },
     adapter::{
         Adapter,
@@ -208,11 +209,17 @@ impl Adapter<'_> {
     /// the reset fails (the midlayer escalates); it fails too if the
     /// completion ring's indices are corrupt, which only the adapter reset
     /// repairs.
+    ///
+    /// A refusal is the command status -1, the one failure the interface
+    /// defines (QEMU answers it for a target it does not have). What else
+    /// the status holds after a reset is undocumented (VMware's device may
+    /// leave any value there, and no public driver reads it), so any other
+    /// value is taken for success.
     fn reset_and_collect(&self, bus: u8, target: Option<u8>, reset: impl FnOnce()) -> ResetOutcome {
         let gate = core::mem::replace(&mut self.submit.lock().gate, Gate::Paused);
         self.flush();
         reset();
-        let mut outcome = if self.hw.status() != 0 {
+        let mut outcome = if self.hw.status() == COMMAND_STATUS_UNSUPPORTED {
             ResetOutcome::Refused
         } else if self.wait_until(RESET_WAIT_MS, |a| a.idle_on(bus, target)) {
             ResetOutcome::Done

@@ -13,8 +13,10 @@
 //! *kick*, a doorbell register write telling the device to look at the request
 //! ring; *context*, the cookie that ties a completion to its request.
 //!
-//! Files: [`abi`] (device ABI), [`regs`] (MMIO registers), [`hw`] (register
-//! access), [`rings`] and [`context`] (DMA memory), [`adapter`] (bring-up and
+//! Files: [`abi`] (device ABI, tested field by field against `c_header`,
+//! the C header's layout as data, which `scripts/abi-layout` generates),
+//! [`regs`] (MMIO registers), [`hw`] (register access), [`rings`] and
+//! [`context`] (DMA memory), [`adapter`] (bring-up and
 //! shared state), [`submit`], [`complete`] and [`status`] (the data path),
 //! [`msg`] and [`message`] (hot-plug), [`scsi`] (the Rust SCSI host layer,
 //! `../rust_scsi/`, which knows nothing of PVSCSI) and [`kext`] (what the
@@ -42,6 +44,8 @@ pub mod scsi;
 mod status;
 mod submit;
 
+#[cfg(CONFIG_KUNIT = "y")]
+mod c_header;
 #[cfg(CONFIG_KUNIT = "y")]
 mod selftest;
 #[cfg(CONFIG_KUNIT = "y")]

@@ -195,14 +195,35 @@ pub(crate) fn is_rw(opcode: u8) -> bool {
     )
 }
 
-/// Whether a read/write doorbell is needed now, with `pending` requests the
-/// device has not consumed and the device's coalescing threshold `threshold`
-/// (`None` when coalescing is off).
-pub(crate) fn rw_kick_needed(pending: u32, threshold: Option<u32>) -> bool {
-    match threshold {
-        None => true,
-        Some(t) => pending >= t,
-    }
+/// Request and completion ring indices of the rings-state page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RingIndices {
+    /// Requests published (`req_prod_idx`).
+    pub(crate) req_prod: u32,
+    /// Requests the device consumed (`req_cons_idx`).
+    pub(crate) req_cons: u32,
+    /// Completions the device produced (`cmp_prod_idx`).
+    pub(crate) cmp_prod: u32,
+}
+
+/// Whether the read/write doorbell is needed now, with request coalescing
+/// on: the device asks for it (`reqCallThreshold`, `threshold`) only once
+/// that many requests are pending, and finds the others on its own (ESXi
+/// polls its virtual adapters, every millisecond by default and when a vCPU
+/// halts). The driver rings anyway when the device has nothing in flight
+/// (every request it consumed has its completion, counting one a request):
+/// so no request waits for the device's polling, and the driver depends on
+/// no more than the device taking unannounced requests while it works on
+/// others. `entries` is the request ring's size; in-flight counts beyond it
+/// are indices a device got wrong, and ring too.
+///
+/// The C driver rings below the threshold only when it is 0, so with
+/// ESXi's default threshold of 8 a request at queue depth 1 waits for the
+/// device to poll.
+pub(crate) fn rw_kick_needed(idx: RingIndices, threshold: u32, entries: u32) -> bool {
+    let pending = idx.req_prod.wrapping_sub(idx.req_cons);
+    let in_flight = idx.req_cons.wrapping_sub(idx.cmp_prod);
+    pending > 0 && (pending >= threshold || in_flight == 0 || in_flight > entries)
 }
 
 /// Doorbells owed for published requests.
@@ -507,9 +528,38 @@ pub(crate) mod cases {
         for op in [0x2f, 0x41, 0x42, 0x35, 0x12, 0x7f, 0x00] {
             check!(!is_rw(op));
         }
-        check!(rw_kick_needed(1, None));
-        check!(!rw_kick_needed(1, Some(4)));
-        check!(rw_kick_needed(4, Some(4)));
+        Ok(())
+    }
+
+    /// With request coalescing, the read/write doorbell rings at the
+    /// device's threshold, or below it when the device has nothing in flight
+    /// that would make it look at the ring.
+    pub(crate) fn coalesced_doorbells() -> CaseResult {
+        let idx = |req_prod: u32, req_cons: u32, cmp_prod: u32| RingIndices {
+            req_prod,
+            req_cons,
+            cmp_prod,
+        };
+        // At the threshold, or above.
+        check!(rw_kick_needed(idx(14, 10, 2), 4, 256));
+        check!(rw_kick_needed(idx(20, 10, 2), 4, 256));
+        // Below it, with requests in flight: the device finds them.
+        check!(!rw_kick_needed(idx(13, 10, 2), 4, 256));
+        // Below it, with nothing in flight: ring.
+        check!(rw_kick_needed(idx(11, 10, 10), 8, 256));
+        // Nothing pending: nothing to announce.
+        check!(!rw_kick_needed(idx(10, 10, 10), 8, 256));
+        check!(!rw_kick_needed(idx(10, 10, 2), 0, 256));
+        // A threshold of 0 asks for every request.
+        check!(rw_kick_needed(idx(11, 10, 2), 0, 256));
+        // Across the indices' wrap-around.
+        check!(!rw_kick_needed(idx(1, u32::MAX, u32::MAX - 3), 4, 256));
+        check!(rw_kick_needed(idx(1, u32::MAX, u32::MAX), 4, 256));
+        // Indices a device got wrong: more in flight than the ring holds,
+        // or a consumer ahead of the producer.
+        check!(rw_kick_needed(idx(11, 10, 11), 8, 256));
+        check!(rw_kick_needed(idx(11, 10, 10u32.wrapping_sub(257)), 8, 256));
+        check!(rw_kick_needed(idx(10, 11, 2), 8, 256));
         Ok(())
     }
 

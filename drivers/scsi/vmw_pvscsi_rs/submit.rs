@@ -15,6 +15,7 @@ use kernel::{
         atomic::ordering::Relaxed,
         barrier::{
             dma_mb,
+            Full,
             Write, //
         }, //
     }, //
@@ -37,6 +38,7 @@ use super::{
         Kicks,
         LayoutError,
         Request,
+        RingIndices,
         Stamp, //
     },
     scsi::{
@@ -110,18 +112,57 @@ impl Adapter<'_> {
             self.hw.kick_non_rw();
         }
         if kicks.has(Kicks::RW) {
-            if let Some(prod) = coalesce {
-                // The device announces how many unconsumed requests make a
-                // read/write doorbell worthwhile.
-                let state = &*self.rings.state;
-                let pending = prod.wrapping_sub(io_read!(state, .req_cons_idx));
-                let threshold = io_read!(state, .req_call_threshold);
-                if request::rw_kick_needed(pending, Some(threshold)) {
-                    self.hw.kick_rw();
-                }
-            } else {
-                self.hw.kick_rw();
+            match coalesce {
+                Some(prod) => self.kick_coalesced(prod),
+                None => self.hw.kick_rw(),
             }
+        }
+    }
+
+    /// Rings the read/write doorbell for requests published up to producer
+    /// index `prod`, if [`request::rw_kick_needed`] says so.
+    ///
+    /// The full barrier orders the producer index published before it with
+    /// the device's indices read after it; the completion path orders its
+    /// side the same way ([`Adapter::kick_if_idle`]). So when a request is
+    /// left to a device that has commands in flight, the drain that consumes
+    /// the last of their completions sees the request, and rings if the
+    /// device has not taken it.
+    #[inline(never)]
+    fn kick_coalesced(&self, prod: u32) {
+        let state = &*self.rings.state;
+        dma_mb(Full);
+        let idx = RingIndices {
+            req_prod: prod,
+            req_cons: io_read!(state, .req_cons_idx),
+            cmp_prod: io_read!(state, .cmp_prod_idx),
+        };
+        let threshold = io_read!(state, .req_call_threshold);
+        if request::rw_kick_needed(idx, threshold, self.rings.req_ring.entries()) {
+            self.hw.kick_rw();
+        }
+    }
+
+    /// After a drain consumed completions: with request coalescing on (the
+    /// device publishes a threshold), rings the read/write doorbell if the
+    /// device has requests it did not take and nothing in flight, which
+    /// happens when a submitter left requests to it while it worked on
+    /// others (see [`Adapter::kick_coalesced`]).
+    #[inline(never)]
+    pub(crate) fn kick_if_idle(&self) {
+        let state = &*self.rings.state;
+        let threshold = io_read!(state, .req_call_threshold);
+        if threshold == 0 {
+            return;
+        }
+        dma_mb(Full);
+        let idx = RingIndices {
+            req_prod: io_read!(state, .req_prod_idx),
+            req_cons: io_read!(state, .req_cons_idx),
+            cmp_prod: io_read!(state, .cmp_prod_idx),
+        };
+        if request::rw_kick_needed(idx, threshold, self.rings.req_ring.entries()) {
+            self.hw.kick_rw();
         }
     }
 

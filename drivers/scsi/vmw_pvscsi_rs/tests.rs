@@ -11,9 +11,20 @@ use kernel::prelude::*;
 
 #[kunit_tests(vmw_pvscsi_rs_abi)]
 mod abi_layout {
+    use super::run;
     use crate::abi::*;
     use core::mem::offset_of;
     use kernel::prelude::*;
+
+    #[test]
+    fn layout_matches_the_c_header() -> Result {
+        run(cases::layout_matches_the_c_header())
+    }
+
+    #[test]
+    fn constants_match_the_c_header() -> Result {
+        run(cases::constants_match_the_c_header())
+    }
 
     #[test]
     fn rings_state() {
@@ -101,15 +112,47 @@ mod register_map {
     use crate::regs::*;
     use kernel::io::register::Register;
 
+    /// The offset of register `name` in the C header (`vmw_pvscsi.h`).
+    fn c_offset(name: &str) -> Option<usize> {
+        crate::c_header::CONSTANTS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|&(_, v)| usize::try_from(v).ok())
+    }
+
     #[test]
     fn offsets() {
-        assert_eq!(<COMMAND as Register>::OFFSET, 0x0);
-        assert_eq!(<COMMAND_DATA as Register>::OFFSET, 0x4);
-        assert_eq!(<COMMAND_STATUS as Register>::OFFSET, 0x8);
-        assert_eq!(<INTR_STATUS as Register>::OFFSET, 0x100c);
-        assert_eq!(<INTR_MASK as Register>::OFFSET, 0x2010);
-        assert_eq!(<KICK_NON_RW_IO as Register>::OFFSET, 0x3014);
-        assert_eq!(<KICK_RW_IO as Register>::OFFSET, 0x4018);
+        let regs = [
+            ("PVSCSI_REG_OFFSET_COMMAND", <COMMAND as Register>::OFFSET),
+            (
+                "PVSCSI_REG_OFFSET_COMMAND_DATA",
+                <COMMAND_DATA as Register>::OFFSET,
+            ),
+            (
+                "PVSCSI_REG_OFFSET_COMMAND_STATUS",
+                <COMMAND_STATUS as Register>::OFFSET,
+            ),
+            (
+                "PVSCSI_REG_OFFSET_INTR_STATUS",
+                <INTR_STATUS as Register>::OFFSET,
+            ),
+            (
+                "PVSCSI_REG_OFFSET_INTR_MASK",
+                <INTR_MASK as Register>::OFFSET,
+            ),
+            (
+                "PVSCSI_REG_OFFSET_KICK_NON_RW_IO",
+                <KICK_NON_RW_IO as Register>::OFFSET,
+            ),
+            ("PVSCSI_REG_OFFSET_DEBUG", <DEBUG as Register>::OFFSET),
+            (
+                "PVSCSI_REG_OFFSET_KICK_RW_IO",
+                <KICK_RW_IO as Register>::OFFSET,
+            ),
+        ];
+        for (name, offset) in regs {
+            assert_eq!(c_offset(name), Some(offset));
+        }
         // Every register fits the window the BAR mapping checks at build time.
         assert!(<KICK_RW_IO as Register>::OFFSET + 4 <= MEM_SPACE_SIZE);
     }
@@ -171,6 +214,11 @@ mod config_cases {
     #[test]
     fn automatic_ring_size() -> Result {
         run(c::automatic_ring_size())
+    }
+
+    #[test]
+    fn reported_target_counts() -> Result {
+        run(c::reported_target_counts())
     }
 
     #[test]
@@ -340,6 +388,11 @@ mod request_cases {
     #[test]
     fn doorbells() -> Result {
         run(c::doorbells())
+    }
+
+    #[test]
+    fn coalesced_doorbells() -> Result {
+        run(c::coalesced_doorbells())
     }
 
     #[test]

@@ -17,6 +17,10 @@ macro_rules! host_cases {
 }
 
 host_cases! {
+    abi: [
+        layout_matches_the_c_header,
+        constants_match_the_c_header,
+    ],
     config: [
         defaults_are_the_c_drivers,
         ring_pages_power_of_two_up_to_32,
@@ -25,6 +29,7 @@ host_cases! {
         poll_queues_0_or_1,
         refusal_names_allowed_values,
         automatic_ring_size,
+        reported_target_counts,
         disable_flags,
     ],
     ring_index: [
@@ -57,6 +62,7 @@ host_cases! {
         descriptor_fields,
         descriptor_directions_and_lun,
         doorbells,
+        coalesced_doorbells,
         doorbells_per_batch,
         context_cookies,
         stamps_round_trip,

@@ -10,6 +10,8 @@
 
 #[path = "../../../drivers/scsi/vmw_pvscsi_rs/abi.rs"]
 pub(crate) mod abi;
+#[path = "../../../drivers/scsi/vmw_pvscsi_rs/c_header.rs"]
+pub(crate) mod c_header;
 #[path = "../../../drivers/scsi/vmw_pvscsi_rs/config.rs"]
 pub(crate) mod config;
 #[path = "../../../drivers/scsi/vmw_pvscsi_rs/message.rs"]

@@ -34,6 +34,7 @@ use crate::abi::{
 };
 use crate::request::{
     fill, is_rw, layout, rw_kick_needed, DataLayout, Direction, LayoutError, Request,
+    RingIndices,
 };
 
 /// The segments of a command.
@@ -121,8 +122,9 @@ pub struct Input {
     pub vcpu_hint: u16,
     /// What the ring slot held before (cut or zero-padded to its size).
     pub stale: Vec<u8>,
-    /// Pending requests and coalescing threshold for `rw_kick_needed`.
-    pub kick: (u32, Option<u32>),
+    /// Ring indices (request producer and consumer, completion producer),
+    /// coalescing threshold and ring size for `rw_kick_needed`.
+    pub kick: (u32, u32, u32, u32, u32),
 }
 
 /// The segments as a list (at most 300: more than an SG list holds).
@@ -313,9 +315,18 @@ pub fn run(input: &Input) {
     let op = input.cdb[0];
     let rw_ops = [0x08, 0x0a, 0x28, 0x2a, 0xa8, 0xaa, 0x88, 0x8a];
     assert_eq!(is_rw(op), rw_ops.contains(&op), "is_rw({op:#x})");
-    let (pending, threshold) = input.kick;
+    let (req_prod, req_cons, cmp_prod, threshold, entries) = input.kick;
+    let idx = RingIndices {
+        req_prod,
+        req_cons,
+        cmp_prod,
+    };
+    // Requests pending, and the device at the threshold, idle, or with more
+    // in flight than the ring holds.
+    let pending = req_prod.wrapping_sub(req_cons);
+    let in_flight = req_cons.wrapping_sub(cmp_prod);
     assert_eq!(
-        rw_kick_needed(pending, threshold),
-        threshold.is_none_or(|t| pending >= t)
+        rw_kick_needed(idx, threshold, entries),
+        pending != 0 && (pending >= threshold || in_flight == 0 || in_flight > entries)
     );
 }
