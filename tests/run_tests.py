@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """`make test`: every test of the project, in order.
 
-1. Module build against the `debug` kernel, warnings as errors.
-2. Static checks (`make check`: rustfmt, clippy, checkpatch).
+1. Module build against the `debug` kernel, warnings as errors; QEMU with
+   the VMware mode of its pvscsi device (scripts/qemu-vmware, once).
+2. Static checks (`make check`: rustfmt, clippy, checkpatch, the ABI table).
 3. Host unit tests (`cargo test` in tests/host).
 4. Fuzz smoke run: each cargo-fuzz target of tests/fuzz for 200000
    executions from its committed corpus (`scripts/fuzz --smoke`).
@@ -76,6 +77,14 @@ def build() -> bool:
     env = dict(os.environ, KCONFIG=KCONFIG)
     res = run([str(TOP / "scripts/module"), "build"], LOGS / "build.log", env=env)
     record(res.returncode == 0, res.returncode != 0, f"module build (log: {LOGS / 'build.log'})")
+    return res.returncode == 0
+
+
+def qemu_vmware() -> bool:
+    step("QEMU with the VMware mode of pvscsi (tests/qemu/vmware-mode, built once)")
+    res = run([str(TOP / "scripts/qemu-vmware"), "build"], LOGS / "qemu-vmware.log")
+    record(res.returncode == 0, res.returncode != 0,
+           f"QEMU VMware-mode build (log: {LOGS / 'qemu-vmware.log'})")
     return res.returncode == 0
 
 
@@ -175,6 +184,7 @@ def main() -> int:
     start = time.monotonic()
     LOGS.mkdir(parents=True, exist_ok=True)
     if build():
+        qemu_vmware()
         check()
         host_tests()
         fuzz_smoke()

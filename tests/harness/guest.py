@@ -96,6 +96,15 @@ class Disk:
         return self.node or f"{self.bus}d{self.scsi_id}"
 
 
+# The pvscsi device as VMware builds it, in the VMware mode of the project's
+# QEMU (tests/qemu/vmware-mode/, Documentation/scsi/vmw_pvscsi_rs-testing.rst):
+# the controller page with 65 targets (ids 0 to 64, as a vSphere host
+# reported), request coalescing with ESXi's default threshold and polling,
+# completions that carry the bytes transferred, and VMware's PCI layout with
+# MSI-X.
+VMWARE = "num-phys=65,req-call-threshold=8,report-data-len=on,vmware-layout=on"
+
+
 @dataclasses.dataclass
 class GuestConfig:
     """What to boot."""
@@ -105,6 +114,18 @@ class GuestConfig:
     pvscsi: bool = True
     # Number of pvscsi controllers (ids pv0, pv1, ...) when `pvscsi` is set.
     pvscsi_count: int = 1
+    # Properties of the pvscsi controllers, such as "num-phys=65" (see
+    # VMWARE and tests/qemu/vmware-mode/): one string for every controller,
+    # or a list with one string per controller. A property that stock QEMU
+    # lacks needs `vmware_qemu`.
+    pvscsi_props: str | list[str] = ""
+    # Run QEMU with the VMware mode of its pvscsi device (scripts/qemu-vmware)
+    # instead of the system's.
+    vmware_qemu: bool = False
+    # Guest RAM below 4 GiB (the pc machine's max-ram-below-4g), when the
+    # rest of `memory_mb` is to sit above it: DMA addresses above 4 GiB then
+    # reach the device.
+    ram_below_4g_mb: int | None = None
     virtio_scsi: bool = False
     cpus: int = 2
     memory_mb: int = 2048
@@ -229,8 +250,11 @@ class Guest:
         c = self.cfg
         accel = self.accel or _accel(c.kconfig)
         pin = ["taskset", "-c", c.host_cpus] if c.host_cpus else []
+        qemu = str(paths.qemu_vmware()) if c.vmware_qemu else "qemu-system-x86_64"
         cmd = pin + [
-            "qemu-system-x86_64", "-machine", "pc", "-nodefaults", "-no-user-config",
+            qemu, "-machine",
+            "pc" + (f",max-ram-below-4g={c.ram_below_4g_mb}M" if c.ram_below_4g_mb else ""),
+            "-nodefaults", "-no-user-config",
             "-display", "none", "-no-reboot",
             "-m", str(c.memory_mb), "-smp", str(c.cpus),
             "-kernel", str(self.kdir / "arch/x86/boot/bzImage"),
@@ -259,7 +283,8 @@ class Guest:
             cmd += ["-gdb", f"unix:{self.sock_dir / 'gdb.sock'},server=on,wait=off"]
         if c.pvscsi:
             for i in range(c.pvscsi_count):
-                cmd += ["-device", f"pvscsi,id=pv{i}"]
+                props = c.pvscsi_props if isinstance(c.pvscsi_props, str) else c.pvscsi_props[i]
+                cmd += ["-device", f"pvscsi,id=pv{i}" + (f",{props}" if props else "")]
         if c.virtio_scsi:
             cmd += ["-device", "virtio-scsi-pci,id=vs0"]
         if c.root_disk:

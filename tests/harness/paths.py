@@ -56,3 +56,10 @@ def sample_module(kconfig: str) -> Path:
 def kernel_source() -> Path:
     """The unpacked kernel source (for tools/testing/kunit/kunit.py)."""
     return Path((CACHE / "src" / "linux-source-7.3.current").read_text().strip())
+
+
+@functools.cache
+def qemu_vmware() -> Path:
+    """QEMU with the VMware mode of its pvscsi device (built if missing:
+    scripts/qemu-vmware, tests/qemu/vmware-mode/)."""
+    return Path(_script("qemu-vmware", "build"))

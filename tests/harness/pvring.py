@@ -39,6 +39,7 @@ import re
 import struct
 import time
 
+from . import paths
 from .gdbstub import GdbStub
 
 PAGE = 4096
@@ -60,13 +61,28 @@ CMP = struct.Struct("<QQIHH8x")
 MSG = struct.Struct("<III8s108x")
 MSG_DEV_ADDED, MSG_DEV_REMOVED = 0, 1
 
+
+
+def header_btstat() -> dict[str, int]:
+    """The host statuses of the C header (BTSTAT_*, `enum
+    HostBusAdapterStatus` of drivers/scsi/vmw_pvscsi.h), by name, from the
+    table scripts/abi-layout generates from it (the driver's c_header.rs)."""
+    text = (paths.TOP / "drivers/scsi/vmw_pvscsi_rs/c_header.rs").read_text()
+    return {m.group(1): int(m.group(2), 16)
+            for m in re.finditer(r'\("BTSTAT_(\w+)", (0x[0-9a-f]+)\)', text)}
+
+
 # Host statuses the device defines (BTSTAT_*), SCSI statuses of SAM.
-BTSTAT = [0x00, 0x0A, 0x0B, 0x0C, 0x0E, 0x0F, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
-          0x17, 0x18, 0x1A, 0x1B, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27]
+BTSTAT = sorted(header_btstat().values())
 SAM = [0x00, 0x02, 0x04, 0x08, 0x10, 0x14, 0x18, 0x22, 0x28, 0x30, 0x40]
-# Host statuses after which the SCSI status counts (success, linked command
-# completed with or without flag, data underrun, data overrun or underrun).
-BTSTAT_OK = [0x00, 0x0A, 0x0B, 0x12, 0x13]
+# Host statuses after which the SCSI status counts: success, linked command
+# completed with or without flag, data underrun, data overrun or underrun.
+BTSTAT_OK = [header_btstat()[n] for n in ("SUCCESS", "LINKED_COMMAND_COMPLETED",
+                                          "LINKED_COMMAND_COMPLETED_WITH_FLAG",
+                                          "DATA_UNDERRUN", "DATARUN")]
+# Host statuses that VMware's other header (scsi_defs.h: INVCODE,
+# INVOPCODE) or no source at all defines: a driver refuses them as unknown.
+BTSTAT_UNKNOWN = [0x01, 0x0E, 0x0F, 0x15, 0x16, 0x18, 0xFFFF]
 
 
 @dataclasses.dataclass
@@ -413,13 +429,13 @@ class Injector:
         if self.rng.randrange(2):
             f[2] = self.rng.choice([97, 255, 4096, 0xFFFFFFFF, self.rng.getrandbits(32)])
         if self.rng.randrange(3) == 0:
-            f[3] = self.rng.choice([0x00, 0x12, 0x13])
+            f[3] = self.rng.choice(BTSTAT_OK)
 
     def _status(self) -> int:
         return self._entries(self._lie_status)
 
     def _lie_status(self, f: list[int], _pending: list[int]) -> None:
-        f[3] = self.rng.choice(BTSTAT + [self.rng.getrandbits(16), 0x01, 0x30, 0xFFFF])
+        f[3] = self.rng.choice(BTSTAT + BTSTAT_UNKNOWN + [self.rng.getrandbits(16)])
         f[4] = self.rng.choice(SAM + [self.rng.getrandbits(16), 0xFF, 0x100, 0xFFFF])
         if f[3] not in BTSTAT or (f[3] in BTSTAT_OK and f[4] & 0xFF not in SAM):
             self.tally.unknown_statuses += 1

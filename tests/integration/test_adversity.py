@@ -26,6 +26,19 @@ from harness.scsi import (C, RS, data_roundtrip, roundtrip_script, start_verify,
 SCALE = int(os.environ.get("PVSCSI_STRESS_SCALE", "1"))
 
 
+def test_injector_host_statuses_are_the_headers():
+    """The injector's host statuses (harness/pvring.py) are those of the C
+    header, read from the table scripts/abi-layout generates from it; those
+    it injects as unknown are none of them; and those after which the SCSI
+    status counts are the ones the header names so."""
+    from harness import pvring
+    known = pvring.header_btstat()
+    assert sorted(known.values()) == pvring.BTSTAT
+    assert len(pvring.BTSTAT) == 23, known
+    assert not set(pvring.BTSTAT_UNKNOWN) & set(pvring.BTSTAT)
+    assert pvring.BTSTAT_OK == [0x00, 0x0A, 0x0B, 0x0C, 0x12]
+
+
 def check_campaign(res: adversity.Result) -> None:
     """What every campaign on the Rust driver must show."""
     print(f"lying device: {res}")
