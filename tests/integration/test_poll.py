@@ -14,7 +14,7 @@ import collections
 import re
 
 from harness.guest import Disk
-from harness.scsi import RS, fio_errors, fio_json, load
+from harness.scsi import RS, fio_errors, fio_json, load, wait_disks
 
 IOS = 2000
 MSI = "pvscsi_update_irq_msi"
@@ -101,3 +101,43 @@ def test_interrupt_driven_io_is_dispatched_from_its_cpu(make_guest):
         # Two CPUs, two vCPU threads: the count above really tells CPUs apart.
         assert threads[0] != threads[1], threads
         assert "[none]" in g.run(f"cat /sys/block/{dev}/queue/scheduler")
+
+
+def test_polled_io_takes_no_interrupt_after_a_hot_add(make_guest):
+    """Issue 27, defect 6. In MSI mode the driver never acknowledged
+    INTR_STATUS: after a hot-add, the message bit stayed set, and QEMU
+    raises an MSI whenever the status it keeps and the mask overlap, at each
+    completion it posts and each write of the mask. Polled I/O, which masks
+    only the completion interrupt, then took an MSI per command until the
+    next adapter reset. Counted on the device side, before and after one
+    hot-add; and interrupt-driven I/O afterwards still gets its interrupts."""
+    with make_guest(disks=[Disk(scsi_id=0, size_mb=64)], trace=[MSI]) as g:
+        ((_, dev),) = load(g, RS, 1, "poll_queues=1").items()
+
+        def polled() -> float:
+            mark = len(g.trace())
+            doc = fio_json(g, f"--name=p --filename=/dev/{dev} --ioengine=io_uring --hipri=1 "
+                              "--direct=1 --rw=randread --bs=4k --iodepth=4 --size=32M "
+                              f"--number_ios={IOS // 4} --norandommap", timeout=600)
+            assert fio_errors(doc) == 0
+            ios = doc["jobs"][0]["read"]["total_ios"]
+            assert ios >= IOS // 4
+            return g.trace()[mark:].count(MSI) / ios
+
+        before = polled()
+        mon = g.qmp()
+        try:
+            mon.cmd("blockdev-add", **{"driver": "null-co", "node-name": "hot5",
+                                       "size": 32 << 20, "read-zeroes": True})
+            mon.cmd("device_add", **{"driver": "scsi-hd", "bus": "pv0.0", "scsi-id": 5,
+                                     "lun": 0, "drive": "hot5", "id": "dev-hot5"})
+        finally:
+            mon.close()
+        wait_disks(g, RS, 2)
+        after = polled()
+        print(f"MSI messages per polled I/O: {before:.3f} before the hot-add, "
+              f"{after:.3f} after")
+        assert before < 0.05 and after < 0.05, (before, after)
+        mark = len(g.trace())
+        g.run(f"dd if=/dev/{dev} of=/dev/null bs=4k count=50 iflag=direct")
+        assert g.trace()[mark:].count(MSI) >= 40

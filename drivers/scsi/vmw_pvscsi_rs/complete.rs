@@ -31,7 +31,8 @@ use kernel::{
 use super::{
     abi::{
         CmpDesc,
-        INTR_ALL_SUPPORTED, //
+        INTR_ALL_SUPPORTED,
+        INTR_MSG_MASK, //
     },
     adapter::{
         Adapter,
@@ -373,7 +374,15 @@ impl IrqHandlers for IrqHandler<'_> {
         }
         let drained = a.drain_in_irq(irqs_off);
         if let Some(msg) = &a.msg {
-            msg.notify();
+            // With MSI or MSI-X the causes are not read, and the completion
+            // cause is not acknowledged (one register write an interrupt
+            // spared, as in the C driver); but a message cause left set
+            // keeps the device signalling at every completion and mask
+            // write, whatever the completion mask (QEMU does). So new
+            // messages have it acknowledged, once.
+            if msg.notify() && !self.intx {
+                a.hw.ack_intr(INTR_MSG_MASK);
+            }
         }
         match drained {
             Drained::All => ThreadedIrqReturn::Handled,

@@ -117,6 +117,8 @@ pub(crate) struct MsgWork {
     /// ring indices, for the `bad_messages` host attribute; also rate-limits
     /// their log lines.
     bad_messages: Atomic<u32>,
+    /// The message producer index [`MsgWork::notify`] last saw.
+    seen_prod: Atomic<u32>,
     dev: ARef<Device>,
 }
 
@@ -155,6 +157,7 @@ impl MsgWork {
                 stopped: Atomic::new(false),
                 rescan: Atomic::new(false),
                 bad_messages: Atomic::new(0),
+                seen_prod: Atomic::new(0),
                 dev,
             }),
             GFP_KERNEL,
@@ -223,19 +226,25 @@ impl MsgWork {
     }
 
     /// Queues the work item if messages are pending; callable from the
-    /// interrupt handler.
-    pub(crate) fn notify(self: &Arc<Self>) {
+    /// interrupt handler. Returns whether the device produced messages
+    /// since the last call, which raised the message interrupt cause (an
+    /// interrupt handler with message-signalled interrupts acknowledges it:
+    /// nothing else does).
+    pub(crate) fn notify(self: &Arc<Self>) -> bool {
         let state = &*self.state;
         // The common case costs two reads of the rings-state page. The
         // consumer index there is the driver's own (the work item writes it);
         // a device that corrupts it only causes a spurious, validated run.
-        if io_read!(state, .msg_prod_idx) == io_read!(state, .msg_cons_idx) {
-            return;
+        let prod = io_read!(state, .msg_prod_idx);
+        let produced = self.seen_prod.xchg(prod, Relaxed) != prod;
+        if prod == io_read!(state, .msg_cons_idx) {
+            return produced;
         }
         if self.is_enabled() {
             // Already queued is fine: the queued run sees these messages too.
             let _ = workqueue::system_long().enqueue(self.clone());
         }
+        produced
     }
 
     /// Handles every pending message.

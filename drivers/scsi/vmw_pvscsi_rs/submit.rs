@@ -147,14 +147,20 @@ impl Adapter<'_> {
     /// device publishes a threshold), rings the read/write doorbell if the
     /// device has requests it did not take and nothing in flight, which
     /// happens when a submitter left requests to it while it worked on
-    /// others (see [`Adapter::kick_coalesced`]).
-    #[inline(never)]
+    /// others (see [`Adapter::kick_coalesced`]). Without coalescing (QEMU)
+    /// this is one load from the line the drain has just read.
+    #[inline(always)]
     pub(crate) fn kick_if_idle(&self) {
-        let state = &*self.rings.state;
-        let threshold = io_read!(state, .req_call_threshold);
-        if threshold == 0 {
-            return;
+        let threshold = io_read!(&*self.rings.state, .req_call_threshold);
+        if threshold != 0 {
+            self.kick_idle_coalesced(threshold);
         }
+    }
+
+    /// [`Adapter::kick_if_idle`] with the device's threshold `threshold`.
+    #[inline(never)]
+    fn kick_idle_coalesced(&self, threshold: u32) {
+        let state = &*self.rings.state;
         dma_mb(Full);
         let idx = RingIndices {
             req_prod: io_read!(state, .req_prod_idx),
@@ -175,6 +181,9 @@ impl Adapter<'_> {
         if needs_irq {
             poll.irq_cmds.fetch_add(1, Relaxed);
             if !st.cmpl_irq {
+                // The completion cause the polled commands left set would
+                // raise an interrupt at once, for nothing.
+                self.hw.ack_intr(INTR_CMPL_MASK);
                 self.hw.set_intr_mask(self.intr_mask());
                 st.cmpl_irq = true;
             }
