@@ -86,6 +86,8 @@ class Disk:
     node: str | None = None
     # null backend: every read and write takes this long (a slow disk).
     latency_ms: int = 0
+    # And microseconds more (null backend).
+    latency_us: int = 0
     # file backend: blkdebug `inject-error` rules between the format and the
     # image (each a dict: event, sector, errno, once), to fail chosen sectors.
     blkdebug: list[dict] | None = None
@@ -300,7 +302,7 @@ class Guest:
         node = d.name()
         if d.backend == "null":
             blockdev = (f"driver=null-co,node-name={node},size={d.size_mb << 20},read-zeroes=on,"
-                        f"latency-ns={d.latency_ms * 1_000_000}")
+                        f"latency-ns={d.latency_ms * 1_000_000 + d.latency_us * 1_000}")
         else:
             img = self.dir / f"{node}.img"
             if not img.exists():

@@ -17,6 +17,21 @@ def pytest_configure(config):
         "markers", "stress: long cases run by `make stress` only (`make test` deselects them)")
 
 
+def pytest_collection_modifyitems(items):
+    """Sorts the cases of a module that defines `order(item)` by it, in
+    place among the other modules' (their module-scoped guests stay one
+    each); the sort is stable, so cases of one rank keep their order."""
+    start = 0
+    while start < len(items):
+        module = items[start].module
+        end = start
+        while end < len(items) and items[end].module is module:
+            end += 1
+        if hasattr(module, "order"):
+            items[start:end] = sorted(items[start:end], key=module.order)
+        start = end
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """Keeps the logs of a guest shared by several tests (a module-scoped

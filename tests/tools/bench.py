@@ -40,6 +40,12 @@ register writes), request descriptors read and MSI messages sent. These do
 not depend on the machine's speed; on VMware or KVM each doorbell and each
 interrupt is a VM exit. The events are off while anything is timed.
 
+--vmware runs the two pvscsi drivers on the VMware mode of QEMU's device
+(tests/qemu/vmware-mode/, harness.guest.VMWARE: request coalescing with
+ESXi's threshold of 8 and 1 ms polling, MSI-X), QD1, QD32 and batch16 by
+default; the device counts then add the requests the device found by
+polling instead of a doorbell ("pick-ups").
+
 Output: results.json (every sample, and the device counts) and chart.svg under
 build/bench/<time>/, and tables on stdout.
 """
@@ -62,7 +68,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import fio, first_disk, timed  # noqa: E402
 from harness.scsi import fio_json  # noqa: E402
 from harness import paths  # noqa: E402
-from harness.guest import Disk, Guest, GuestConfig, GuestError  # noqa: E402
+from harness.guest import VMWARE, Disk, Guest, GuestConfig, GuestError  # noqa: E402
 
 DRIVERS = {
     # name -> (module to load, params, SCSI host proc_name)
@@ -113,6 +119,11 @@ COUNT_IOS = 4000
 # QEMU trace events counted: doorbells (register writes), request
 # descriptors the device read, and MSI messages it sent.
 COUNT_EVENTS = ["pvscsi_io_write", "pvscsi_process_req_descr", "pvscsi_update_irq_msi"]
+# With --vmware also MSI-X messages and the requests the device found by
+# polling (events of the VMware mode's QEMU).
+VMWARE_EVENTS = ["pvscsi_update_irq_msix", "pvscsi_req_call_pickup"]
+# The jobs --vmware runs unless --jobs says otherwise.
+VMWARE_JOBS = "randread-4k-qd1,randread-4k-qd32,randread-4k-qd32-batch16"
 
 
 def say(msg: str) -> None:
@@ -274,7 +285,7 @@ def trace_events(g: Guest, enable: bool) -> None:
     off while anything is timed)."""
     mon = g.qmp()
     try:
-        for event in COUNT_EVENTS:
+        for event in g.cfg.trace:
             mon.cmd("trace-event-set-state", name=event, enable=enable)
     finally:
         mon.close()
@@ -307,12 +318,19 @@ def device_counts(g: Guest, ready: dict, jobs: list, drivers: list[str]) -> dict
                 "doorbells_per_io": round(kicks / ios, 3),
                 "rw_doorbells_per_io": round(sum("KICK_RW_IO" in x for x in lines) / ios, 3),
                 "descriptors_per_io": round(sum("pvscsi_process_req_descr" in x for x in lines) / ios, 3),
+                # MSI and MSI-X messages.
                 "interrupts_per_io": round(sum("pvscsi_update_irq_msi" in x for x in lines) / ios, 3),
             }
+            if "pvscsi_req_call_pickup" in g.cfg.trace:
+                picked = sum(int(m.group(1)) for m in
+                             re.finditer(r"pvscsi_req_call_pickup \w+ took (\d+) requests",
+                                         "\n".join(lines)))
+                c["pickups_per_io"] = round(picked / ios, 3)
             counts.setdefault(jname, {})[d] = c
             say(f"    counts {jname:24} {d:14} doorbells {c['doorbells_per_io']:.3f}, "
-                f"descriptors {c['descriptors_per_io']:.3f}, interrupts {c['interrupts_per_io']:.3f} "
-                "per I/O")
+                f"descriptors {c['descriptors_per_io']:.3f}, interrupts {c['interrupts_per_io']:.3f}"
+                + (f", pick-ups {c['pickups_per_io']:.3f}" if "pickups_per_io" in c else "")
+                + " per I/O")
     return counts
 
 
@@ -409,12 +427,15 @@ def table(summary: dict, drivers: list[str]) -> str:
 def count_table(counts: dict) -> str:
     """Doorbells, request descriptors and interrupts per I/O, per job and
     pvscsi driver."""
-    head = f"{'job':26}{'driver':16}{'doorbells':>11}{'rw doorbells':>14}{'descriptors':>13}{'interrupts':>12}"
+    pick = any("pickups_per_io" in c for row in counts.values() for c in row.values())
+    head = (f"{'job':26}{'driver':16}{'doorbells':>11}{'rw doorbells':>14}{'descriptors':>13}"
+            f"{'interrupts':>12}" + (f"{'pick-ups':>10}" if pick else ""))
     lines = [head, "-" * len(head)]
     for job, row in counts.items():
         for d, c in row.items():
             lines.append(f"{job:26}{d:16}{c['doorbells_per_io']:11.3f}{c['rw_doorbells_per_io']:14.3f}"
-                         f"{c['descriptors_per_io']:13.3f}{c['interrupts_per_io']:12.3f}")
+                         f"{c['descriptors_per_io']:13.3f}{c['interrupts_per_io']:12.3f}"
+                         + (f"{c.get('pickups_per_io', 0):10.3f}" if pick else ""))
     return "\n".join(lines)
 
 
@@ -502,6 +523,10 @@ def main() -> int:
     ap.add_argument("--scale-swap", action="store_true",
                     help="with --scale-disks: the C driver on the first controller, "
                          "vmw_pvscsi_rs on the second")
+    ap.add_argument("--vmware", action="store_true",
+                    help="the pvscsi drivers on the VMware mode of the device (see above)")
+    ap.add_argument("--latency-us", type=int, default=0,
+                    help="latency of every read and write of the null disks, in microseconds")
     ap.add_argument("--no-counts", dest="counts", action="store_false",
                     help="skip the device-side counts (QEMU trace events) after the rounds")
     ap.add_argument("--host-cpus", default="",
@@ -512,6 +537,11 @@ def main() -> int:
         return bench_scale.run(args)
     if args.rounds < 5:
         say(f"note: {args.rounds} rounds; at least 5 are needed for meaningful medians")
+    if args.vmware:
+        if args.drivers == ",".join(DRIVERS):
+            args.drivers = ",".join(PVSCSI)
+        if args.jobs == ",".join(j[0] for j in JOBS):
+            args.jobs = VMWARE_JOBS
     drivers = [d for d in args.drivers.split(",") if d]
     for d in drivers:
         if d not in DRIVERS:
@@ -524,10 +554,10 @@ def main() -> int:
     cfg = GuestConfig(
         kconfig=args.kconfig, virtio_scsi="virtio_scsi" in drivers, host_cpus=args.host_cpus,
         icount=args.mode == "icount", name="bench", pvscsi_count=2,
-        trace=COUNT_EVENTS if args.counts else [],
-        disks=[Disk(scsi_id=0, size_mb=1024, backend="null", bus="pv0"),
-               Disk(scsi_id=0, size_mb=1024, backend="null", bus="pv1")]
-        + ([Disk(scsi_id=0, size_mb=1024, backend="null", bus="vs0")] if "virtio_scsi" in drivers else []))
+        vmware_qemu=args.vmware, pvscsi_props=VMWARE if args.vmware else "",
+        trace=(COUNT_EVENTS + (VMWARE_EVENTS if args.vmware else [])) if args.counts else [],
+        disks=[Disk(scsi_id=0, size_mb=1024, backend="null", bus=bus, latency_us=args.latency_us)
+               for bus in ["pv0", "pv1"] + (["vs0"] if "virtio_scsi" in drivers else [])])
     samples: list = []
     say(f">>> bench: mode {args.mode}, {args.rounds} rounds, drivers {', '.join(drivers)}")
     started = time.monotonic()
@@ -558,6 +588,7 @@ def main() -> int:
     present = [d for d in drivers if d not in skipped]
     summary = summarize(samples, present)
     result = {"mode": args.mode, "rounds": args.rounds, "drivers": drivers, "skipped": sorted(skipped),
+              "vmware": VMWARE if args.vmware else None, "latency_us": args.latency_us,
               "jobs": [j[0] for j in jobs], "samples": samples, "summary": summary,
               "device_counts": counts, "schedulers": used_schedulers,
               "rs_params": DRIVERS["vmw_pvscsi_rs"][1],
