@@ -11,10 +11,11 @@ disk at the same time verifies too. Neither the C vmw_pvscsi nor
 virtio_scsi has poll queues."""
 
 import collections
+import json
 import re
 
 from harness.guest import Disk
-from harness.scsi import RS, fio_errors, fio_json, load, wait_disks
+from harness.scsi import RS, fio_errors, fio_json, load, wait_disks, wait_inflight
 
 IOS = 2000
 MSI = "pvscsi_update_irq_msi"
@@ -141,3 +142,65 @@ def test_polled_io_takes_no_interrupt_after_a_hot_add(make_guest):
         mark = len(g.trace())
         g.run(f"dd if=/dev/{dev} of=/dev/null bs=4k count=50 iflag=direct")
         assert g.trace()[mark:].count(MSI) >= 40
+
+
+# The command timeout of the disk in the test below, in seconds.
+SHORT_TIMEOUT_S = 3
+
+
+def test_polled_commands_complete_when_nobody_polls(make_guest):
+    """Issue 27, defect 1. With only polled commands in flight the driver
+    masks the completion interrupt, and only `mq_poll` reaped them: a
+    submitter that stopped polling (SIGSTOP here; the freezer of a system
+    sleep stops a task the same way) left its commands completed in the
+    ring and uncompleted for the block layer until the command timeout,
+    whose abort drained them; the retry was polled and masked again, and
+    the error handler's TEST UNIT READYs, sent on the polled request, too,
+    until the disk went offline.
+
+    Every fio process of an io_uring hipri job is stopped with commands in
+    flight (as /sys/block/<dev>/inflight shows) and kept stopped across two
+    command timeouts: the commands must complete at once (the driver's
+    backstop reaps them once nobody polls), nothing may time out or be
+    aborted, and the job, continued, verifies every block it wrote."""
+    with make_guest(disks=[Disk(scsi_id=0, size_mb=64)]) as g:
+        ((hctl, dev),) = load(g, RS, 1, "poll_queues=1").items()
+        host = hctl.split(":")[0]
+        g.run(f"echo {SHORT_TIMEOUT_S} > /sys/block/{dev}/device/timeout")
+        tmo = g.run(f"cat /sys/block/{dev}/device/iotmo_cnt").strip()
+        g.run(f"fio --name=p --filename=/dev/{dev} --ioengine=io_uring --hipri=1 --direct=1 "
+              "--rw=randwrite --bs=4k --iodepth=4 --size=8M --verify=crc32c --do_verify=1 "
+              "--verify_fatal=1 --output-format=json --output=/tmp/p.json "
+              "> /tmp/p.log 2>&1 & echo $! > /tmp/p.pid")
+        wait_inflight(g, dev, "/tmp/p.pid", "/tmp/p.log")
+        # Stop every fio process at a moment it has commands in flight.
+        out = g.run("pids=$(pidof fio); i=0; while [ $i -lt 500 ]; do kill -STOP $pids; "
+                    f"read r w < /sys/block/{dev}/inflight; [ $((r + w)) -gt 0 ] && break; "
+                    "kill -CONT $pids; i=$((i + 1)); done; "
+                    "[ $((r + w)) -gt 0 ] || { echo never; exit 1; }; "
+                    "t0=$(cut -d' ' -f1 /proc/uptime); end=$(($(date +%s) + 30)); "
+                    "while [ $(date +%s) -lt $end ]; do "
+                    f"read a b < /sys/block/{dev}/inflight; [ $((a + b)) -eq 0 ] && break; "
+                    "sleep 0.01; done; t1=$(cut -d' ' -f1 /proc/uptime); "
+                    "echo $((r + w)) $((a + b)) $t0 $t1 $i", timeout=120)
+        stopped, left, t0, t1, tries = out.split()
+        waited = float(t1) - float(t0)
+        unpolled = g.run(f"cat /sys/class/scsi_host/host{host}/unpolled_completions").strip()
+        print(f"fio stopped with {stopped} command(s) in flight (after {tries} stop(s) "
+              f"with none); {left} left after {waited:.2f} s of guest time; "
+              f"{unpolled} completed unpolled")
+        assert int(left) == 0 and waited < 1.0, (stopped, left, waited)
+        # Two command timeouts with the poller stopped: nothing times out.
+        g.run(f"sleep {2 * SHORT_TIMEOUT_S}")
+        assert g.run(f"cat /sys/block/{dev}/device/iotmo_cnt").strip() == tmo
+        assert g.run(f"cat /sys/block/{dev}/device/state").strip() == "running"
+        g.run("kill -CONT $(pidof fio); while kill -0 $(cat /tmp/p.pid) 2>/dev/null; "
+              "do sleep 0.2; done", timeout=600)
+        text = g.run("cat /tmp/p.json")
+        doc = json.loads(text[text.index("{"):])
+        assert fio_errors(doc) == 0, g.run("cat /tmp/p.log")
+        job = doc["jobs"][0]
+        assert job["write"]["io_bytes"] == 8 << 20 and job["read"]["io_bytes"] == 8 << 20, job
+        assert g.run(f"cat /sys/block/{dev}/device/iotmo_cnt").strip() == tmo
+        log = g.run("dmesg")
+        assert not re.search(r"abort of command|reset of target|bus reset|adapter reset", log), log

@@ -232,11 +232,21 @@ impl<D> Command<D> {
     /// (`REQ_POLLED`): it came through a poll queue, and its submitter reaps
     /// it with [`super::Operations::mq_poll`] rather than waiting for an
     /// interrupt.
+    ///
+    /// A command the error handler (or the reset ioctl) sends on a
+    /// request it borrowed, such as a TEST UNIT READY on the request of a
+    /// polled READ that timed out, is never polled: `scsi_send_eh_cmnd`
+    /// waits for it on a completion, and nobody calls `mq_poll` for it,
+    /// although the request's `REQ_POLLED` is still set.
     pub fn is_polled(&self) -> bool {
+        let raw = self.raw();
         // SAFETY: Every command of a host is the payload of a valid
-        // block-layer request, whose flags are fixed while it is started.
-        let flags = unsafe { (*request_of(self.raw())).cmd_flags };
+        // block-layer request, whose flags are fixed while it is started;
+        // `submitter` is set before the command is queued and not written
+        // while the driver owns it.
+        let (flags, submitter) = unsafe { ((*request_of(raw)).cmd_flags, (*raw).submitter) };
         flags & (1 << kbindings::req_flag_bits___REQ_POLLED) != 0
+            && submitter == bindings::scsi_cmnd_submitter_SUBMITTED_BY_BLOCK_LAYER
     }
 
     /// Whether this is the last command of a batch (`SCMD_LAST`): when it is

@@ -46,6 +46,7 @@ use kernel::{
     new_mutex,
     new_spinlock_irq,
     prelude::*,
+    static_lock_class,
     sync::{
         aref::ARef,
         atomic::{
@@ -82,6 +83,10 @@ use super::{
         Contexts, //
     },
     hw::Hw,
+    kext::{
+        HasTicker,
+        Ticker, //
+    },
     msg::MsgWork,
     request::{
         Kicks,
@@ -135,10 +140,25 @@ impl SubmitState {
 /// and is not yet complete was counted under that lock, and any later one
 /// unmasks again before the device can see it. Message-ring interrupts stay
 /// on throughout; the error handlers drain the ring themselves.
+///
+/// A submitter may stop polling with commands in flight: a task stopped by
+/// a signal or frozen for a system sleep, or one that left the `io_uring`
+/// loop. So while the interrupt is masked the adapter's ticker
+/// ([`Adapter::poll_backstop`]) looks every [`POLL_BACKSTOP_MS`]: if no
+/// task polled since its last look, it drains the ring itself and unmasks
+/// the interrupt (the next polled submission masks it again). A polled
+/// command thus waits at most about two intervals once nobody polls for
+/// it, never for the command timeout and the error handler. Commands the
+/// error handler sends on the request of a polled command are not polled
+/// (`Command::is_polled`).
 pub(crate) struct Polling {
     /// Commands in flight that wait for an interrupt.
     pub(crate) irq_cmds: Atomic<u32>,
 }
+
+/// How often, while the completion interrupt is masked for polled I/O, the
+/// adapter checks that somebody still polls (see [`Polling`]).
+pub(crate) const POLL_BACKSTOP_MS: u32 = 10;
 
 /// Whether the request ring takes new commands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,6 +179,11 @@ pub(crate) struct CompleteState {
     /// driver no longer agree where the ring is, and only an adapter reset
     /// (which registers the rings anew) brings them together again.
     pub(crate) corrupt: bool,
+    /// Calls of `mq_poll` so far (wrapping), and their number at the last
+    /// look of [`Adapter::poll_backstop`].
+    pub(crate) polls: u32,
+    /// See `polls`.
+    pub(crate) polls_seen: u32,
 }
 
 /// Counts of device misbehaviour, for rate-limited logging.
@@ -172,6 +197,9 @@ pub(crate) struct Faults {
     /// Commands the device never completed, taken back by a device or bus
     /// reset.
     pub(crate) lost_commands: Atomic<u32>,
+    /// Polled commands completed by the adapter because nobody polled for
+    /// them ([`Adapter::poll_backstop`]).
+    pub(crate) unpolled: Atomic<u32>,
 }
 
 impl Faults {
@@ -182,6 +210,7 @@ impl Faults {
             stale_completions: Atomic::new(0),
             bad_submissions: Atomic::new(0),
             lost_commands: Atomic::new(0),
+            unpolled: Atomic::new(0),
         }
     }
 
@@ -232,6 +261,20 @@ pub(crate) struct Adapter<'bound> {
     pub(crate) use_req_threshold: bool,
     /// Device misbehaviour counters.
     pub(crate) faults: Faults,
+    /// Runs [`Adapter::poll_backstop`] while the completion interrupt is
+    /// masked for polled I/O.
+    #[pin]
+    pub(crate) backstop: Ticker,
+}
+
+// SAFETY: `backstop` is a field of `Adapter`, which is pinned (it lives in
+// an `Arc`) and disables it first thing when it is dropped.
+unsafe impl HasTicker for Adapter<'_> {
+    const OFFSET: usize = core::mem::offset_of!(Adapter<'static>, backstop);
+
+    fn tick(&self) {
+        self.poll_backstop();
+    }
 }
 
 impl<'bound> Adapter<'bound> {
@@ -278,6 +321,8 @@ impl<'bound> Adapter<'bound> {
             complete <- new_spinlock_irq!(CompleteState {
                     cons: 0,
                     corrupt: false,
+                    polls: 0,
+                    polls_seen: 0,
                 }, "vmw_pvscsi_rs:complete"),
             eh <- new_mutex!((), "vmw_pvscsi_rs:eh"),
             idle <- new_condvar!("vmw_pvscsi_rs:idle"),
@@ -288,6 +333,11 @@ impl<'bound> Adapter<'bound> {
             cmd_per_lun,
             use_req_threshold,
             faults: Faults::new(),
+            backstop <- Ticker::new::<Self>(
+                c"vmw_pvscsi_rs:backstop",
+                static_lock_class!(),
+                static_lock_class!()
+            ),
         }? Error))
     }
 
@@ -342,27 +392,36 @@ impl<'bound> Adapter<'bound> {
     /// Sets every ring index, the driver's copies included, back to 0 for a
     /// new `SETUP_RINGS` after an adapter reset, and invalidates the
     /// contexts' sense buffers.
+    ///
+    /// Each index is written under the lock its readers hold, with the
+    /// driver's copy: the completion ring's under `complete` (a task polling
+    /// the poll queue drains the ring in `mq_poll` throughout a recovery,
+    /// and one that read the old producer index between two unlocked writes
+    /// would consume stale entries and leave its copy ahead of the device's
+    /// zeroed ring), the request ring's and the threshold under `submit`
+    /// too (the doorbell decisions read them), the message ring's under its
+    /// cursor lock ([`MsgWork::restart`]).
     pub(crate) fn restart_rings(&self) {
-        let mut st = self.submit.lock();
-        st.prod = 0;
-        st.kicks = Kicks::NONE;
-        st.req_threshold = false;
-        // `restart` unmasks every interrupt after this.
-        st.cmpl_irq = true;
-        drop(st);
-        {
-            let mut st = self.complete.lock();
-            st.cons = 0;
-            st.corrupt = false;
-        }
         let state = &*self.rings.state;
-        io_write!(state, .req_prod_idx, 0);
-        io_write!(state, .req_cons_idx, 0);
-        io_write!(state, .req_call_threshold, 0);
-        io_write!(state, .cmp_prod_idx, 0);
-        io_write!(state, .cmp_cons_idx, 0);
-        io_write!(state, .msg_prod_idx, 0);
-        io_write!(state, .msg_cons_idx, 0);
+        {
+            let mut cst = self.complete.lock();
+            let mut sst = self.submit.lock();
+            sst.prod = 0;
+            sst.kicks = Kicks::NONE;
+            sst.req_threshold = false;
+            // `restart` unmasks every interrupt after this.
+            sst.cmpl_irq = true;
+            cst.cons = 0;
+            cst.corrupt = false;
+            io_write!(state, .req_prod_idx, 0);
+            io_write!(state, .req_cons_idx, 0);
+            io_write!(state, .req_call_threshold, 0);
+            io_write!(state, .cmp_prod_idx, 0);
+            io_write!(state, .cmp_cons_idx, 0);
+        }
+        if let Some(msg) = &self.msg {
+            msg.restart();
+        }
         // Commands the reset ended never completed, so their sense buffers
         // were not cleared after use.
         self.ctx.clear_all_sense();
@@ -489,9 +548,6 @@ impl<'bound> Adapter<'bound> {
         self.mask_interrupts();
         self.hw.reset();
         self.restart_rings();
-        if let Some(msg) = &self.msg {
-            msg.restart();
-        }
         if let Err(e) = self.start() {
             self.submit.lock().gate = Gate::Closed;
             return Err(e);
@@ -524,6 +580,8 @@ impl<'bound> Adapter<'bound> {
 #[pinned_drop]
 impl PinnedDrop for Adapter<'_> {
     fn drop(self: Pin<&mut Self>) {
+        // No tick runs after this, nor touches the device.
+        self.backstop.disable_sync();
         // The device must forget the rings before their memory is freed (the
         // fields are dropped after this). By now the SCSI host is removed, so
         // no command is in flight, and the interrupt handler is gone.

@@ -20,24 +20,29 @@ use kernel::{
     pci::IrqType,
     prelude::*,
     sync::{
+        atomic::ordering::Relaxed,
         barrier::{
             dma_mb,
             Read, //
         },
         Arc, //
-    }, //
+    },
+    time::msecs_to_jiffies, //
 };
 
 use super::{
     abi::{
         CmpDesc,
         INTR_ALL_SUPPORTED,
+        INTR_CMPL_MASK,
         INTR_MSG_MASK, //
     },
     adapter::{
         Adapter,
         CompleteState,
-        Faults, //
+        Faults,
+        Gate,
+        POLL_BACKSTOP_MS, //
     },
     context::Context,
     kext::IrqHandlers,
@@ -87,9 +92,51 @@ impl Adapter<'_> {
     /// completed.
     pub(crate) fn poll_completions(&self) -> u32 {
         let mut st = self.complete.lock();
+        st.polls = st.polls.wrapping_add(1);
         let mut n = 0;
         let _ = self.drain_counting(&mut st, self.budget(), &mut n);
         n
+    }
+
+    /// The ticker's look at polled I/O, every [`POLL_BACKSTOP_MS`] while the
+    /// completion interrupt is masked for it (see
+    /// [`super::adapter::Polling`]): if no task
+    /// called `mq_poll` since the last look, completes what the device has
+    /// completed and unmasks the interrupt; otherwise looks again later.
+    /// Does nothing once the interrupt is unmasked, nor while submission is
+    /// paused or closed (a reset or a sleep masks every interrupt, and
+    /// unmasks them when it ends).
+    ///
+    /// The completion cause is acknowledged before the drain, so that a
+    /// completion the drain misses sets it again and interrupts once
+    /// unmasked.
+    pub(crate) fn poll_backstop(&self) {
+        let mut cst = self.complete.lock();
+        let polled = cst.polls != cst.polls_seen;
+        cst.polls_seen = cst.polls;
+        {
+            let sst = self.submit.lock();
+            if sst.cmpl_irq || sst.gate != Gate::Open {
+                return;
+            }
+            if polled {
+                self.backstop.arm(msecs_to_jiffies(POLL_BACKSTOP_MS));
+                return;
+            }
+        }
+        self.hw.ack_intr(INTR_CMPL_MASK);
+        let mut n = 0;
+        let _ = self.drain_counting(&mut cst, self.budget(), &mut n);
+        let mut sst = self.submit.lock();
+        if !sst.cmpl_irq && sst.gate == Gate::Open {
+            self.hw.set_intr_mask(self.intr_mask());
+            sst.cmpl_irq = true;
+        }
+        drop(sst);
+        drop(cst);
+        if n > 0 {
+            self.faults.unpolled.fetch_add(n, Relaxed);
+        }
     }
 
     /// Completes what the device has completed, up to one budget, in the

@@ -113,6 +113,9 @@ scsi::host_attributes!(HOST_ATTRIBUTES for PvscsiOps = [
     c"bad_messages",
     c"bad_submissions",
     c"lost_commands",
+    // Polled commands the adapter completed because nobody polled for
+    // them (a stopped or frozen submitter).
+    c"unpolled_completions",
 ]);
 
 /// The host template of every PVSCSI adapter; per-adapter limits are set on

@@ -8,6 +8,8 @@
 //!   registration, and handlers whose hard half knows interrupts are off;
 //! - [`dma`]: the DMA mask of a device being probed;
 //! - [`workqueue`]: cancelling a work item and waiting for it;
+//! - [`ticker`]: a delayed work item embedded in an object that is not
+//!   `'static`;
 //! - [`pci_driver`]: a PCI driver registration with shutdown and
 //!   system-sleep callbacks (the Rust `pci::Driver` has neither).
 //!
@@ -18,6 +20,7 @@
 mod dma;
 mod irq;
 mod pci_driver;
+mod ticker;
 mod workqueue;
 
 pub(crate) use dma::set_dma_mask;
@@ -30,4 +33,8 @@ pub(crate) use pci_driver::{
     PmDriver,
     Sleep, //
 };
-pub(crate) use workqueue::cancel_work_sync;
+pub(crate) use ticker::{
+    HasTicker,
+    Ticker, //
+};
+pub(crate) use workqueue::cancel_arc_work_sync;

@@ -193,10 +193,11 @@ impl MsgWork {
     /// queued work is cancelled or has finished when this returns. May
     /// sleep; call only once the host is removed, so that the work item is
     /// not waiting for commands.
-    pub(crate) fn stop(&self) {
+    pub(crate) fn stop(self: &Arc<Self>) {
         self.stopped.store(true, Release);
         self.pause();
-        kext::cancel_work_sync(self);
+        // A queued run holds a reference, which cancelling it gives back.
+        kext::cancel_arc_work_sync(self);
     }
 
     /// Stops all access to the ring, without waiting for the work item
@@ -206,9 +207,14 @@ impl MsgWork {
     }
 
     /// Resumes access to the ring, which restarts at index 0 (before a new
-    /// `SETUP_MSG_RING`).
+    /// `SETUP_MSG_RING`): the ring's indices are zeroed under the cursor
+    /// lock, which the work item holds while it reads them.
     pub(crate) fn restart(&self) {
         let mut cursor = self.cursor.lock();
+        let state = &*self.state;
+        io_write!(state, .msg_prod_idx, 0);
+        io_write!(state, .msg_cons_idx, 0);
+        self.seen_prod.store(0, Relaxed);
         cursor.cons = 0;
         cursor.corrupt = false;
         cursor.full = false;

@@ -18,7 +18,8 @@ use kernel::{
             Full,
             Write, //
         }, //
-    }, //
+    },
+    time::msecs_to_jiffies, //
 };
 
 use super::{
@@ -28,7 +29,8 @@ use super::{
         Faults,
         Gate,
         Polling,
-        SubmitState, //
+        SubmitState,
+        POLL_BACKSTOP_MS, //
     },
     context::target_key,
     request::{
@@ -190,6 +192,8 @@ impl Adapter<'_> {
         } else if st.cmpl_irq && poll.irq_cmds.load(Relaxed) == 0 {
             self.hw.set_intr_mask(self.intr_mask() & !INTR_CMPL_MASK);
             st.cmpl_irq = false;
+            // Somebody must poll while it is masked: the backstop checks.
+            self.backstop.arm(msecs_to_jiffies(POLL_BACKSTOP_MS));
         }
     }
 
@@ -428,6 +432,7 @@ impl scsi::Operations for PvscsiOps {
             b"bad_messages" => a.msg.as_ref().map_or(0, |m| u64::from(m.bad_messages())),
             b"bad_submissions" => u64::from(a.faults.bad_submissions.load(Relaxed)),
             b"lost_commands" => u64::from(a.faults.lost_commands.load(Relaxed)),
+            b"unpolled_completions" => u64::from(a.faults.unpolled.load(Relaxed)),
             _ => return None,
         })
     }

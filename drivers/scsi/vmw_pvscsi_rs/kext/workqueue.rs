@@ -7,15 +7,17 @@
 
 use kernel::{
     bindings,
+    sync::Arc,
     workqueue::{
         HasWork,
-        Work, //
+        Work,
+        WorkItem, //
     }, //
 };
 
 /// Cancels `work` and waits until it is not running; returns whether it was
 /// pending.
-pub(crate) fn cancel_work_sync<T: HasWork<T, ID>, const ID: u64>(item: &T) -> bool {
+fn cancel_work_sync<T: HasWork<T, ID>, const ID: u64>(item: &T) -> bool {
     let ptr = core::ptr::from_ref(item).cast_mut();
     // SAFETY:
     // - `ptr` points to a valid `T`, borrowed for the duration of the call.
@@ -25,4 +27,25 @@ pub(crate) fn cancel_work_sync<T: HasWork<T, ID>, const ID: u64>(item: &T) -> bo
         let work = T::raw_get_work(ptr);
         bindings::cancel_work_sync(Work::raw_get(work))
     }
+}
+
+/// Cancels the work item of `this`, which is queued as an `Arc<T>`, and
+/// waits until it is not running; returns whether it was pending. A pending
+/// item holds a reference to `this` (the queue's), which is dropped here:
+/// `cancel_work_sync` alone would leak it, and with it everything `T` owns.
+pub(crate) fn cancel_arc_work_sync<T, const ID: u64>(this: &Arc<T>) -> bool
+where
+    T: HasWork<T, ID> + WorkItem<ID, Pointer = Arc<T>>,
+{
+    let pending = cancel_work_sync::<T, ID>(this);
+    if pending {
+        // SAFETY: `Queue::enqueue` of an `Arc<T>` keeps the queue's
+        // reference as the pointer `Arc::into_raw` returned (which is
+        // `Arc::as_ptr`), and gives it back (`Arc::from_raw`) only when the
+        // item runs. The item was pending and `cancel_work_sync` took it off
+        // the queue without running it, so that reference is owned by
+        // nobody now, and it is given back once, here.
+        drop(unsafe { Arc::from_raw(Arc::as_ptr(this)) });
+    }
+    pending
 }
