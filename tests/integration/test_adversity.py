@@ -12,6 +12,7 @@ other controller, and serve verified I/O and hot-plug on the lying
 controller again after an adapter reset."""
 
 import os
+import re
 import time
 
 import pytest
@@ -394,3 +395,40 @@ def test_hot_remove_message_naming_a_lun_that_is_not_there(make_guest, driver):
             wait_for(f"the C driver to remove {dev0}",
                      lambda: g.run_rc(f"[ -b /dev/{dev0} ]")[0] != 0, 60)
             print(f"C driver: a hot-remove message for LUN bytes 01 00 .. removed {dev0} (0:0:0:0)")
+
+
+def test_full_request_ring_is_not_overwritten(make_guest):
+    """Issue 27, defect 5. The driver did not consult the device's request
+    consumer index (issue 9 had dropped the check: a lying index stalled
+    submission for ever); after a reset took back commands whose requests
+    the device had not read, a new request could overwrite a slot the
+    device had still to read. Now a ring whose consumer index says every
+    slot is unread is full: the command is refused with BUSY and the device
+    asked to read on (a doorbell with no new request), and the command is
+    published once it has. QEMU, kicked, writes its true consumer index
+    back, so the lie lasts one doorbell: what the device sees (its trace)
+    shows the order. The lie of test_request_consumer_index_lie (an index
+    ahead of the producer) still does not stall submission
+    (`Ring::is_full`)."""
+    cfg = adversity.campaign_config()
+    cfg["trace"] = cfg["trace"] + ["pvscsi_io_write", "pvscsi_process_req_descr"]
+    with make_guest(**cfg) as g:
+        layout, dev0, _dev1, _host0 = adversity.setup(g, RS, messages=False)
+        stub = g.gdb()
+        try:
+            rings = Rings(stub, layout)
+            prod = rings.u32(REQ_PROD)
+            # The device says it has read nothing of the last ring's worth.
+            rings.set_u32(REQ_CONS, prod - layout.req_entries())
+            mark = len(g.trace())
+        finally:
+            stub.cont()
+            stub.close()
+        g.run(f"dd if=/dev/{dev0} of=/dev/null bs=4k count=16 iflag=direct", timeout=120)
+        events = re.findall(r"pvscsi_io_write PVSCSI_REG_OFFSET_KICK_(?:NON_)?RW_IO|pvscsi_process_req_descr",
+                            g.trace()[mark:])
+        first = events.index("pvscsi_process_req_descr")
+        print(f"device events after the lie, up to the first request it read: {events[:first + 1]}")
+        # Old code: the first doorbell came with the first request.
+        assert first >= 2 and all("KICK" in e for e in events[:first]), events[:first + 1]
+        data_roundtrip(g, dev0, mib=1)

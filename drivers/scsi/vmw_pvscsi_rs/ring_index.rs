@@ -75,6 +75,16 @@ impl Ring {
         Ok(n)
     }
 
+    /// Whether a producer at `prod` would overwrite an entry the consumer
+    /// has not read, the consumer being at `cons`: the ring holds `entries()`
+    /// unread ones. Indices that describe more than that are impossible (a
+    /// consumer ahead of the producer, or more than a ring behind) and do
+    /// not make the ring full: a device that writes such an index lies about
+    /// how far it has read, and submission must not wait for it for ever.
+    pub(crate) fn is_full(self, prod: u32, cons: u32) -> bool {
+        self.pending(prod, cons) == Ok(self.entries())
+    }
+
     /// Checks the log2 size the device wrote after setup against this ring.
     pub(crate) fn check_device_log2(self, device_log2: u32) -> bool {
         device_log2 == self.log2()
@@ -137,6 +147,22 @@ pub(crate) mod cases {
         // A producer behind the consumer looks like a huge count.
         check!(r.pending(0, 1).is_err());
         check!(r.pending(100, 0).is_err());
+        Ok(())
+    }
+
+    /// A ring is full with exactly one ring's worth unread, across the
+    /// wrap-around; impossible indices do not make it full.
+    pub(crate) fn full_ring() -> CaseResult {
+        let Some(r) = Ring::new(1, 32) else {
+            check!(false);
+            return Ok(());
+        };
+        check!(r.is_full(32, 0));
+        check!(r.is_full(20, u32::MAX - 11));
+        check!(!r.is_full(31, 0));
+        check!(!r.is_full(0, 0));
+        check!(!r.is_full(33, 0));
+        check!(!r.is_full(0, 1));
         Ok(())
     }
 

@@ -292,11 +292,27 @@ impl Adapter<'_> {
             sense: (ctx.sense_addr, SENSE_BUFFER_SIZE as u32),
             vcpu_hint: u16::try_from(CpuId::current().as_u32()).unwrap_or(u16::MAX),
         };
-        // The ring cannot be full: a request holds its context (one per
-        // slot, `can_queue` the ring's size) until the device completes it,
-        // which it does only after reading the request. So the device's
-        // consumer index is not consulted: a wrong one must not stall
-        // submission, where nothing would be in flight to time out.
+        // A request holds its context (one per slot, `can_queue` the ring's
+        // size) until the device completes it, which it does only after
+        // reading the request; but a reset takes back commands whose
+        // requests the device may not have read, and their contexts and
+        // slots are used again. So the device's consumer index is
+        // consulted, as the C driver does: a slot it has not read is not
+        // overwritten (the device would run the new request for both), and
+        // the command is retried (BUSY) once the device, kicked, has read
+        // on. An impossible index is a lie (`Ring::is_full`) and ignored:
+        // it must not stall submission, where nothing may be in flight to
+        // time out.
+        if self
+            .rings
+            .req_ring
+            .is_full(st.prod, io_read!(&*self.rings.state, .req_cons_idx))
+        {
+            drop(st);
+            self.hw.kick_rw();
+            self.hw.kick_non_rw();
+            return Err((cmd, Refusal::Busy));
+        }
         if self
             .rings
             .write_request(self.rings.req_ring.slot(st.prod), &req)

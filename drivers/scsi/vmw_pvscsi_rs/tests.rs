@@ -254,6 +254,11 @@ mod ring_index_cases {
     }
 
     #[test]
+    fn full_ring() -> Result {
+        run(c::full_ring())
+    }
+
+    #[test]
     fn device_log2_check() -> Result {
         run(c::device_log2_check())
     }

@@ -37,6 +37,7 @@ host_cases! {
         slots_wrap,
         pending_across_wrap_around,
         corrupt_indices_are_refused,
+        full_ring,
         device_log2_check,
     ],
     status: [
