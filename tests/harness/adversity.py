@@ -405,7 +405,7 @@ def _ios_done(g: Guest, dev: str) -> int:
 
 def _bring_back(g: Guest, driver: str, res: Result, host0: int) -> str:
     """The lying controller's disk is gone: the driver removed it (a rescan
-    found no target there, three times in a row: the device's word). Scans
+    found no target there for 30 s: the device's word). Scans
     the host for it, as an administrator would, and starts the load on it
     again; returns its (new) name."""
     res.disks_removed += 1

@@ -277,8 +277,23 @@ impl<T: Operations> Drop for Host<'_, T> {
     }
 }
 
-/// Timeout of the TEST UNIT READY of [`HostRef::remove_gone_devices`].
+/// Timeout of the TEST UNIT READY of [`HostRef::target_gone`].
 const TUR_TIMEOUT_MS: u32 = 10_000;
+
+/// Whether the TEST UNIT READY of `sdev` ends with `DID_BAD_TARGET`.
+///
+/// # Safety
+///
+/// `sdev` is a valid device on which the caller holds a reference; the
+/// caller runs in process context.
+unsafe fn no_target(sdev: *mut bindings::scsi_device) -> bool {
+    let timeout =
+        c_int::try_from(kernel::time::msecs_to_jiffies(TUR_TIMEOUT_MS)).unwrap_or(c_int::MAX);
+    let mut sshdr = bindings::scsi_sense_hdr::default();
+    // SAFETY: By the function's requirements.
+    let result = unsafe { bindings::scsi_test_unit_ready(sdev, timeout, 3, &mut sshdr) };
+    result > 0 && (result >> 16) & 0xff == super::host_byte::DID_BAD_TARGET as c_int
+}
 
 /// A counted reference to a host, usable from deferred work.
 ///
@@ -308,17 +323,18 @@ impl HostRef {
         unsafe { bindings::scsi_scan_host(self.shost.as_ptr()) };
     }
 
-    /// Removes every device of the host that no longer exists at its
-    /// address, for hot-unplug events that may have been lost: `checks`
-    /// TEST UNIT READYs in a row that end with `DID_BAD_TARGET` (a selection
-    /// timeout; any other outcome keeps the device, and ends the checks).
-    /// One answer is not enough: it can be a corrupted completion, and a
-    /// disk removed while it is there loses its users. Calls
-    /// `removed(channel, id, lun)` for each one removed. May sleep (it sends
+    /// The addresses `(channel, id, lun)` of the host's devices whose TEST
+    /// UNIT READY ends with `DID_BAD_TARGET` (a selection timeout: nothing
+    /// answers at the address), one command each. Candidates for removal
+    /// when hot-unplug events may have been lost; one answer is not a
+    /// verdict (see [`HostRef::target_gone`]). May sleep (it sends
     /// commands).
-    pub fn remove_gone_devices(&self, checks: u32, mut removed: impl FnMut(u32, u32, u64)) {
-        let timeout =
-            c_int::try_from(kernel::time::msecs_to_jiffies(TUR_TIMEOUT_MS)).unwrap_or(c_int::MAX);
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the list cannot grow.
+    pub fn devices_without_target(&self) -> Result<KVec<(u32, u32, u64)>> {
+        let mut gone = KVec::new();
         let mut sdev: *mut bindings::scsi_device = core::ptr::null_mut();
         loop {
             // SAFETY: The host is valid while we hold a reference. `sdev` is
@@ -326,25 +342,35 @@ impl HostRef {
             // this call drops after taking one on the next device.
             sdev = unsafe { bindings::__scsi_iterate_devices(self.shost.as_ptr(), sdev) };
             if sdev.is_null() {
-                return;
+                return Ok(gone);
             }
-            let no_target = || {
-                let mut sshdr = bindings::scsi_sense_hdr::default();
-                // SAFETY: `sdev` is a valid device on which we hold a
-                // reference; the caller runs in process context.
-                let result =
-                    unsafe { bindings::scsi_test_unit_ready(sdev, timeout, 3, &mut sshdr) };
-                result > 0 && (result >> 16) & 0xff == super::host_byte::DID_BAD_TARGET as c_int
-            };
-            if checks > 0 && (0..checks).all(|_| no_target()) {
+            // SAFETY: `sdev` is a valid device on which we hold a reference.
+            if unsafe { no_target(sdev) } {
                 // SAFETY: As above; the address fields never change.
-                let (channel, id, lun) = unsafe { ((*sdev).channel, (*sdev).id, (*sdev).lun) };
-                // SAFETY: `sdev` is valid and referenced; removal keeps it in
-                // the host's list until the last reference is dropped, so the
-                // iteration continues from it.
-                unsafe { bindings::scsi_remove_device(sdev) };
-                removed(channel, id, lun);
+                let addr = unsafe { ((*sdev).channel, (*sdev).id, (*sdev).lun) };
+                if let Err(e) = gone.push(addr, GFP_KERNEL) {
+                    // SAFETY: We hold the reference the iteration took.
+                    unsafe { bindings::scsi_device_put(sdev) };
+                    return Err(e.into());
+                }
             }
+        }
+    }
+
+    /// Whether nothing answers at the address of the device
+    /// `channel:id:lun` (its TEST UNIT READY ends with `DID_BAD_TARGET`);
+    /// `None` if the host has no such device (any more). May sleep.
+    pub fn target_gone(&self, channel: u32, id: u32, lun: u64) -> Option<bool> {
+        // SAFETY: The host is valid; a found device is referenced until the
+        // put below.
+        unsafe {
+            let sdev = bindings::scsi_device_lookup(self.shost.as_ptr(), channel, id, lun);
+            if sdev.is_null() {
+                return None;
+            }
+            let gone = no_target(sdev);
+            bindings::scsi_device_put(sdev);
+            Some(gone)
         }
     }
 

@@ -261,8 +261,8 @@ pub(crate) struct Adapter<'bound> {
     pub(crate) use_req_threshold: bool,
     /// Device misbehaviour counters.
     pub(crate) faults: Faults,
-    /// Runs [`Adapter::poll_backstop`] while the completion interrupt is
-    /// masked for polled I/O.
+    /// Runs [`Adapter::tick`] while the completion interrupt is masked for
+    /// polled I/O, and after a batch started to owe doorbells.
     #[pin]
     pub(crate) backstop: Ticker,
 }
@@ -273,7 +273,7 @@ unsafe impl HasTicker for Adapter<'_> {
     const OFFSET: usize = core::mem::offset_of!(Adapter<'static>, backstop);
 
     fn tick(&self) {
-        self.poll_backstop();
+        self.tick();
     }
 }
 
@@ -492,7 +492,12 @@ impl<'bound> Adapter<'bound> {
     /// `leftover`. Interrupts are left masked, the message ring paused (the
     /// hot-plug work item is not waited for).
     pub(crate) fn halt(&self, gate: Gate, leftover: u32) {
-        self.submit.lock().gate = gate;
+        {
+            let mut st = self.submit.lock();
+            st.gate = gate;
+            // The doorbells owed are for commands taken back below.
+            st.kicks = Kicks::NONE;
+        }
         self.mask_interrupts();
         if let Some(msg) = &self.msg {
             msg.pause();
@@ -568,6 +573,8 @@ impl<'bound> Adapter<'bound> {
     pub(crate) fn shut_down(&self) {
         let _eh = self.eh.lock();
         self.halt(Gate::Closed, did::NO_CONNECT);
+        // Nothing touches the device after this.
+        self.backstop.disable_sync();
         dev_info!(self.dev, "adapter quiesced for shutdown\n");
     }
 

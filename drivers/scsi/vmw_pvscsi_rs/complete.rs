@@ -98,6 +98,14 @@ impl Adapter<'_> {
         n
     }
 
+    /// The ticker's work: rings the doorbells a batch still owes (its last
+    /// request may have been completed by the midlayer without reaching
+    /// the driver, see `Adapter::submit`), then looks at polled I/O.
+    pub(crate) fn tick(&self) {
+        self.commit_rqs_now();
+        self.poll_backstop();
+    }
+
     /// The ticker's look at polled I/O, every [`POLL_BACKSTOP_MS`] while the
     /// completion interrupt is masked for it (see
     /// [`super::adapter::Polling`]): if no task
@@ -110,7 +118,7 @@ impl Adapter<'_> {
     /// The completion cause is acknowledged before the drain, so that a
     /// completion the drain misses sets it again and interrupts once
     /// unmasked.
-    pub(crate) fn poll_backstop(&self) {
+    fn poll_backstop(&self) {
         let mut cst = self.complete.lock();
         let polled = cst.polls != cst.polls_seen;
         cst.polls_seen = cst.polls;

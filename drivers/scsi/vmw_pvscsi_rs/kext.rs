@@ -37,4 +37,7 @@ pub(crate) use ticker::{
     HasTicker,
     Ticker, //
 };
-pub(crate) use workqueue::cancel_arc_work_sync;
+pub(crate) use workqueue::{
+    cancel_arc_delayed_work_sync,
+    cancel_arc_work_sync, //
+};

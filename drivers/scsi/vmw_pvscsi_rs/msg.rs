@@ -8,6 +8,7 @@
 use kernel::{
     device::Device,
     dma::Coherent,
+    impl_has_delayed_work,
     impl_has_work,
     io::{
         io_project,
@@ -15,6 +16,8 @@ use kernel::{
         io_write,
         Io, //
     },
+    new_delayed_work,
+    new_mutex,
     new_spinlock,
     new_work,
     prelude::*,
@@ -33,11 +36,14 @@ use kernel::{
             Read, //
         },
         Arc,
+        Mutex,
         SetOnce,
         SpinLock, //
     },
+    time::msecs_to_jiffies,
     workqueue::{
         self,
+        DelayedWork,
         Work,
         WorkItem, //
     }, //
@@ -60,10 +66,27 @@ use super::{
     scsi::HostRef, //
 };
 
-/// TEST UNIT READYs in a row that must find no target before a rescan
-/// removes a device: a device that lies about one completion (or a glitch
-/// on the bus) must not take a disk away from its users.
-const GONE_CHECKS: u32 = 3;
+/// Checks (a TEST UNIT READY each) that must find no target at a device's
+/// address before a rescan removes the device: the rescan's own, then one
+/// every [`GONE_RECHECK_MS`]. A device is thus removed only after it
+/// answered nothing for 30 s (the midlayer's command timeout): one answer
+/// can be a corrupted completion, and a disk that fails selection for a
+/// while (a path failing over) and comes back must keep its users (a
+/// removed disk comes back as a new one; the C driver never removes a
+/// disk without a hot-remove message). See
+/// Documentation/scsi/vmw_pvscsi_rs.rst.
+const GONE_CHECKS: u32 = 4;
+/// Time between two checks of a device that did not answer a rescan.
+const GONE_RECHECK_MS: u32 = 10_000;
+
+/// A device that answered a rescan's TEST UNIT READY with a selection
+/// timeout, checked again every [`GONE_RECHECK_MS`].
+struct Suspect {
+    /// Its address: channel, target, LUN.
+    addr: (u32, u32, u64),
+    /// Checks that found no target so far, in a row.
+    checks: u32,
+}
 
 /// The driver's side of the message ring, under [`MsgWork::cursor`].
 struct Cursor {
@@ -101,6 +124,12 @@ struct Cursor {
 pub(crate) struct MsgWork {
     #[pin]
     work: Work<MsgWork>,
+    /// Checks again the devices in `suspects`.
+    #[pin]
+    recheck: DelayedWork<MsgWork, 1>,
+    /// Devices a rescan found without a target, not yet removed.
+    #[pin]
+    suspects: Mutex<KVec<Suspect>>,
     ring: MsgRing,
     state: Arc<Coherent<RingsState>>,
     host: SetOnce<HostRef>,
@@ -134,6 +163,18 @@ impl WorkItem for MsgWork {
     }
 }
 
+impl_has_delayed_work! {
+    impl HasDelayedWork<Self, 1> for MsgWork { self.recheck }
+}
+
+impl WorkItem<1> for MsgWork {
+    type Pointer = Arc<MsgWork>;
+
+    fn run(this: Arc<MsgWork>) {
+        this.recheck_suspects();
+    }
+}
+
 impl MsgWork {
     /// Creates the processing state for `ring`.
     pub(crate) fn new(
@@ -144,6 +185,8 @@ impl MsgWork {
         Arc::pin_init(
             pin_init!(Self {
                 work <- new_work!("vmw_pvscsi_rs::msg"),
+                recheck <- new_delayed_work!("vmw_pvscsi_rs::recheck"),
+                suspects <- new_mutex!(KVec::new(), "vmw_pvscsi_rs:suspects"),
                 ring,
                 state,
                 host: SetOnce::new(),
@@ -197,7 +240,10 @@ impl MsgWork {
         self.stopped.store(true, Release);
         self.pause();
         // A queued run holds a reference, which cancelling it gives back.
-        kext::cancel_arc_work_sync(self);
+        kext::cancel_arc_delayed_work_sync::<_, 1>(self);
+        kext::cancel_arc_work_sync::<_, 0>(self);
+        // A recheck queued by the last run of `work`.
+        kext::cancel_arc_delayed_work_sync::<_, 1>(self);
     }
 
     /// Stops all access to the ring, without waiting for the work item
@@ -221,6 +267,18 @@ impl MsgWork {
         cursor.paused = false;
     }
 
+    /// The workqueue of the work item: a freezable one, so that a run
+    /// queued before a system sleep (a hot-plug message, the rescan after
+    /// an adapter reset) waits until the system is back, and one running
+    /// when the sleep begins finishes before the devices suspend (the
+    /// freezer drains freezable workqueues first). On a queue that does not
+    /// freeze, a scan met the adapter paused for the sleep, and blk-mq
+    /// retried its commands every few milliseconds through it. Scans sleep
+    /// while their commands run, which a concurrency-managed queue allows.
+    fn queue() -> &'static workqueue::Queue {
+        workqueue::system_freezable()
+    }
+
     /// Queues a scan of the host: hot-plug messages of the devices that came
     /// or went during an adapter reset or a sleep are lost.
     pub(crate) fn rescan(self: &Arc<Self>) {
@@ -228,7 +286,7 @@ impl MsgWork {
             return;
         }
         self.rescan.store(true, Release);
-        let _ = workqueue::system_long().enqueue(self.clone());
+        let _ = Self::queue().enqueue::<_, 0>(self.clone());
     }
 
     /// Queues the work item if messages are pending; callable from the
@@ -248,13 +306,13 @@ impl MsgWork {
         }
         if self.is_enabled() {
             // Already queued is fine: the queued run sees these messages too.
-            let _ = workqueue::system_long().enqueue(self.clone());
+            let _ = Self::queue().enqueue::<_, 0>(self.clone());
         }
         produced
     }
 
     /// Handles every pending message.
-    fn process(&self) {
+    fn process(self: &Arc<Self>) {
         let Some(host) = self.host.as_ref() else {
             return;
         };
@@ -272,21 +330,115 @@ impl MsgWork {
         }
     }
 
-    /// Scans the host for new devices and removes the ones that are gone.
-    fn rescan_now(&self, host: &HostRef) {
+    /// Scans the host for new devices, and starts checking the ones that
+    /// did not answer (see [`GONE_CHECKS`]).
+    fn rescan_now(self: &Arc<Self>, host: &HostRef) {
         let n = host.host_no();
         dev_info!(self.dev, "rescanning scsi{}\n", n);
         host.scan();
-        host.remove_gone_devices(GONE_CHECKS, |bus, target, lun| {
+        let gone = match host.devices_without_target() {
+            Ok(gone) => gone,
+            Err(e) => {
+                dev_err!(self.dev, "rescan: cannot check the devices: {:?}\n", e);
+                return;
+            }
+        };
+        if gone.is_empty() {
+            return;
+        }
+        let mut suspects = self.suspects.lock();
+        for addr in gone {
+            if suspects.iter().any(|s| s.addr == addr) {
+                continue;
+            }
             dev_info!(
                 self.dev,
-                "rescan: device scsi{}:{}:{}:{} is gone, removed\n",
+                "rescan: no target at scsi{}:{}:{}:{}; removing the device if it does not answer within {} s\n",
                 n,
-                bus,
-                target,
-                lun
+                addr.0,
+                addr.1,
+                addr.2,
+                (GONE_CHECKS - 1) * GONE_RECHECK_MS / 1000
             );
+            if suspects
+                .push(Suspect { addr, checks: 1 }, GFP_KERNEL)
+                .is_err()
+            {
+                // Not checked again: kept, as a device that answered.
+                break;
+            }
+        }
+        drop(suspects);
+        self.queue_recheck();
+    }
+
+    /// Queues the next check of the suspects.
+    fn queue_recheck(self: &Arc<Self>) {
+        if !self.stopped.load(Acquire) {
+            let _ = Self::queue()
+                .enqueue_delayed::<_, 1>(self.clone(), msecs_to_jiffies(GONE_RECHECK_MS));
+        }
+    }
+
+    /// Checks every suspect again: removes those that have not answered for
+    /// [`GONE_CHECKS`] checks, forgets those that answer again or that are
+    /// gone meanwhile (a hot-remove message), and queues the next check
+    /// while any is left.
+    fn recheck_suspects(self: &Arc<Self>) {
+        let Some(host) = self.host.as_ref() else {
+            return;
+        };
+        let n = host.host_no();
+        let mut suspects = self.suspects.lock();
+        suspects.retain(|s| {
+            let (bus, target, lun) = s.addr;
+            if self.stopped.load(Acquire) {
+                return false;
+            }
+            match host.target_gone(bus, target, lun) {
+                None => false,
+                Some(false) => {
+                    dev_info!(
+                        self.dev,
+                        "rescan: scsi{}:{}:{}:{} answers again, kept\n",
+                        n,
+                        bus,
+                        target,
+                        lun
+                    );
+                    false
+                }
+                Some(true) => true,
+            }
         });
+        for s in suspects.iter_mut() {
+            s.checks += 1;
+        }
+        let mut left = KVec::new();
+        for s in suspects.drain_all() {
+            let (bus, target, lun) = s.addr;
+            if s.checks < GONE_CHECKS {
+                if left.push(s, GFP_KERNEL).is_err() {
+                    break;
+                }
+            } else if host.remove_device(bus, target, lun) {
+                dev_info!(
+                    self.dev,
+                    "rescan: no target at scsi{}:{}:{}:{} for {} s; device removed\n",
+                    n,
+                    bus,
+                    target,
+                    lun,
+                    (GONE_CHECKS - 1) * GONE_RECHECK_MS / 1000
+                );
+            }
+        }
+        let again = !left.is_empty();
+        *suspects = left;
+        drop(suspects);
+        if again {
+            self.queue_recheck();
+        }
     }
 
     /// Takes the next message off the ring, if there is one and the ring is

@@ -346,8 +346,16 @@ impl Adapter<'_> {
         io_write!(&*self.rings.state, .req_prod_idx, st.prod);
 
         // Ring once per batch: the midlayer calls `commit_rqs` when the batch
-        // ends without a request marked last.
+        // ends without a request marked last. But when it completes a
+        // batch's last request itself (`scsi_dispatch_cmd` with a device
+        // being deleted, a CDB too long or a host being removed), neither
+        // the driver nor `commit_rqs` hears of it: the ticker rings what is
+        // still owed then (`Adapter::tick`), armed when a batch starts to
+        // owe.
         let (owed, kicks) = st.kicks.after(Kicks::for_request(rw), last);
+        if owed != Kicks::NONE && st.kicks == Kicks::NONE {
+            self.backstop.arm(msecs_to_jiffies(POLL_BACKSTOP_MS));
+        }
         st.kicks = owed;
         let coalesce = st.coalesce();
         drop(st);

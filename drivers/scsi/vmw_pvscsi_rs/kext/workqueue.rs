@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 // Copyright (C) 2026 The vmw_pvscsi_rs authors.
 
-//! Cancelling a work item and waiting for it.
+//! Cancelling a work item (or a delayed one) and waiting for it.
 //!
 //! Upstream, this is `Work::cancel_sync` in `kernel::workqueue`.
 
 use kernel::{
     bindings,
+    container_of,
     sync::Arc,
     workqueue::{
+        HasDelayedWork,
         HasWork,
         Work,
         WorkItem, //
@@ -45,6 +47,34 @@ where
         // item runs. The item was pending and `cancel_work_sync` took it off
         // the queue without running it, so that reference is owned by
         // nobody now, and it is given back once, here.
+        drop(unsafe { Arc::from_raw(Arc::as_ptr(this)) });
+    }
+    pending
+}
+
+/// [`cancel_arc_work_sync`] for a delayed work item: cancels its timer or
+/// its queued run and waits until it is not running; returns whether it
+/// was pending (the queue's reference, then dropped here).
+pub(crate) fn cancel_arc_delayed_work_sync<T, const ID: u64>(this: &Arc<T>) -> bool
+where
+    T: HasDelayedWork<T, ID> + WorkItem<ID, Pointer = Arc<T>>,
+{
+    let ptr = Arc::as_ptr(this).cast_mut();
+    // SAFETY:
+    // - `ptr` points to a valid `T`, kept alive by `this`.
+    // - `HasDelayedWork` says its work item is the `work` of a `struct
+    //   delayed_work`, initialized when `T` was constructed, and
+    //   `cancel_delayed_work_sync` only uses the item's own
+    //   synchronization.
+    let pending = unsafe {
+        let work = Work::raw_get(T::raw_get_work(ptr));
+        bindings::cancel_delayed_work_sync(container_of!(work, bindings::delayed_work, work))
+    };
+    if pending {
+        // SAFETY: As in `cancel_arc_work_sync`: `Queue::enqueue_delayed` of
+        // an `Arc<T>` keeps the queue's reference as `Arc::into_raw`'s
+        // pointer until the item runs; cancelled while pending, it never
+        // runs, and the reference is given back once, here.
         drop(unsafe { Arc::from_raw(Arc::as_ptr(this)) });
     }
     pending
