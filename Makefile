@@ -15,12 +15,13 @@
 #   make check        rustfmt, clippy and checkpatch
 #   make bench        C vmw_pvscsi vs vmw_pvscsi_rs vs virtio_scsi (fio, perf kernel)
 #   make profile      guest instructions per I/O by function, C vs Rust driver
-#   make stress       error-handling and sleep stress campaign (debug kernel, long)
+#   make stress       error-handling and sleep stress campaign (debug kernel, long),
+#                     then the concurrency cases on the kcsan kernel (STRESS_ARGS="--only kcsan")
 #   make soak         lying-device campaign: 10^5 ring corruptions, Rust vs C (long)
 #   make fuzz         cargo-fuzz campaign of the pure-Rust decoders on the host
 #                     (10^7 executions a target; FUZZ_ARGS="--runs N --target T")
 #
-# Variables: KCONFIG=debug|perf|perf-inline (test kernel), KDIR=<any Rust-enabled
+# Variables: KCONFIG=debug|perf|perf-inline|kcsan (test kernel), KDIR=<any Rust-enabled
 # 7.3 build tree> (instead of the cached kernels), LLVM=-N or 1 (the clang to
 # build with; by default the one the kernel's .config names).
 

@@ -59,6 +59,49 @@ class CommandFailed(GuestError):
 # Boots of a guest whose kernel reports a problem before the agent is up
 # (see Guest.start).
 BOOT_ATTEMPTS = 3
+# The one kernel report that boots a guest again (see Guest.start): the
+# first line of each, after the printk timestamp.
+BOOT_RETRY_SIGNATURES = [re.compile(r"BUG: KASAN: wild-memory-access in handle_edge_irq")]
+# How long a guest may take to power off after `poweroff -f`.
+POWEROFF_S = 60
+# Module names in a backtrace that make a leak this project's: the driver
+# (with the Rust SCSI layer, built into it) and the layer's second user.
+OUR_MODULES = r"\[(vmw_pvscsi_rs|rust_scsi_ram)\]"
+# Functions of the SCSI midlayer in a backtrace, which make a leak ours too.
+SCSI_LAYER = r"^\s*_*scsi_\w+\+0x"
+# What a guest script does to tear a driver down (an unload or an unbind):
+# guests that did run the leak scans (see Guest.leaks).
+TEARDOWN = re.compile(r"\brmmod\b|/unbind\b|/remove\b")
+# Which guests run the leak scans: "teardown" (those that unloaded or
+# unbound a driver, or unplugged a device, after having the driver: `make
+# test`'s time budget) or "all" (every guest that had the driver: `make
+# stress`).
+KMEMLEAK = os.environ.get("PVSCSI_KMEMLEAK", "teardown")
+# x86-64's module mapping space (MODULES_VADDR to MODULES_END): a backtrace
+# frame printed as a bare address there is code of a module since unloaded.
+MODULE_SPACE = (0xffffffffa0000000, 0xffffffffff000000)
+
+
+def boot_retry_allowed(text: str) -> bool:
+    """Whether the reports on boot console `text` allow a new boot: each is
+    a BOOT_RETRY_SIGNATURES report, and they all come before the driver's
+    first line."""
+    first_report = None
+    for i, line in enumerate(text.splitlines()):
+        found = console.find_reports(line)
+        if not found:
+            continue
+        if not any(sig.search(line) for sig in BOOT_RETRY_SIGNATURES):
+            return False
+        first_report = i if first_report is None else first_report
+    driver = next((i for i, line in enumerate(text.splitlines()) if "vmw_pvscsi" in line), None)
+    return first_report is not None and (driver is None or driver > first_report)
+
+
+def kmemleak_reports(text: str) -> list[str]:
+    """The reports of a /sys/kernel/debug/kmemleak read, one string each."""
+    return [m.group(0) for m in re.finditer(r"^unreferenced object .*?(?=^unreferenced object |\Z)",
+                                            text, re.M | re.S)]
 
 # The TCG CPU: everything QEMU emulates but 5-level paging. With LA57 the
 # 7.3 debug kernel can report a KASAN wild-memory-access in
@@ -217,6 +260,14 @@ class Guest:
         self._seq = 0
         self._console_offset = 0
         self.allow_reports = False
+        # Module names that make a leak one (see leaks()).
+        self.leak_modules = OUR_MODULES
+        # A script unloaded or unbound a driver (TEARDOWN), or a test said
+        # it unplugged a device: see leaks().
+        self.tore_down = False
+        # (name, start, end) of every module insmod() loaded, for the
+        # backtraces of leaks from modules unloaded since (see leaks()).
+        self.module_ranges: list[tuple[str, int, int]] = []
         self.keep_logs = os.environ.get("PVSCSI_KEEP_LOGS") == "1"
         self.kdir = paths.kdir(config.kconfig)
 
@@ -242,9 +293,11 @@ class Guest:
         if self.cfg.c_modules:
             mods["vmw_pvscsi.ko"] = self.kdir / "drivers/scsi/vmw_pvscsi.ko"
             mods["virtio_scsi.ko"] = self.kdir / "drivers/scsi/virtio_scsi.ko"
-            lkdtm = self.kdir / "drivers/misc/lkdtm/lkdtm.ko"
-            if lkdtm.exists():
-                mods["lkdtm.ko"] = lkdtm
+            # The detectors' self-tests (test_console_checker.py).
+            for name, rel in (("lkdtm.ko", "drivers/misc/lkdtm/lkdtm.ko"),
+                              ("kmemleak-test.ko", "samples/kmemleak/kmemleak-test.ko")):
+                if (self.kdir / rel).exists():
+                    mods[name] = self.kdir / rel
         return mods
 
     def qemu_command(self) -> list[str]:
@@ -323,20 +376,24 @@ class Guest:
     def start(self) -> None:
         """Builds the initramfs, starts QEMU and waits for the agent.
 
-        A kernel report during boot, before the agent is up, cannot come from
-        the driver (no module is loaded yet: tests insmod later); under TCG
-        the 7.3 debug kernel takes one in about 1 boot in 20 (a KASAN
-        wild-memory-access for an interrupt that arrives while the boot CPU
-        is being identified; measured: 2 of 40 bare boots). The guest then
-        boots again, up to BOOT_ATTEMPTS times in all; each such console is
-        kept as boot-report-console-<n>.log, and a report in the last attempt
-        fails the run.
+        Under TCG the 7.3 debug kernel with 5-level paging took a kernel
+        report in about 1 boot in 20, before any module was loaded (a KASAN
+        wild-memory-access in handle_edge_irq for an interrupt that arrives
+        while the boot CPU is being identified; measured: 2 of 40 bare
+        boots; the guests now run with 4-level paging). A report with that
+        signature (BOOT_RETRY_SIGNATURES) that comes before the driver's
+        first console line boots the guest again, up to BOOT_ATTEMPTS times
+        in all; each such console is kept as boot-report-console-<n>.log. Any
+        other report, or one after the driver said anything (the root-disk
+        and built-in guests probe it before the agent is up), fails the run
+        at once: an intermittent defect is not retried away.
         """
         attempts = max(BOOT_ATTEMPTS, self.cfg.boot_attempts)
         for attempt in range(1, attempts + 1):
             self._boot()
             reports = self.reports()
-            if not reports or self.allow_reports or attempt == attempts:
+            if (not reports or self.allow_reports or attempt == attempts
+                    or not boot_retry_allowed(self.console())):
                 return
             kept = self.dir / f"boot-report-console-{attempt}.log"
             shutil.copyfile(self.console_path, kept)
@@ -386,28 +443,105 @@ class Guest:
         self._read_until(READY, self.cfg.boot_timeout, "the guest to boot")
 
     def stop(self, failed: bool = False) -> None:
-        """Powers the guest off (killing it if needed) and checks its console."""
+        """Scans for memory leaks, powers the guest off (killing it if
+        needed) and checks its console. A guest that does not power off
+        within POWEROFF_S, or whose leak scan finds an object allocated by
+        the driver or the SCSI layer, fails the run."""
+        problems = []
+        # A guest whose kernel already reported a problem fails anyway: no
+        # leak scan, and no wait for a power-off it may not manage (a CPU
+        # stuck with preemption off, the detectors' self-tests).
+        reported = bool(self.reports()) and not self.allow_reports
         if self.qemu and self.qemu.poll() is None:
-            if self.agent and not failed:
-                try:
-                    self._send("poweroff -f")
-                except OSError:
-                    pass
-            try:
-                self.qemu.wait(timeout=30)
-            except subprocess.TimeoutExpired:
+            if reported or failed or not self.agent:
                 os.killpg(self.qemu.pid, signal.SIGKILL)
                 self.qemu.wait()
+            else:
+                try:
+                    problems += self.leaks()
+                    self._send("poweroff -f")
+                except (OSError, GuestError) as e:
+                    problems.append(f"before power-off: {e}")
+                try:
+                    self.qemu.wait(timeout=POWEROFF_S)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.qemu.pid, signal.SIGKILL)
+                    self.qemu.wait()
+                    problems.append(f"the guest did not power off within {POWEROFF_S} s "
+                                    "of `poweroff -f`")
         if self.agent:
             self.agent.close()
             self.agent = None
         reports = [] if self.allow_reports else self.reports()
-        if reports and not failed:
+        problems += reports
+        if problems and not failed:
             failed = True
             self._cleanup(failed)
             raise GuestError("kernel error reports on the console of "
-                             f"{self.cfg.name} (log: {self.console_path}):\n  " + "\n  ".join(reports[:20]))
+                             f"{self.cfg.name} (log: {self.console_path}):\n  " + "\n  ".join(problems[:20]))
         self._cleanup(failed)
+
+    def leaks(self) -> list[str]:
+        """Runs a kmemleak scan (when the kernel has kmemleak and no test
+        turned it off, in a guest that had the driver and, unless
+        PVSCSI_KMEMLEAK=all, tore a driver down or unplugged a device:
+        TEARDOWN, `tore_down`) and returns the reports that are this project's: the
+        allocation backtrace passes through the driver or the SCSI layer
+        (`leak_owner`). The others are printed, each with the reason it is
+        not ours. The scan's duration is printed too."""
+        if self.allow_reports or (KMEMLEAK == "teardown" and not self.tore_down):
+            return []
+        # Guests that never had the driver skip the scans (about 6 s each).
+        loaded = any(re.search(self.leak_modules, f"[{n}]") for n, _, _ in self.module_ranges)
+        present = " || ".join(f"[ -d /sys/module/{m} ]" for m in ("vmw_pvscsi_rs", "rust_scsi_ram"))
+        start = time.monotonic()
+        # Two scans: the first one only records the checksum of an object
+        # it has not seen before (kmemleak reports an unreferenced object
+        # once its contents stayed the same from one scan to the next), so
+        # the objects leaked by the test's last steps (an unbind) are
+        # reported by the second.
+        rc, out = self.run_rc("k=/sys/kernel/debug/kmemleak; [ -w $k ] || exit 3; "
+                              + ("" if loaded else f"{{ {present}; }} || exit 3; ")
+                              + "echo scan > $k && echo scan > $k && cat $k", timeout=300)
+        if rc == 3:
+            return []
+        print(f"note: kmemleak scans of {self.cfg.name}: {time.monotonic() - start:.1f} s",
+              file=sys.stderr, flush=True)
+        if rc != 0:
+            return [f"kmemleak scan failed: {out.strip()[:200]}"]
+        ours = []
+        for block in kmemleak_reports(out):
+            summary = " | ".join(line.strip() for line in block.splitlines()[:14])
+            owner, why = self.leak_owner(block)
+            if owner:
+                ours.append(f"kmemleak report ({why}): {summary}")
+            else:
+                print(f"note: kmemleak report in {self.cfg.name} not counted ({why}): {summary}",
+                      file=sys.stderr, flush=True)
+        return ours
+
+    def leak_owner(self, block: str) -> tuple[bool, str]:
+        """Whether the kmemleak report `block` is this project's, and why:
+        a backtrace frame in a module named by `leak_modules`, in the SCSI
+        midlayer (SCSI_LAYER), or a bare address (a module unloaded since)
+        in such a module's range as insmod() saw it, or in no range seen at
+        all (a module unloaded before the scan that nothing can name counts
+        against us)."""
+        if re.search(self.leak_modules, block):
+            return True, "allocated by the driver"
+        if re.search(SCSI_LAYER, block, re.M):
+            return True, "allocated by the SCSI layer"
+        for m in re.finditer(r"^\s*0x([0-9a-f]{16})\s*$", block, re.M):
+            addr = int(m.group(1), 16)
+            if not MODULE_SPACE[0] <= addr < MODULE_SPACE[1]:
+                continue
+            names = [n for n, lo, hi in self.module_ranges if lo <= addr < hi]
+            if not names:
+                return True, f"allocated by an unloaded module at {addr:#x} that no insmod named"
+            if any(re.search(self.leak_modules, f"[{n}]") for n in names):
+                return True, f"allocated by the unloaded module {names[-1]}"
+            return False, f"allocated by the unloaded module {names[-1]}"
+        return False, "its backtrace passes through neither the driver nor the SCSI layer"
 
     def _cleanup(self, failed: bool) -> None:
         shutil.rmtree(self.sock_dir, ignore_errors=True)
@@ -472,6 +606,8 @@ class Guest:
     # ---- agent -----------------------------------------------------------
 
     def _send(self, script: str) -> str:
+        if TEARDOWN.search(script):
+            self.tore_down = True
         self._seq += 1
         tag = str(self._seq)
         line = f"{tag} {base64.b64encode(script.encode()).decode()}\n"
@@ -560,8 +696,16 @@ class Guest:
     # ---- drivers ---------------------------------------------------------
 
     def insmod(self, module: str, params: str = "", timeout: float = 120.0) -> str:
-        """Loads /modules/<module>.ko with `params`."""
-        return self.run(f"insmod /modules/{module}.ko {params}", timeout)
+        """Loads /modules/<module>.ko with `params`, and notes where it was
+        loaded (see leak_owner())."""
+        out = self.run(f"insmod /modules/{module}.ko {params}", timeout)
+        name = module.replace("-", "_")
+        rc, line = self.run_rc(f"grep '^{name} ' /proc/modules")
+        fields = line.split()
+        if rc == 0 and len(fields) >= 6:
+            start = int(fields[5], 16)
+            self.module_ranges.append((name, start, start + int(fields[1])))
+        return out
 
     def rmmod(self, module: str, timeout: float = 120.0) -> str:
         """Unloads a module."""
@@ -602,4 +746,21 @@ class Guest:
         from qemu.qmp.legacy import QEMUMonitorProtocol
         mon = QEMUMonitorProtocol(str(self.sock_dir / "qmp.sock"))
         mon.connect()
-        return mon
+        return _Monitor(mon, self)
+
+
+class _Monitor:
+    """A QMP client that notes a device_del on its guest (`tore_down`: the
+    hot-remove path ran, see Guest.leaks) and is otherwise the client."""
+
+    def __init__(self, mon, guest: Guest) -> None:
+        self._mon = mon
+        self._guest = guest
+
+    def cmd(self, name: str, *args, **kwargs):
+        if name == "device_del":
+            self._guest.tore_down = True
+        return self._mon.cmd(name, *args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._mon, name)

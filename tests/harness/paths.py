@@ -28,7 +28,9 @@ def _script(*args: str, env: dict | None = None) -> str:
 
 @functools.cache
 def kdir(kconfig: str) -> Path:
-    """The kernel build tree of a test-kernel configuration (built if missing)."""
+    """The kernel build tree of a test-kernel configuration (built if
+    missing): debug, perf, perf-inline, kcsan, builtin or intree (the
+    variants of scripts/kernel)."""
     return Path(_script("module", "kdir", env={"KCONFIG": kconfig}))
 
 

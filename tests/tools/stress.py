@@ -1,15 +1,33 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""`make stress`: the stress campaign, on the debug kernel.
+"""`make stress`: the stress campaign, on the debug and kcsan kernels.
 
-Runs the stress tests of tests/integration (every case marked `stress`, the
-ones CASES does not name after those it does; test_eh_storm.py: reset storms on
-two disks under fio verify, repeated aborts beside a verifying disk, host
-resets during hot-adds; test_pm.py's sleep cycles) with PVSCSI_STRESS_SCALE
-(`--scale`, default 5) times the work `make test` gives them, `--repeat` times
-each. Prints progress as each case ends and writes a JSON summary
-(build/stress/<time>/results.json: per case, the runs, passes, failures and
-durations, and the figures the tests print).
+Two stages, each on its own test kernel (`--only debug|kcsan` runs one):
+
+debug   the stress tests of tests/integration (every case marked `stress`,
+        the ones CASES does not name after those it does; test_eh_storm.py:
+        reset storms on two disks under fio verify, repeated aborts beside a
+        verifying disk, host resets during hot-adds; test_pm.py's sleep
+        cycles) on the `debug` kernel (KASAN, lockdep, ...), the root-disk
+        and in-tree cases on the `builtin` and `intree` kernels.
+kcsan   the concurrency cases (KCSAN_CASES: reset storm, polled and
+        interrupt-driven I/O at once, hot-plug storm, a host reset during a
+        hot-add, aborts beside I/O) on the `kcsan` kernel: the debug kernel
+        with the KCSAN data-race detector in place of KASAN
+        (scripts/kconfig/kcsan.config). KCSAN instruments C only, not Rust:
+        it watches the SCSI midlayer, blk-mq, the kernel crate's C helpers
+        and the driver's C glue, not the driver's Rust code. Every KCSAN
+        report on a guest's console fails its case (harness/console.py).
+
+Each stage builds its kernels and the module first when they are missing
+(a cold build of the debug kernel takes 6 to 13 minutes on 2 cores;
+progress on stderr).
+Every case runs with PVSCSI_STRESS_SCALE (`--scale`, default 5) times the
+work `make test` gives it, `--repeat` times. Prints progress as each case
+ends and each stage's duration, and writes a JSON summary
+(build/stress/<time>/results.json: per stage its kernel, counts and
+duration; per case the stage, the runs, passes, failures and durations, the
+figures the tests print and the KCSAN reports found).
 """
 
 import argparse
@@ -44,6 +62,33 @@ CASES = [
     "test_sense.py",
     "test_shutdown.py",
 ]
+# The kcsan stage: the cases where the driver's paths run concurrently with
+# each other and with the SCSI midlayer and blk-mq (node ids, relative to
+# tests/integration).
+KCSAN_CASES = [
+    # Reset storm: device, target, bus and host resets of two disks at once,
+    # racing each other and the completions of the I/O they cancel, under
+    # fio verify.
+    "test_eh_storm.py::test_reset_storm_under_verify",
+    # Polled (io_uring IOPOLL through the poll queue, reaped by mq_poll) and
+    # interrupt-driven I/O at once on one disk.
+    "test_poll.py::test_polled_io_needs_no_interrupt",
+    # Hot-plug storm: bursts of hot-adds and removals that overflow the
+    # message ring (the driver's rescan), under verify on two controllers.
+    "test_platform.py::test_hotplug_storm_overflows_message_ring",
+    # A host reset during each hot-add (the reset's rescan and the
+    # hot-plug work item).
+    "test_eh_storm.py::test_host_reset_during_hot_add",
+    # Aborts of timed-out commands, again and again, beside a verifying disk.
+    "test_eh_storm.py::test_aborts_while_other_disk_verifies",
+]
+# The kernels the debug stage's cases need besides `debug` (test file ->
+# scripts/kernel variant); each takes about 16 minutes to build cold.
+EXTRA_KERNELS = {"test_root_disk.py": "builtin", "test_intree.py": "intree"}
+# The lines of a case's output kept as its figures.
+FIGURES = re.compile(r"(reset storm|hot-plug storm|polled|C driver after S3|aborts|sleep)")
+# A KCSAN report as the console checker words it in a GuestError.
+KCSAN_REPORT = re.compile(r"KCSAN report: .*")
 
 
 def stress_marked() -> list[str]:
@@ -69,51 +114,140 @@ def with_the_rest(cases: list[str]) -> list[str]:
     return cases + rest
 
 
+def stages(only: str | None, k: str) -> list[dict]:
+    """The stages to run (`only` one of them, or all), each with its kernel
+    and its cases (those whose node id contains `k`)."""
+    found = []
+    if only in (None, "debug"):
+        found.append({"stage": "debug", "kconfig": "debug",
+                      "cases": [c for c in with_the_rest(CASES) if k in c]})
+    if only in (None, "kcsan"):
+        found.append({"stage": "kcsan", "kconfig": "kcsan",
+                      "cases": [c for c in KCSAN_CASES if k in c]})
+    return found
+
+
+def prepare(stage: dict) -> bool:
+    """Builds what the stage's cases need when it is missing: the module
+    (and the SCSI layer's sample) against the stage's kernel, which builds
+    that kernel first, and the debug stage's other kernels. Progress goes
+    to stderr. Returns whether every build succeeded."""
+    steps = [(f"the module against the {stage['kconfig']} kernel",
+              [str(TOP / "scripts/module"), "build"])]
+    for test_file, variant in EXTRA_KERNELS.items():
+        if any(c.startswith(test_file) for c in stage["cases"]):
+            steps.append((f"the {variant} kernel", [str(TOP / "scripts/kernel"), "build", variant]))
+    env = dict(os.environ, KCONFIG=stage["kconfig"])
+    for what, cmd in steps:
+        print(f">>> {stage['stage']} stage: building {what} if missing", flush=True)
+        if subprocess.run(cmd, env=env, stdout=sys.stderr).returncode != 0:
+            print(f">>> {stage['stage']} stage: FAILED to build {what} (see above); "
+                  "its cases do not run", flush=True)
+            return False
+    return True
+
+
+def run_case(case: str, kconfig: str, scale: int, junit: Path, log: Path) -> dict:
+    """Runs one case (a node id relative to tests/integration) with pytest
+    on the `kconfig` kernel and returns its counts, duration, figures and
+    KCSAN reports."""
+    # Every guest that had the driver runs the leak scans (make test: only
+    # those that tore a driver down, for its time budget).
+    env = dict(os.environ, PVSCSI_STRESS_SCALE=str(scale), PVSCSI_KCONFIG=kconfig,
+               PVSCSI_KMEMLEAK="all")
+    start = time.monotonic()
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+                          f"--junitxml={junit}", str(TOP / "tests/integration" / case)],
+                         cwd=TOP / "tests", env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    took = time.monotonic() - start
+    log.write_text(res.stdout)
+    ok = bad = 0
+    if junit.exists():
+        for suite in ET.parse(junit).getroot().iter("testsuite"):
+            bad_here = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+            bad += bad_here
+            ok += int(suite.get("tests", 0)) - bad_here - int(suite.get("skipped", 0))
+    if res.returncode != 0 and bad == 0:
+        bad = 1
+    figures = [line for line in res.stdout.splitlines() if FIGURES.match(line)]
+    # The same report shows in the traceback and in pytest's summary.
+    reports = list(dict.fromkeys(m.group(0).strip() for line in res.stdout.splitlines()
+                                 if (m := KCSAN_REPORT.search(line))))
+    return {"passed": ok, "failed": bad, "seconds": round(took, 1), "figures": figures,
+            "kcsan_reports": reports}
+
+
+def write_summary(out: Path, summary: dict) -> None:
+    """Counts the cases' results into the summary and its stages, and
+    writes it as out/results.json."""
+    for stage in summary["stages"]:
+        mine = [c for c in summary["cases"] if c["stage"] == stage["stage"]]
+        stage["passed"] = sum(c["passed"] for c in mine)
+        stage["failed"] = sum(c["failed"] for c in mine)
+    summary["passed"] = sum(c["passed"] for c in summary["cases"])
+    summary["failed"] = sum(c["failed"] for c in summary["cases"])
+    (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=int, default=5, help="work per case, in make-test units")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each case")
     ap.add_argument("-k", default="", help="only cases whose name contains this")
+    ap.add_argument("--only", choices=["debug", "kcsan"],
+                    help="run this stage only (debug: the campaign on the debug kernel; "
+                         "kcsan: the concurrency cases on the kcsan kernel)")
     args = ap.parse_args()
     out = TOP / "build" / "stress" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PVSCSI_STRESS_SCALE=str(args.scale))
-    results = []
-    failed = 0
-    cases = [c for c in with_the_rest(CASES) if args.k in c]
-    for n in range(args.repeat):
-        for case in cases:
-            junit = out / f"{len(results)}.xml"
-            print(f">>> [{len(results) + 1}/{len(cases) * args.repeat}] {case} (scale {args.scale})",
-                  flush=True)
-            start = time.monotonic()
-            res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
-                                  f"--junitxml={junit}", str(TOP / "tests/integration" / case)],
-                                 cwd=TOP / "tests", env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True)
-            took = time.monotonic() - start
-            (out / f"{len(results)}.log").write_text(res.stdout)
-            ok = bad = 0
-            if junit.exists():
-                for suite in ET.parse(junit).getroot().iter("testsuite"):
-                    bad_here = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-                    bad += bad_here
-                    ok += int(suite.get("tests", 0)) - bad_here - int(suite.get("skipped", 0))
-            if res.returncode != 0 and bad == 0:
-                bad = 1
-            failed += bad
-            figures = [line for line in res.stdout.splitlines()
-                       if re.match(r"(reset storm|C driver after S3|aborts|sleep)", line)]
-            results.append({"case": case, "run": n + 1, "scale": args.scale, "passed": ok,
-                            "failed": bad, "seconds": round(took, 1), "figures": figures})
-            print(f"    {'ok' if bad == 0 else 'FAILED'} in {took:.0f} s" +
-                  "".join(f"\n    {f}" for f in figures), flush=True)
-    summary = {"scale": args.scale, "repeat": args.repeat, "kconfig": "debug",
-               "passed": sum(r["passed"] for r in results), "failed": failed, "cases": results}
-    (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
+    campaign_start = time.monotonic()
+    summary = {"scale": args.scale, "repeat": args.repeat, "stages": [], "passed": 0,
+               "failed": 0, "cases": []}
+    for stage in stages(args.only, args.k):
+        name, kconfig, cases = stage["stage"], stage["kconfig"], stage["cases"]
+        if not cases:
+            print(f">>> {name} stage: no case matches -k {args.k!r}; skipped", flush=True)
+            continue
+        print(f">>> {name} stage: {len(cases)} case(s) on the {kconfig} kernel, "
+              f"scale {args.scale}, {args.repeat} run(s) each", flush=True)
+        start = time.monotonic()
+        record = {"stage": name, "kconfig": kconfig, "cases": len(cases), "passed": 0,
+                  "failed": 0, "seconds": 0.0}
+        summary["stages"].append(record)
+        if not prepare(stage):
+            summary["cases"].append({"stage": name, "kconfig": kconfig, "case": "(build)",
+                                     "run": 1, "scale": args.scale, "passed": 0, "failed": 1,
+                                     "seconds": 0.0, "figures": [], "kcsan_reports": []})
+        else:
+            total = len(cases) * args.repeat
+            done = 0
+            for n in range(args.repeat):
+                for case in cases:
+                    done += 1
+                    print(f">>> [{name} {done}/{total}] {case} (scale {args.scale})", flush=True)
+                    r = run_case(case, kconfig, args.scale, out / f"{name}-{done}.xml",
+                                 out / f"{name}-{done}.log")
+                    summary["cases"].append({"stage": name, "kconfig": kconfig, "case": case,
+                                             "run": n + 1, "scale": args.scale, **r})
+                    record["seconds"] = round(time.monotonic() - start, 1)
+                    # Written after every case: a campaign of hours that
+                    # stops half-way keeps what it did.
+                    write_summary(out, summary)
+                    print(f"    {'ok' if r['failed'] == 0 else 'FAILED'} in {r['seconds']:.0f} s" +
+                          "".join(f"\n    {f}" for f in r["figures"]) +
+                          "".join(f"\n    {k}" for k in r["kcsan_reports"]), flush=True)
+        record["seconds"] = round(time.monotonic() - start, 1)
+        write_summary(out, summary)
+        minutes, seconds = divmod(int(record["seconds"]), 60)
+        print(f">>> {name} stage ({kconfig} kernel): {record['passed']} passed, "
+              f"{record['failed']} failed in {minutes} min {seconds} s", flush=True)
+    write_summary(out, summary)
+    minutes, seconds = divmod(int(time.monotonic() - campaign_start), 60)
     print(f"results: {out / 'results.json'}")
-    print(f"summary: {summary['passed']} passed, {failed} failed", flush=True)
-    return 1 if failed else 0
+    print(f"make stress finished in {minutes} min {seconds} s")
+    print(f"summary: {summary['passed']} passed, {summary['failed']} failed", flush=True)
+    return 1 if summary["failed"] else 0
 
 
 if __name__ == "__main__":
