@@ -764,3 +764,10 @@ class _Monitor:
 
     def __getattr__(self, name: str):
         return getattr(self._mon, name)
+
+    def __enter__(self) -> "_Monitor":
+        self._mon.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._mon.__exit__(*exc)

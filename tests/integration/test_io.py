@@ -97,6 +97,8 @@ def test_filesystem_fill_and_read_back(guest):
               "cd / && umount /mnt/t", timeout=300)
 
 
+# It cannot fail on the old code (see below): `make stress` runs it.
+@pytest.mark.stress
 def test_commands_the_midlayer_ends_itself_leave_no_doorbell_owed(make_guest):
     """Issue 27, defect 8. The driver rings the doorbell once per batch, for
     the request marked last. The midlayer ends some commands without
