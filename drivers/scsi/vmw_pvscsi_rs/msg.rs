@@ -408,33 +408,27 @@ impl MsgWork {
                     );
                     false
                 }
-                Some(true) => true,
+                Some(true) => {
+                    s.checks += 1;
+                    if s.checks < GONE_CHECKS {
+                        return true;
+                    }
+                    if host.remove_device(bus, target, lun) {
+                        dev_info!(
+                            self.dev,
+                            "rescan: no target at scsi{}:{}:{}:{} for {} s; device removed\n",
+                            n,
+                            bus,
+                            target,
+                            lun,
+                            (GONE_CHECKS - 1) * GONE_RECHECK_MS / 1000
+                        );
+                    }
+                    false
+                }
             }
         });
-        for s in suspects.iter_mut() {
-            s.checks += 1;
-        }
-        let mut left = KVec::new();
-        for s in suspects.drain_all() {
-            let (bus, target, lun) = s.addr;
-            if s.checks < GONE_CHECKS {
-                if left.push(s, GFP_KERNEL).is_err() {
-                    break;
-                }
-            } else if host.remove_device(bus, target, lun) {
-                dev_info!(
-                    self.dev,
-                    "rescan: no target at scsi{}:{}:{}:{} for {} s; device removed\n",
-                    n,
-                    bus,
-                    target,
-                    lun,
-                    (GONE_CHECKS - 1) * GONE_RECHECK_MS / 1000
-                );
-            }
-        }
-        let again = !left.is_empty();
-        *suspects = left;
+        let again = !suspects.is_empty();
         drop(suspects);
         if again {
             self.queue_recheck();
