@@ -8,8 +8,8 @@
 3. Host unit tests (`cargo test` in tests/host).
 4. Fuzz smoke run: each cargo-fuzz target of tests/fuzz for 200000
    executions from its committed corpus (`scripts/fuzz --smoke`).
-5. KUnit: the module's suites run in a guest; kunit.py parses their KTAP.
-6. Guest integration tests (pytest, tests/integration).
+5. Guest integration tests (pytest, tests/integration); the module's KUnit
+   suites run in test_foundation's guest, and kunit.py parses their KTAP.
 (The `builtin` kernel and its root-disk test belong to `make stress`.)
 
 Any failure makes the run exit non-zero; a failing step says where its log is.
@@ -29,8 +29,7 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TOP / "tests"))
 
-from harness import kunit, paths  # noqa: E402
-from harness.guest import Disk, Guest, GuestConfig  # noqa: E402
+from harness import paths  # noqa: E402
 
 KCONFIG = os.environ.get("PVSCSI_KCONFIG", "debug")
 # Guests at a time in the integration step (PVSCSI_TEST_JOBS). One by one by
@@ -129,22 +128,6 @@ def fuzz_smoke() -> None:
     record(ok, bad, f"fuzz smoke run (log: {LOGS / 'fuzz-smoke.log'}, inputs: {out / 'artifacts'})")
 
 
-def kunit_tests() -> None:
-    step(f"KUnit suites of vmw_pvscsi_rs ({KCONFIG} kernel, in a guest)")
-    try:
-        with Guest(GuestConfig(kconfig=KCONFIG, disks=[Disk(scsi_id=0)], name="kunit")) as g:
-            g.insmod("vmw_pvscsi_rs")
-            result = kunit.parse(kunit.collect(g), LOGS / "kunit")
-            g.rmmod("vmw_pvscsi_rs")
-    except Exception as e:  # noqa: BLE001 - report any harness failure as a failed step
-        print(f"KUnit run failed: {e}")
-        record(0, 1, "KUnit guest run (see above)")
-        return
-    print(result.report)
-    bad = result.failed if (result.ok or result.failed) else 1
-    record(result.passed, bad, f"KUnit (log: {LOGS / 'kunit'})")
-
-
 def integration_tests() -> None:
     step(f"guest integration tests (pytest, {KCONFIG} kernel, {JOBS} guest(s) at a time)")
     junit = LOGS / "pytest.xml"
@@ -188,7 +171,6 @@ def main() -> int:
         check()
         host_tests()
         fuzz_smoke()
-        kunit_tests()
         integration_tests()
     else:
         host_tests()

@@ -265,6 +265,9 @@ class Guest:
         # A script unloaded or unbound a driver (TEARDOWN), or a test said
         # it unplugged a device: see leaks().
         self.tore_down = False
+        # How long stop() waits for the guest to power off (POWEROFF_S; the
+        # self-test of that check waits less).
+        self.poweroff_s = POWEROFF_S
         # (name, start, end) of every module insmod() loaded, for the
         # backtraces of leaks from modules unloaded since (see leaks()).
         self.module_ranges: list[tuple[str, int, int]] = []
@@ -315,8 +318,10 @@ class Guest:
             "-kernel", str(self.kdir / "arch/x86/boot/bzImage"),
             *(["-initrd", str(c.initrd)] if c.initrd else
               [] if c.root_disk else ["-initrd", str(self.dir / "initrd.cpio")]),
-            "-append", f"console=ttyS0 panic=-1 printk.devkmsg=on {ROOT_APPEND if c.root_disk else ''} "
-                       f"{c.append}".strip(),
+            # kunit.autorun=0: KUnit suites run only when a test asks
+            # (test_foundation), not at boot or at each insmod.
+            "-append", "console=ttyS0 panic=-1 printk.devkmsg=on kunit.autorun=0 "
+                       f"{ROOT_APPEND if c.root_disk else ''} {c.append}".strip(),
             # append: a guest booted again (boot_again) keeps the earlier console.
             "-chardev", f"file,id=con,path={self.console_path},append=on",
             "-serial", "chardev:con",
@@ -463,11 +468,11 @@ class Guest:
                 except (OSError, GuestError) as e:
                     problems.append(f"before power-off: {e}")
                 try:
-                    self.qemu.wait(timeout=POWEROFF_S)
+                    self.qemu.wait(timeout=self.poweroff_s)
                 except subprocess.TimeoutExpired:
                     os.killpg(self.qemu.pid, signal.SIGKILL)
                     self.qemu.wait()
-                    problems.append(f"the guest did not power off within {POWEROFF_S} s "
+                    problems.append(f"the guest did not power off within {self.poweroff_s} s "
                                     "of `poweroff -f`")
         if self.agent:
             self.agent.close()
