@@ -298,7 +298,10 @@ class Guest:
             mods["virtio_scsi.ko"] = self.kdir / "drivers/scsi/virtio_scsi.ko"
             # The detectors' self-tests (test_console_checker.py).
             for name, rel in (("lkdtm.ko", "drivers/misc/lkdtm/lkdtm.ko"),
-                              ("kmemleak-test.ko", "samples/kmemleak/kmemleak-test.ko")):
+                              ("kmemleak-test.ko", "samples/kmemleak/kmemleak-test.ko"),
+                              # The kcsan kernel's (KCSAN's test needs torture).
+                              ("torture.ko", "kernel/torture.ko"),
+                              ("kcsan_test.ko", "kernel/kcsan/kcsan_test.ko")):
                 if (self.kdir / rel).exists():
                     mods[name] = self.kdir / rel
         return mods

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Self-tests of the console checker: a guest run whose console shows a kernel
-WARNING must fail, and the checker must recognise each kind of report."""
+"""Self-tests of the console checker and the harness's other detectors: a
+guest run whose console shows a kernel WARNING, a hung task, a UBSAN report
+or a soft lockup, whose leak scan finds a leak of ours, or that does not
+power off must fail, and the checker must recognise each kind of report."""
 
 import pytest
 
@@ -8,40 +10,68 @@ from harness import console
 from harness.guest import GuestError
 
 
-def test_guest_run_with_a_kernel_warning_fails(make_guest):
-    # lkdtm's WARNING crash point calls WARN_ON(1): a real kernel WARNING.
-    with pytest.raises(GuestError, match="kernel WARNING"):
-        with make_guest(pvscsi=False) as g:
-            g.insmod("lkdtm")
-            g.run("echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT")
-
-
-# The other detectors, each fired by a real defect in one guest (the debug
-# kernel has them: scripts/kconfig/debug.config). lkdtm's crash points:
-# HUNG_TASK sleeps uninterruptibly for ever, SOFTLOCKUP spins with
-# preemption off for ever, ARRAY_BOUNDS writes past an array.
+# The detectors, each fired by a real defect (the debug kernel has them:
+# scripts/kconfig/debug.config), through lkdtm's crash points: WARNING calls
+# WARN_ON(1), HUNG_TASK sleeps uninterruptibly for ever, ARRAY_BOUNDS writes
+# past an array, SOFTLOCKUP spins with preemption off for ever.
 DETECTORS = [
-    # (crash point, sysctls that make the detector quick, report kind)
-    ("HUNG_TASK", "kernel.hung_task_timeout_secs=5", "hung task"),
-    ("SOFTLOCKUP", "kernel.watchdog_thresh=2", "kernel BUG"),
-    ("ARRAY_BOUNDS", "", "UBSAN report"),
+    # (crash point, sysctls that make the detector quick, report kind,
+    #  what the console shows once it fired)
+    ("WARNING", "", "kernel WARNING", r"WARNING: "),
+    ("HUNG_TASK", "kernel.hung_task_timeout_secs=5", "hung task", r"blocked for more than"),
+    ("ARRAY_BOUNDS", "", "UBSAN report", r"UBSAN"),
 ]
 
 
-@pytest.mark.parametrize("point,sysctls,kind", DETECTORS, ids=[d[0] for d in DETECTORS])
-def test_guest_run_with_a_detector_report_fails(make_guest, point, sysctls, kind):
-    with pytest.raises(GuestError, match=kind):
+def provoke(g, point: str, sysctls: str, seen: str) -> None:
+    """Fires lkdtm's crash point `point` and waits until the console shows
+    `seen`."""
+    for s in sysctls.split():
+        name, value = s.split("=")
+        g.run(f"echo {value} > /proc/sys/{name.replace('.', '/')}")
+    # Those that never return run in the background.
+    g.run(f"(echo {point} > /sys/kernel/debug/provoke-crash/DIRECT) > /dev/null 2>&1 &")
+    g.wait_console(seen, timeout=120)
+
+
+def test_guest_run_with_detector_reports_fails(make_guest):
+    """One guest, three defects: the run fails, naming each detector's
+    report (one guest rather than three: a boot costs half a minute)."""
+    with pytest.raises(GuestError) as failure:
         with make_guest(pvscsi=False) as g:
-            for s in sysctls.split():
-                name, value = s.split("=")
-                g.run(f"echo {value} > /proc/sys/{name.replace('.', '/')}")
             g.insmod("lkdtm")
-            # Those that never return run in the background.
-            g.run(f"(echo {point} > /sys/kernel/debug/provoke-crash/DIRECT) "
-                  "> /dev/null 2>&1 &")
-            g.wait_console({"hung task": r"blocked for more than",
-                            "kernel BUG": r"soft lockup",
-                            "UBSAN report": r"UBSAN"}[kind], timeout=120)
+            for point, sysctls, _, seen in DETECTORS:
+                g.mark_console()
+                provoke(g, point, sysctls, seen)
+    for _, _, kind, _ in DETECTORS:
+        assert kind in str(failure.value), (kind, str(failure.value))
+
+
+def test_guest_run_with_a_soft_lockup_fails(make_guest):
+    """A CPU stuck with preemption off (its own guest: the CPU stays stuck)."""
+    with pytest.raises(GuestError, match="kernel BUG"):
+        with make_guest(pvscsi=False) as g:
+            g.insmod("lkdtm")
+            provoke(g, "SOFTLOCKUP", "kernel.watchdog_thresh=2", r"soft lockup")
+
+
+def test_guest_run_with_a_data_race_fails(make_guest, kconfig):
+    """A data race, on the kcsan kernel (KCSAN cannot be combined with the
+    debug kernel's KASAN; the KCSAN stage of `make stress` runs this):
+    KCSAN's own KUnit test races two threads on one variable in its
+    test_basic case (the only one the filter lets run), and KCSAN's report
+    fails the guest."""
+    if kconfig != "kcsan":
+        pytest.skip("KCSAN is in the kcsan kernel only (make stress STRESS_ARGS=\"--only kcsan\")")
+    with pytest.raises(GuestError, match="KCSAN report") as failure:
+        with make_guest(pvscsi=False, append="kunit.filter_glob=kcsan.test_basic") as g:
+            # torture is a module unless something built it in.
+            if g.run_rc("test -e /modules/torture.ko")[0] == 0:
+                g.insmod("torture")
+            g.insmod("kcsan_test")
+            g.run("echo run > /sys/kernel/debug/kunit/kcsan/run", timeout=300)
+            g.wait_console(r"BUG: KCSAN: data-race", timeout=60)
+    print("self-test, as the harness reported it:", str(failure.value).splitlines()[1].strip())
 
 
 def test_guest_run_with_a_leak_of_ours_fails(make_guest):
@@ -54,6 +84,18 @@ def test_guest_run_with_a_leak_of_ours_fails(make_guest):
             g.leak_modules = r"\[(kmemleak_test)\]"
             g.insmod("kmemleak-test")
             g.rmmod("kmemleak_test")
+
+
+def test_guest_that_does_not_power_off_fails(make_guest):
+    """A guest whose shutdown path hangs must fail its case, not be killed
+    quietly. Its vCPUs stopped (QMP `stop`), the guest cannot carry out the
+    `poweroff -f` the harness sends: to the harness it is a guest hung in
+    power-off, and the run fails once `poweroff_s` has passed."""
+    with pytest.raises(GuestError, match="did not power off within 5 s"):
+        with make_guest(pvscsi=False) as g:
+            g.poweroff_s = 5
+            with g.qmp() as mon:
+                mon.cmd("stop")
 
 
 @pytest.mark.parametrize("line,kind", [
