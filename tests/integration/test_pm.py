@@ -286,6 +286,42 @@ def test_s3_suspend_and_wake(make_guest):
         assert not re.search(eh, g.console_since_mark()), g.console_since_mark()
 
 
+def test_hot_plug_work_waits_for_the_thaw(make_guest):
+    """Issue 27, defect 7. The hot-plug work item ran on a workqueue that
+    does not freeze (system_long): a message or a rescan queued before a
+    system sleep ran while the system went down, met the adapter paused
+    for it, and blk-mq re-ran its commands every few milliseconds through
+    the sleep. Now it runs on system_freezable, which the freezer holds
+    until every task is thawed.
+
+    /sys/power/pm_test `freezer`: the system freezes its tasks and
+    freezable workqueues, waits (10 s here) and thaws them, with the
+    devices untouched. A disk is hot-added during the wait: the hot-plug
+    work must add it only after the thaw began ("Restarting tasks")."""
+    with make_guest(disks=[Disk(scsi_id=0, size_mb=16)], append=APPEND) as g:
+        load(g, RS, 1)
+        g.run("echo 10 > /sys/module/suspend/parameters/pm_test_delay && "
+              "echo freezer > /sys/power/pm_test")
+        g.mark_console()
+        tag = g.start_script("echo freeze > /sys/power/state")
+        g.wait_console(r"suspend debug: Waiting for 10 second", timeout=60)
+        with g.qmp() as mon:
+            mon.cmd("blockdev-add", **{"driver": "null-co", "node-name": "frozen",
+                                       "size": 16 << 20, "read-zeroes": True})
+            mon.cmd("device_add", **{"driver": "scsi-hd", "bus": "pv0.0", "scsi-id": 11,
+                                     "lun": 0, "drive": "frozen", "id": "dev-frozen"})
+        rc, out = g.finish_script(tag, timeout=120)
+        assert rc == 0, out
+        wait_disks(g, RS, 2)
+        log = g.console_since_mark()
+        added = re.search(r"scsi \d+:0:11:0: Direct-Access", log)
+        thawed = log.find("Restarting tasks")
+        print(f"disk 11 added at offset {added.start() if added else None} of the console, "
+              f"the thaw began at {thawed}")
+        assert added and thawed >= 0 and added.start() > thawed, log[-3000:]
+        g.run("echo none > /sys/power/pm_test")
+
+
 @pytest.mark.stress
 def test_s2idle_and_wake(make_guest):
     """Suspend to idle, woken by an ACPI power-button event (QMP
