@@ -765,10 +765,11 @@ class _Monitor:
         self._mon = mon
         self._guest = guest
 
-    def cmd(self, name: str, *args, **kwargs):
-        if name == "device_del":
+    def cmd(self, command: str, /, *args, **kwargs):
+        # Positional-only: QMP arguments may be called `name`.
+        if command == "device_del":
             self._guest.tore_down = True
-        return self._mon.cmd(name, *args, **kwargs)
+        return self._mon.cmd(command, *args, **kwargs)
 
     def __getattr__(self, name: str):
         return getattr(self._mon, name)
