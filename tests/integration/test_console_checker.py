@@ -7,7 +7,7 @@ power off must fail, and the checker must recognise each kind of report."""
 import pytest
 
 from harness import console
-from harness.guest import GuestError
+from harness.guest import GuestError, _Monitor
 
 
 # The detectors, each fired by a real defect (the debug kernel has them:
@@ -131,3 +131,24 @@ def test_checker_accepts_a_clean_boot_log():
         "[    0.5] vmw_pvscsi_rs 0000:00:04.0: PVSCSI adapter rev 2 at BAR 0: reset",
     ])
     assert console.find_reports(clean) == []
+
+
+def test_qmp_wrapper_passes_every_argument():
+    """The QMP wrapper notes a device_del and passes any command on with
+    its arguments, one of which may be called `name` (make bench's
+    trace-event-set-state failed on that, unseen, for a stop)."""
+
+    class Fake:
+        def cmd(self, command, **kwargs):
+            return (command, kwargs)
+
+    class FakeGuest:
+        tore_down = False
+
+    g = FakeGuest()
+    mon = _Monitor(Fake(), g)
+    assert mon.cmd("trace-event-set-state", name="pvscsi_*", enable=True) == \
+        ("trace-event-set-state", {"name": "pvscsi_*", "enable": True})
+    assert not g.tore_down
+    mon.cmd("device_del", id="disk-x")
+    assert g.tore_down
