@@ -86,16 +86,16 @@ def boot_retry_allowed(text: str) -> bool:
     """Whether the reports on boot console `text` allow a new boot: each is
     a BOOT_RETRY_SIGNATURES report, and they all come before the driver's
     first line."""
-    first_report = None
+    last_report = None
     for i, line in enumerate(text.splitlines()):
         found = console.find_reports(line)
         if not found:
             continue
         if not any(sig.search(line) for sig in BOOT_RETRY_SIGNATURES):
             return False
-        first_report = i if first_report is None else first_report
+        last_report = i
     driver = next((i for i, line in enumerate(text.splitlines()) if "vmw_pvscsi" in line), None)
-    return first_report is not None and (driver is None or driver > first_report)
+    return last_report is not None and (driver is None or driver > last_report)
 
 
 def kmemleak_reports(text: str) -> list[str]:

@@ -7,7 +7,7 @@ power off must fail, and the checker must recognise each kind of report."""
 import pytest
 
 from harness import console
-from harness.guest import GuestError, _Monitor
+from harness.guest import GuestError, _Monitor, boot_retry_allowed
 
 
 # The detectors, each fired by a real defect (the debug kernel has them:
@@ -152,3 +152,25 @@ def test_qmp_wrapper_passes_every_argument():
     assert not g.tore_down
     mon.cmd("device_del", id="disk-x")
     assert g.tore_down
+
+
+KASAN_EDGE = "[    0.9] BUG: KASAN: wild-memory-access in handle_edge_irq+0x1/0x2"
+DRIVER_LINE = "[    9.1] vmw_pvscsi_rs 0000:00:02.0: PVSCSI adapter at BAR 0, 64-bit DMA"
+
+
+@pytest.mark.parametrize("lines,allowed", [
+    ([KASAN_EDGE], True),
+    ([KASAN_EDGE, DRIVER_LINE], True),
+    # Any other report, or the known one once the driver spoke: no retry.
+    (["[    0.9] BUG: KASAN: slab-use-after-free in f+0x1/0x2"], False),
+    ([KASAN_EDGE, "[    1.0] WARNING: CPU: 1 PID: 7 at x.c:1 f+0x1/0x2"], False),
+    ([DRIVER_LINE, KASAN_EDGE], False),
+    ([KASAN_EDGE, DRIVER_LINE, KASAN_EDGE], False),
+    ([DRIVER_LINE], False),
+], ids=["known", "known-then-driver", "other", "known-and-other", "driver-then-known",
+        "known-again-after-driver", "no-report"])
+def test_boot_is_retried_only_for_the_known_early_report(lines, allowed):
+    """A guest boots again only for the known pre-driver report
+    (BOOT_RETRY_SIGNATURES), never for another report, and never once the
+    driver said anything."""
+    assert boot_retry_allowed("\n".join(["[    0.0] Linux version 7.3.4", *lines])) == allowed
