@@ -228,3 +228,41 @@ def test_polled_io_takes_no_interrupt_after_a_hot_add(polled):
     mark = len(g.trace())
     g.run(f"dd if=/dev/{dev} of=/dev/null bs=4k count=50 iflag=direct")
     assert g.trace()[mark:].count(MSI) >= 40
+
+
+@pytest.mark.stress
+def test_host_resets_beside_a_poller(polled):
+    """Issue 27, defect 2. An adapter reset zeroed the completion ring's
+    indices outside the lock its readers hold, and a task polling the poll
+    queue drains the ring throughout a recovery: one that read the old
+    producer index between the two writes consumed stale entries and left
+    its copy ahead of the device's zeroed ring; every later drain then saw
+    a corrupt ring, the post-reset commands timed out and the disk went
+    offline. Seen on the old order with the window widened by a 50 ms sleep
+    (a one-off experiment, 2026-12-06): "completion ring indices corrupt
+    (prod 0, cons 346)", aborts with no completion, "Device offlined", fio
+    I/O errors. Here: five host resets (sg_reset -H) under a polled
+    write-and-verify job; no corrupt ring, no command timeout, the disk
+    online, the data verified."""
+    g, dev = polled.g, polled.dev
+    tmo = g.run(f"cat /sys/block/{dev}/device/iotmo_cnt").strip()
+    g.run(f"fio --name=p --filename=/dev/{dev} --ioengine=io_uring --hipri=1 --direct=1 "
+          "--rw=randwrite --bs=4k --iodepth=8 --size=8M --time_based --runtime=40 "
+          "--verify=crc32c --verify_backlog=64 --verify_fatal=1 --output-format=json "
+          "--output=/tmp/r.json > /tmp/r.log 2>&1 & echo $! > /tmp/r.pid")
+    wait_inflight(g, dev, "/tmp/r.pid", "/tmp/r.log")
+    g.mark_console()
+    for _ in range(5):
+        g.run(f"sg_reset -H /dev/{dev} && sleep 2", timeout=300)
+    g.run("while kill -0 $(cat /tmp/r.pid) 2>/dev/null; do sleep 0.5; done", timeout=600)
+    text = g.run("cat /tmp/r.json")
+    assert "{" in text, g.run("cat /tmp/r.log")
+    doc = json.loads(text[text.index("{"):])
+    assert fio_errors(doc) == 0, g.run("cat /tmp/r.log")
+    job = doc["jobs"][0]
+    assert job["write"]["io_bytes"] > 0 and job["read"]["io_bytes"] > 0, job
+    log = g.console_since_mark()
+    assert len(re.findall(r"adapter reset", log)) >= 5, log
+    assert not re.search(r"indices corrupt|offline|abort of command", log), log
+    assert g.run(f"cat /sys/block/{dev}/device/iotmo_cnt").strip() == tmo
+    assert g.run(f"cat /sys/block/{dev}/device/state").strip() == "running"

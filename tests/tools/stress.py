@@ -82,6 +82,8 @@ KCSAN_CASES = [
     # A host reset during each hot-add (the reset's rescan and the
     # hot-plug work item).
     "test_eh_storm.py::test_host_reset_during_hot_add",
+    # Host resets beside a task polling the poll queue (issue 27, defect 2).
+    "test_poll.py::test_host_resets_beside_a_poller",
     # Aborts of timed-out commands, again and again, beside a verifying disk.
     "test_eh_storm.py::test_aborts_while_other_disk_verifies",
 ]
