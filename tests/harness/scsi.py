@@ -92,6 +92,33 @@ def data_roundtrip(g: Guest, dev: str, mib: int = 4, seek_mib: int = 0) -> None:
     g.run(roundtrip_script(dev, mib, seek_mib))
 
 
+def start_polled_job(g: Guest, dev: str, tag: str, iodepth: int, runtime_s: int,
+                     offset_mb: int = 0) -> None:
+    """Starts, in the background, an io_uring IOPOLL (fio `hipri`) random
+    write-and-verify job of 8 MiB at `offset_mb` of /dev/`dev`, for
+    `runtime_s` seconds of the guest's waking time (verifying as it goes:
+    verify_backlog), and waits until it has commands in flight."""
+    g.run(f"fio --name={tag} --filename=/dev/{dev} --ioengine=io_uring --hipri=1 --direct=1 "
+          f"--rw=randwrite --bs=4k --iodepth={iodepth} --offset={offset_mb}M --size=8M "
+          f"--time_based --runtime={runtime_s} --verify=crc32c --verify_backlog=64 "
+          f"--verify_fatal=1 --output-format=json --output=/tmp/{tag}.json "
+          f"> /tmp/{tag}.log 2>&1 & echo $! > /tmp/{tag}.pid")
+    wait_inflight(g, dev, f"/tmp/{tag}.pid", f"/tmp/{tag}.log")
+
+
+def finish_polled_job(g: Guest, tag: str) -> dict:
+    """Waits for the job of start_polled_job and checks its exit: no error,
+    data written and read back. Returns fio's JSON document."""
+    g.run(f"while kill -0 $(cat /tmp/{tag}.pid) 2>/dev/null; do sleep 0.2; done", timeout=600)
+    text = g.run(f"cat /tmp/{tag}.json")
+    assert "{" in text, g.run(f"cat /tmp/{tag}.log")
+    doc = json.loads(text[text.index("{"):])
+    assert fio_errors(doc) == 0, g.run(f"cat /tmp/{tag}.log")
+    job = doc["jobs"][0]
+    assert job["write"]["io_bytes"] > 0 and job["read"]["io_bytes"] > 0, job
+    return doc
+
+
 def start_verify(g: Guest, devs: list[str], tag: str, size_mb: int = 8) -> None:
     """Starts fio write+verify passes on `devs`, repeated until /tmp/<tag>.stop
     exists; each pass writes its JSON report to /tmp/<tag>-<n>.json."""

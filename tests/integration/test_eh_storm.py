@@ -45,9 +45,12 @@ def test_reset_storm_under_verify(kconfig):
               f"for d in {a} {b}; do (for r in $(seq {rounds}); do for f in -d -t -b -H; do "
                   # O_NONBLOCK (as sg_reset opens) gets EAGAIN while the other
                   # loop's reset is in progress (scsi_host_in_recovery counts
-                  # tmf_in_progress): try again then.
+                  # tmf_in_progress): try again then. sg_reset words it
+                  # "Resource temporarily unavailable" or, seen once on the
+                  # kcsan kernel, "try again later, may be resetting now".
                   "n=0; until out=$(sg_reset -N $f /dev/$d 2>&1); do "
-                  "case \"$out\" in *'temporarily unavailable'*) n=$((n+1)); "
+                  "case \"$out\" in *'temporarily unavailable'*|*'may be resetting now'*) "
+                  "n=$((n+1)); "
                   "[ $n -lt 3000 ] && { sleep 0.1; continue; } ;; esac; "
                   "echo \"$d round $r: sg_reset $f failed: $out\" >> /tmp/storm.err; break; done; "
               "done; done; touch /tmp/storm.done.$d) > /dev/null 2>&1 & done; "

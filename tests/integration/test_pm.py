@@ -13,15 +13,14 @@ Each case writes data before the sleep and reads it back after, then runs a
 fio verify pass; the device's own view (QEMU's trace) shows the adapter
 reset and ring setup that brought it back."""
 
-import json
 import re
 import time
 
 import pytest
 
 from harness.guest import Disk, Guest, GuestError
-from harness.scsi import C, RS, data_roundtrip, fio_errors, fio_json, host_disks, load, wait_disks, \
-    wait_inflight
+from harness.scsi import C, RS, data_roundtrip, finish_polled_job, fio_json, host_disks, load, \
+    start_polled_job, wait_disks
 
 # Keep the console during sleep; hibernation without the LZO compressor.
 APPEND = "no_console_suspend hibernate=nocompress"
@@ -60,35 +59,25 @@ def verify_all(g: Guest, devs: dict[str, str]) -> None:
         assert job["read"]["io_bytes"] == 8 << 20, job["jobname"]
 
 
-def start_polled_job(g: Guest, dev: str) -> str:
-    """Starts a polled (io_uring hipri) write-and-verify job on `dev` for 20 s
-    of the guest's waking time, waits until it has commands in flight, and
-    returns the disk's command timeout count so far.
+def start_sleeping_poller(g: Guest, dev: str) -> str:
+    """Starts a polled write-and-verify job on `dev` (harness
+    start_polled_job, 20 s of the guest's waking time) and returns the
+    disk's command timeout count so far.
 
     Issue 27, defect 1: with only polled commands in flight the completion
     interrupt is masked, and the freezer stops the poller the way SIGSTOP
     does; its commands must still complete (the driver's backstop), with no
     command timeout and no error handling, across the sleep."""
     tmo = g.run(f"cat /sys/block/{dev}/device/iotmo_cnt").strip()
-    g.run(f"fio --name=hipri --filename=/dev/{dev} --ioengine=io_uring --hipri=1 --direct=1 "
-          "--rw=randwrite --bs=4k --iodepth=4 --offset=48M --size=8M --time_based --runtime=20 "
-          "--verify=crc32c --verify_backlog=64 --verify_fatal=1 --output-format=json "
-          "--output=/tmp/hipri.json > /tmp/hipri.log 2>&1 & echo $! > /tmp/hipri.pid")
-    wait_inflight(g, dev, "/tmp/hipri.pid", "/tmp/hipri.log")
+    start_polled_job(g, dev, "hipri", iodepth=4, runtime_s=20, offset_mb=48)
     return tmo
 
 
-def finish_polled_job(g: Guest, dev: str, tmo: str) -> None:
-    """Waits for the job of start_polled_job: it wrote and verified data
-    without an error, no command of the disk timed out, the disk is
+def check_sleeping_poller(g: Guest, dev: str, tmo: str) -> None:
+    """Waits for the job of start_sleeping_poller: it wrote and verified
+    data without an error, no command of the disk timed out, the disk is
     online."""
-    g.run("while kill -0 $(cat /tmp/hipri.pid) 2>/dev/null; do sleep 0.2; done", timeout=600)
-    text = g.run("cat /tmp/hipri.json")
-    assert "{" in text, g.run("cat /tmp/hipri.log")
-    doc = json.loads(text[text.index("{"):])
-    assert fio_errors(doc) == 0, g.run("cat /tmp/hipri.log")
-    job = doc["jobs"][0]
-    assert job["write"]["io_bytes"] > 0 and job["read"]["io_bytes"] > 0, job
+    finish_polled_job(g, "hipri")
     assert g.run(f"cat /sys/block/{dev}/device/iotmo_cnt").strip() == tmo
     assert g.run(f"cat /sys/block/{dev}/device/state").strip() == "running"
 
@@ -123,7 +112,7 @@ def test_pm_test_devices(make_guest):
     /sys/power/pm_test at the `devices` level: the system runs them and
     wakes up again without sleeping (test_hibernate_and_restore, in `make stress`,
     hibernates for real). A polled job is in flight on disk 2 each time
-    the system goes down (start_polled_job)."""
+    the system goes down (start_sleeping_poller)."""
     with make_guest(disks=disks(), append=APPEND, trace=TRACE) as g:
         devs = load(g, RS, 2, "poll_queues=1")
         polled = next(d for h, d in devs.items() if h.endswith(":0:2:0"))
@@ -132,13 +121,13 @@ def test_pm_test_devices(make_guest):
             write_patterns(g, devs)
             before = len(g.trace())
             g.mark_console()
-            tmo = start_polled_job(g, polled)
+            tmo = start_sleeping_poller(g, polled)
             g.run(f"echo devices > /sys/power/pm_test && echo {state} > /sys/power/state",
                   timeout=300)
             g.wait_console(rf"vmw_pvscsi_rs .*: adapter stopped for {down}", timeout=10)
             g.wait_console(rf"vmw_pvscsi_rs .*: adapter restarted after {up}", timeout=10)
             assert restarted(g.trace()[before:]), g.trace()[before:][-3000:]
-            finish_polled_job(g, polled, tmo)
+            check_sleeping_poller(g, polled, tmo)
             check_patterns(g, devs)
             verify_all(g, devs)
             eh = r"abort of command|reset of target|bus reset|adapter reset"
@@ -231,7 +220,7 @@ def test_s3_suspend_and_wake(make_guest):
     the rescan's three TEST UNIT READYs in a row removed both at once.
 
     The host has a poll queue, and a polled job is in flight on disk 2
-    when the system goes to sleep (start_polled_job)."""
+    when the system goes to sleep (start_sleeping_poller)."""
     leaving = Disk(scsi_id=5, size_mb=16, backend="null")
     returning = Disk(scsi_id=7, size_mb=64)
     with make_guest(disks=disks() + [leaving, returning], append=APPEND, trace=TRACE,
@@ -242,7 +231,7 @@ def test_s3_suspend_and_wake(make_guest):
         polled = next(d for h, d in devs.items() if h.endswith(":0:2:0"))
         before = len(g.trace())
         g.mark_console()
-        tmo = start_polled_job(g, polled)
+        tmo = start_sleeping_poller(g, polled)
 
         def hot_plug(mon):
             mon.cmd("blockdev-add", **{"driver": "null-co", "node-name": "sleepy",
@@ -255,7 +244,7 @@ def test_s3_suspend_and_wake(make_guest):
 
         s3_cycle(g, hot_plug)
         g.wait_console(r"vmw_pvscsi_rs .*: adapter restarted after resume", timeout=30)
-        finish_polled_job(g, polled, tmo)
+        check_sleeping_poller(g, polled, tmo)
         # I/O works at once: no command waits for a timeout and error
         # recovery (the C driver's first read takes over a minute, below).
         dev = next(d for h, d in devs.items() if h.endswith(":0:0:0"))
@@ -327,14 +316,14 @@ def test_s2idle_and_wake(make_guest):
     """Suspend to idle, woken by an ACPI power-button event (QMP
     system_powerdown: a wake-up source in s2idle; with no user space to act
     on the key, nothing else happens). A polled job is in flight on disk 2
-    when the system goes to sleep (start_polled_job)."""
+    when the system goes to sleep (start_sleeping_poller)."""
     with make_guest(disks=disks(), append=APPEND, trace=TRACE) as g:
         devs = load(g, RS, 2, "poll_queues=1")
         write_patterns(g, devs)
         polled = next(d for h, d in devs.items() if h.endswith(":0:2:0"))
         before = len(g.trace())
         g.mark_console()
-        tmo = start_polled_job(g, polled)
+        tmo = start_sleeping_poller(g, polled)
         tag = g.start_script("echo s2idle > /sys/power/mem_sleep && echo mem > /sys/power/state")
         g.wait_console(r"vmw_pvscsi_rs .*: adapter stopped for suspend", timeout=120)
         mon = g.qmp()
@@ -355,7 +344,7 @@ def test_s2idle_and_wake(make_guest):
         assert rc == 0, out
         g.wait_console(r"vmw_pvscsi_rs .*: adapter restarted after resume", timeout=30)
         assert restarted(g.trace()[before:])
-        finish_polled_job(g, polled, tmo)
+        check_sleeping_poller(g, polled, tmo)
         check_patterns(g, devs)
         verify_all(g, devs)
         eh = r"abort of command|reset of target|bus reset|adapter reset"

@@ -17,7 +17,8 @@ import re
 import pytest
 
 from harness.guest import Disk, Guest, GuestConfig
-from harness.scsi import RS, fio_errors, fio_json, load, wait_disks, wait_inflight
+from harness.scsi import RS, finish_polled_job, fio_errors, fio_json, load, start_polled_job, \
+    wait_disks, wait_inflight
 
 IOS = 2000
 MSI = "pvscsi_update_irq_msi"
@@ -246,21 +247,11 @@ def test_host_resets_beside_a_poller(polled):
     online, the data verified."""
     g, dev = polled.g, polled.dev
     tmo = g.run(f"cat /sys/block/{dev}/device/iotmo_cnt").strip()
-    g.run(f"fio --name=p --filename=/dev/{dev} --ioengine=io_uring --hipri=1 --direct=1 "
-          "--rw=randwrite --bs=4k --iodepth=8 --size=8M --time_based --runtime=40 "
-          "--verify=crc32c --verify_backlog=64 --verify_fatal=1 --output-format=json "
-          "--output=/tmp/r.json > /tmp/r.log 2>&1 & echo $! > /tmp/r.pid")
-    wait_inflight(g, dev, "/tmp/r.pid", "/tmp/r.log")
+    start_polled_job(g, dev, "resets", iodepth=8, runtime_s=40)
     g.mark_console()
     for _ in range(5):
         g.run(f"sg_reset -H /dev/{dev} && sleep 2", timeout=300)
-    g.run("while kill -0 $(cat /tmp/r.pid) 2>/dev/null; do sleep 0.5; done", timeout=600)
-    text = g.run("cat /tmp/r.json")
-    assert "{" in text, g.run("cat /tmp/r.log")
-    doc = json.loads(text[text.index("{"):])
-    assert fio_errors(doc) == 0, g.run("cat /tmp/r.log")
-    job = doc["jobs"][0]
-    assert job["write"]["io_bytes"] > 0 and job["read"]["io_bytes"] > 0, job
+    finish_polled_job(g, "resets")
     log = g.console_since_mark()
     assert len(re.findall(r"adapter reset", log)) >= 5, log
     assert not re.search(r"indices corrupt|offline|abort of command", log), log
