@@ -123,36 +123,12 @@ def overlay_archive(modules: dict[str, Path], extra_root: Path | None = None) ->
     return w.finish()
 
 
-# Whole initramfs images (base + overlay) kept for reuse, by content, and
-# how many of them are kept.
-BOOT_IMAGES = paths.TOP / "build" / "initramfs"
-BOOT_IMAGES_KEPT = 8
-
-
 def build(dest: Path, modules: dict[str, Path], extra_root: Path | None = None) -> Path:
-    """Makes `dest` the whole initramfs (base + overlay): a symbolic link to
-    an image in BOOT_IMAGES named after its content. Most guests of a run
-    boot the same image, written once (about 2 s for 86 MiB, per guest
-    before)."""
+    """Writes the whole initramfs (base + overlay) to `dest`."""
     base = base_archive()
-    overlay = overlay_archive(modules, extra_root)
-    key = hashlib.sha256(base.name.encode() + overlay).hexdigest()[:16]
-    image = BOOT_IMAGES / f"{key}.cpio"
-    if not image.exists():
-        BOOT_IMAGES.mkdir(parents=True, exist_ok=True)
-        tmp = image.with_suffix(f".tmp{os.getpid()}")  # parallel test workers
-        with open(tmp, "wb") as f:
-            f.write(base.read_bytes())
-            f.write(overlay)
-        tmp.rename(image)
-        # The oldest images go (by use: each use touches its image).
-        images = sorted(BOOT_IMAGES.glob("*.cpio"), key=lambda p: p.stat().st_mtime)
-        for old in images[:-BOOT_IMAGES_KEPT]:
-            old.unlink(missing_ok=True)
-    else:
-        image.touch()
-    dest.unlink(missing_ok=True)
-    dest.symlink_to(image)
+    with open(dest, "wb") as f:
+        f.write(base.read_bytes())
+        f.write(overlay_archive(modules, extra_root))
     return dest
 
 
