@@ -42,6 +42,25 @@ as_root() {
 	fi
 }
 
+# Prints the URI of the Debian archive the system already uses for bookworm.
+archive_uri() {
+	local uri
+	# deb822 sources: the URIs line of the stanza whose Suites name bookworm.
+	uri=$(awk '
+		/^[[:space:]]*$/ { if (u != "" && s ~ /(^| )bookworm( |$)/) { print u; exit } u=""; s=""; next }
+		/^URIs:/   { u=$2 }
+		/^Suites:/ { $1=""; s=$0 " " }
+		END { if (u != "" && s ~ /(^| )bookworm( |$)/) print u }
+	' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
+	if [ -z "$uri" ]; then
+		# One-line sources: "deb [opts] URI bookworm main".
+		uri=$(grep -hE '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+			sed -E 's/\[[^]]*\]//' | awk '$3 == "bookworm" { print $2; exit }')
+	fi
+	[ -n "$uri" ] || die "no Debian bookworm archive found in /etc/apt/sources.list*; configure one first"
+	echo "$uri"
+}
+
 # Prints the version of the rustc on PATH (e.g. 1.95.0).
 rustc_version() { rustc --version | awk '{print $2}'; }
 

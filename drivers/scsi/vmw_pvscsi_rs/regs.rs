@@ -3,17 +3,16 @@
 
 //! MMIO registers of the PVSCSI adapter.
 //!
-//! The register window is [`MEM_SPACE_SIZE`] bytes (8 pages): page 0 holds the
-//! command interface, page 1 the interrupt status, page 2 the interrupt mask and
-//! pages 3 and 4 the two doorbells ("kicks"). QEMU only accepts 4-byte accesses.
+//! The register window is [`MEM_SPACE_SIZE`](super::abi::MEM_SPACE_SIZE) bytes
+//! (8 pages): page 0 holds the command interface, page 1 the interrupt status,
+//! page 2 the interrupt mask and pages 3 and 4 the two doorbells ("kicks").
+//! QEMU only accepts 4-byte accesses.
 
 // Every register of the device is described here, including the ones the driver
 // does not use yet, like the C driver's header does.
 #![allow(dead_code)]
 
 use kernel::io::register;
-
-pub(crate) use super::abi::MEM_SPACE_SIZE;
 
 register! {
     /// Starts a device command: write a [`Command`](super::abi::Command) number,

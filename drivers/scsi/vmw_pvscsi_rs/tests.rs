@@ -109,6 +109,7 @@ mod abi_layout {
 
 #[kunit_tests(vmw_pvscsi_rs_regs)]
 mod register_map {
+    use crate::abi::MEM_SPACE_SIZE;
     use crate::regs::*;
     use kernel::io::register::Register;
 
