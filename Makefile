@@ -13,6 +13,9 @@
 #                     pvscsi disk, no initramfs
 #   make test         everything: build, host tests, KUnit and guest integration tests
 #   make check        rustfmt, clippy and checkpatch
+#   make deb          the Debian DKMS package (build/deb/vmw-pvscsi-rs-dkms_*.deb),
+#                     lintian-checked; on Debian 13 it builds the module for the
+#                     stock kernel (README.md, "Debian 13")
 #   make bench        C vmw_pvscsi vs vmw_pvscsi_rs vs virtio_scsi (fio, perf kernel)
 #   make profile      guest instructions per I/O by function, C vs Rust driver
 #   make stress       error-handling and sleep stress campaign (debug kernel, long),
@@ -28,7 +31,7 @@
 KCONFIG ?= debug
 export KCONFIG KDIR LLVM
 
-.PHONY: all modules install uninstall check test run bench profile stress soak fuzz bootstrap kernel print-kdir print-module \
+.PHONY: all modules install uninstall check deb test run bench profile stress soak fuzz bootstrap kernel print-kdir print-module \
 	rust-analyzer clean
 
 all: modules
@@ -44,6 +47,9 @@ uninstall:
 
 check:
 	@scripts/module check
+
+deb:
+	@scripts/deb-build
 
 test:
 	@scripts/test

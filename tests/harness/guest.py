@@ -426,13 +426,7 @@ class Guest:
     def _boot(self) -> None:
         """Starts QEMU and waits for the agent."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        if self.cfg.root_disk:
-            root = self.dir / "root.img"
-            # A guest booted again (boot_again) keeps its root file system.
-            if not root.exists():
-                initramfs.root_image(root, self._modules(), extra_root=self.cfg.extra_root)
-        else:
-            initramfs.build(self.dir / "initrd.cpio", self._modules(), self.cfg.extra_root)
+        self._prepare_root()
         cmd = self.qemu_command()
         (self.dir / "qemu-cmdline").write_text(" ".join(cmd) + "\n")
         self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -449,6 +443,17 @@ class Guest:
         self.agent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.agent.connect(str(sock_path))
         self._read_until(READY, self.cfg.boot_timeout, "the guest to boot")
+
+    def _prepare_root(self) -> None:
+        """Writes what the guest boots from: its initramfs, or its root disk
+        image (GuestConfig.root_disk)."""
+        if self.cfg.root_disk:
+            root = self.dir / "root.img"
+            # A guest booted again (boot_again) keeps its root file system.
+            if not root.exists():
+                initramfs.root_image(root, self._modules(), extra_root=self.cfg.extra_root)
+        else:
+            initramfs.build(self.dir / "initrd.cpio", self._modules(), self.cfg.extra_root)
 
     def stop(self, failed: bool = False) -> None:
         """Scans for memory leaks, powers the guest off (killing it if

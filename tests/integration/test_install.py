@@ -104,7 +104,11 @@ def fake_tree(dest: Path, real: Path, edit=None, drop: str | None = None) -> Pat
     ("headers-only", None, "rust/libkernel.rmeta", "lacks the kernel's Rust build artefacts (rust/libkernel.rmeta)"),
     ("other-rustc", lambda t: re.sub(r"rustc \d+\.\d+\.\d+ \([^)]*\)", "rustc 1.78.0 (9b00956e5 2024-04-29)", t),
      None, "was built with 'rustc 1.78.0 (9b00956e5 2024-04-29)'"),
-    ("gcc", lambda t: t.replace("CONFIG_CC_IS_CLANG=y", "CONFIG_CC_IS_GCC=y"), None, "was built with gcc"),
+    # A gcc-built kernel (Debian's) is fine, with its gcc installed.
+    ("gcc-missing", lambda t: re.sub(r'CONFIG_CC_VERSION_TEXT=.*',
+                                     'CONFIG_CC_VERSION_TEXT="x86_64-linux-gnu-gcc-99 (Debian 99.1.0-1) 99.1.0"',
+                                     t.replace("CONFIG_CC_IS_CLANG=y", "CONFIG_CC_IS_GCC=y")),
+     None, "was built with x86_64-linux-gnu-gcc-99, which is not installed"),
     # Before, kbuild then built nothing and said nothing.
     ("built-in", lambda t: t + "CONFIG_SCSI_VMW_PVSCSI_RUST=y\n", None, "has vmw_pvscsi_rs built in"),
 ])

@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: GPL-2.0
+"""vmw_pvscsi_rs on Debian 13's own, unmodified Rust-enabled kernel
+(linux-image-7.3.4+deb13-cloud-amd64), installed the way a user installs it:
+`make deb`'s DKMS package, installed by apt in a Debian 13 root file system
+(scripts/debian13), builds the module for both amd64 flavours; the guests
+boot that system's stock kernel and initramfs. These are the commands of
+the README's Debian instructions."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness import debian13, paths
+from harness.debian13 import StockGuest
+from harness.guest import Disk, GuestConfig
+from harness.scsi import RS, data_roundtrip, host_disks, start_verify, stop_verify, targets, wait_disks, wait_for
+
+pytestmark = pytest.mark.stress
+
+WORK = paths.TOP / "build" / "debian13"
+FLAVOURS = ("cloud-amd64", "amd64")
+# Targets of the pvscsi disks: the first, one in the middle and the last of
+# QEMU's 64.
+TARGETS = (0, 20, 63)
+
+
+class System:
+    """The installed root file system and its two images: as installed (the
+    C driver keeps the controllers) and switched to vmw_pvscsi_rs."""
+
+    def __init__(self) -> None:
+        WORK.mkdir(parents=True, exist_ok=True)
+        self.deb = debian13.build_deb()
+        self.root = debian13.install(WORK / "root", self.deb)
+        self.release = debian13.kver()
+        self.abi = self.release.removesuffix("-cloud-amd64")
+        self.as_installed = debian13.image(self.root, WORK / "as-installed.img")
+        debian13.select(self.root, debian13.SELECT_RS)
+        self.switched = debian13.image(self.root, WORK / "switched.img")
+
+
+@pytest.fixture(scope="module")
+def system() -> System:
+    return System()
+
+
+def disks() -> list[Disk]:
+    return [Disk(scsi_id=t) for t in TARGETS]
+
+
+def test_package_builds_a_signed_module_for_each_flavour(system):
+    """Installing the package built and installed the module for both
+    flavours' kernels, after the regenerated Rust build output passed the
+    check against the kernel's exported symbols; DKMS signed it with its
+    MOK key."""
+    root = system.root
+    cert = root / "var/lib/dkms/mok.pub"
+    serial = subprocess.run(["openssl", "x509", "-inform", "DER", "-in", str(cert), "-noout", "-serial"],
+                            capture_output=True, text=True, check=True).stdout
+    serial = serial.strip().split("=")[1].upper().lstrip("0")
+    for flavour in FLAVOURS:
+        release = f"{system.abi}-{flavour}"
+        found = list((root / f"lib/modules/{release}/updates/dkms").glob("vmw_pvscsi_rs.ko*"))
+        assert len(found) == 1, (release, found)
+        info = {}
+        for field in ("vermagic", "signer", "sig_key", "sig_hashalgo"):
+            info[field] = subprocess.run(["modinfo", "-F", field, str(found[0])], capture_output=True,
+                                         text=True, check=True).stdout.strip()
+        assert info["vermagic"].startswith(release + " "), info
+        assert info["signer"] == "DKMS module signing key", info
+        # The signature names the key of /var/lib/dkms/mok.pub (its serial).
+        assert info["sig_key"].replace(":", "").upper().lstrip("0") == serial, (info, serial)
+        log = (root / f"var/lib/dkms/vmw_pvscsi_rs/0.1.0/{release}/x86_64/log/make.log").read_text()
+        m = re.search(r"check passed: all (\d+) Rust symbols regenerated for (\S+) are exported by the "
+                      r"kernel \(crate hashes (\S+) (\S+)\)", log)
+        assert m and m.group(2) == release, log[-3000:]
+        assert m.group(3) == "Cs2lKf6AS60Zg_4core" and m.group(4) == "Csb5MLIFMWygY_6kernel", m.group(0)
+    status = subprocess.run(["chroot", str(root), "dkms", "status", "vmw_pvscsi_rs"], capture_output=True,
+                            text=True, check=True).stdout
+    for flavour in FLAVOURS:
+        assert f"vmw_pvscsi_rs/0.1.0, {system.abi}-{flavour}, x86_64: installed" in status, status
+
+
+def test_stock_kernel_runs_the_driver(system):
+    """On the stock kernel, with the package as installed: the C driver
+    keeps the controller; `modprobe -r vmw_pvscsi; modprobe vmw_pvscsi_rs`
+    hands it over; disks at targets 0, 20 and 63 come up; fio write+verify
+    on all of them; a disk hot-added and removed; device, bus and host
+    resets (sg_reset) under verified I/O; the module unloaded and loaded
+    again twice with the data intact. The console must stay free of kernel
+    reports (Guest.stop)."""
+    cfg = GuestConfig(name="debian13-stock", boot_timeout=400, disks=disks())
+    with StockGuest(cfg, system.as_installed) as g:
+        assert g.run("uname -r").strip() == system.release
+        bdf = g.pvscsi_bdf()
+        assert g.bound_driver(bdf) == "vmw_pvscsi"
+        # The stock kernel loads the module signed by a key it does not
+        # know, and says so with its taint flags (no Secure Boot here).
+        g.run("modprobe -r vmw_pvscsi && modprobe vmw_pvscsi_rs")
+        assert g.bound_driver(bdf) == RS
+        found = wait_disks(g, RS, len(TARGETS))
+        assert targets(found) == list(TARGETS)
+        taint = g.run("cat /sys/module/vmw_pvscsi_rs/taint").strip()
+        print(f"note: vmw_pvscsi_rs taint flags on the stock kernel: {taint!r}")
+        devs = sorted(found.values())
+        start_verify(g, devs, "all")
+        assert stop_verify(g, "all") >= 1
+
+        # Hot-add at target 5 and remove.
+        mon = g.qmp()
+        try:
+            mon.cmd("blockdev-add", **{"driver": "null-co", "node-name": "hot5", "size": 32 << 20,
+                                       "read-zeroes": True})
+            mon.cmd("device_add", **{"driver": "scsi-hd", "bus": "pv0.0", "scsi-id": 5, "lun": 0,
+                                     "drive": "hot5", "id": "dev-hot5"})
+            dev = wait_for("0:0:5:0 to appear", lambda: host_disks(g, RS).get("0:0:5:0"))
+            g.run(f"dd if=/dev/{dev} of=/dev/null bs=64k count=64 iflag=direct")
+            mon.cmd("device_del", id="dev-hot5")
+            wait_for("0:0:5:0 to disappear", lambda: "0:0:5:0" not in host_disks(g, RS))
+        finally:
+            mon.close()
+
+        # Resets under verified I/O.
+        start_verify(g, devs, "reset")
+        g.run(f"sleep 2; sg_reset -d /dev/{devs[0]}; sg_reset -b /dev/{devs[1]}; "
+              f"sg_reset -H /dev/{devs[2]}", timeout=180)
+        assert stop_verify(g, "reset") >= 1
+        assert g.run(f"cat /sys/block/{devs[0]}/device/state").strip() == "running"
+
+        # Unload and load again.
+        for _ in range(2):
+            g.run("modprobe -r vmw_pvscsi_rs && modprobe vmw_pvscsi_rs")
+            found = wait_disks(g, RS, len(TARGETS))
+            for dev in sorted(found.values()):
+                data_roundtrip(g, dev, mib=2)
+
+
+def root_guest(system: System, boot: int) -> StockGuest:
+    cfg = GuestConfig(name=f"debian13-root-{boot}", boot_timeout=400, disks=[Disk(scsi_id=20)])
+    return StockGuest(cfg, system.switched, root_on_pvscsi=True)
+
+
+def test_root_disk_on_pvscsi_through_the_initramfs(system):
+    """Switched as README.Debian says (the modprobe.d file, then
+    update-initramfs -u), the stock kernel's initramfs loads vmw_pvscsi_rs
+    and not vmw_pvscsi, and mounts the root file system from target 0 of the
+    pvscsi controller. Data written there survives two clean reboots
+    (`systemctl reboot`: the shutdown path flushes the disk's cache)."""
+    digest = None
+    for boot in range(3):
+        with root_guest(system, boot) as g:
+            src = g.run("findmnt -no SOURCE /").strip()
+            dev = src.removeprefix("/dev/")
+            assert g.run(f"cat /sys/block/{dev}/device/../../scsi_host/*/proc_name").strip() == RS
+            assert g.bound_driver(g.pvscsi_bdf()) == RS
+            assert g.run_rc("grep -q '^vmw_pvscsi ' /proc/modules")[0] != 0
+            # The module came from the initramfs, before the root was mounted.
+            assert g.run_rc("lsinitramfs /boot/initrd.img-$(uname -r) | "
+                            "grep -q 'updates/dkms/vmw_pvscsi_rs.ko'")[0] == 0
+            if boot == 0:
+                g.run("head -c 8M /dev/urandom > /var/tmp/data && sha256sum /var/tmp/data > /var/tmp/data.sum")
+                digest = g.run("cat /var/tmp/data.sum").split()[0]
+            else:
+                assert g.run("sha256sum /var/tmp/data").split()[0] == digest
+                g.run("sha256sum -c /var/tmp/data.sum")
+            if boot < 2:
+                g.shutdown_with("systemctl reboot", timeout=300)
+    assert digest and len(digest) == 64
