@@ -82,16 +82,16 @@ KMEMLEAK = os.environ.get("PVSCSI_KMEMLEAK", "teardown")
 MODULE_SPACE = (0xffffffffa0000000, 0xffffffffff000000)
 
 
-def boot_retry_allowed(text: str) -> bool:
-    """Whether the reports on boot console `text` allow a new boot: each is
-    a BOOT_RETRY_SIGNATURES report, and they all come before the driver's
-    first line."""
+def boot_retry_allowed(text: str, signatures: list[re.Pattern] = BOOT_RETRY_SIGNATURES) -> bool:
+    """Whether the reports on boot console `text` allow a new boot: each
+    matches one of `signatures` (BOOT_RETRY_SIGNATURES unless told), and
+    they all come before the driver's first line."""
     last_report = None
     for i, line in enumerate(text.splitlines()):
         found = console.find_reports(line)
         if not found:
             continue
-        if not any(sig.search(line) for sig in BOOT_RETRY_SIGNATURES):
+        if not any(sig.search(line) for sig in signatures):
             return False
         last_report = i
     driver = next((i for i, line in enumerate(text.splitlines()) if "vmw_pvscsi" in line), None)
@@ -273,6 +273,8 @@ class Guest:
         self.module_ranges: list[tuple[str, int, int]] = []
         self.keep_logs = os.environ.get("PVSCSI_KEEP_LOGS") == "1"
         self.kdir = paths.kdir(config.kconfig)
+        # The reports during boot that allow another boot (start()).
+        self.boot_retry_signatures = BOOT_RETRY_SIGNATURES
 
     # ---- lifecycle -------------------------------------------------------
 
@@ -401,7 +403,7 @@ class Guest:
             self._boot()
             reports = self.reports()
             if (not reports or self.allow_reports or attempt == attempts
-                    or not boot_retry_allowed(self.console())):
+                    or not boot_retry_allowed(self.console(), self.boot_retry_signatures)):
                 return
             kept = self.dir / f"boot-report-console-{attempt}.log"
             shutil.copyfile(self.console_path, kept)

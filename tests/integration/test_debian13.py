@@ -9,6 +9,7 @@ the README's Debian instructions."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -83,6 +84,38 @@ def test_package_builds_a_signed_module_for_each_flavour(system):
                             text=True, check=True).stdout
     for flavour in FLAVOURS:
         assert f"vmw_pvscsi_rs/0.1.0, {system.abi}-{flavour}, x86_64: installed" in status, status
+
+
+def test_driver_layer_and_sample_build_with_the_stock_toolchain(system):
+    """The driver, the SCSI layer and its second user (the RAM-backed
+    sample, which the package does not ship) build against the stock
+    kernel's regenerated tree with its own toolchain (rustc 1.85.1, gcc-14)
+    with no warning: C warnings and Rust warnings are errors here, and the
+    KUnit suites are left out (the stock kernel has no CONFIG_KUNIT)."""
+    root = system.root
+    src = root / "tmp/src"
+    shutil.rmtree(src, ignore_errors=True)
+    (src / "drivers/scsi").mkdir(parents=True)
+    (src / "samples").mkdir()
+    shutil.copy(paths.TOP / "Kbuild", src)
+    for d in ("drivers/scsi/vmw_pvscsi_rs", "drivers/scsi/rust_scsi", "samples/rust_scsi_ram"):
+        shutil.copytree(paths.TOP / d, src / d)
+    for flavour in FLAVOURS:
+        release = f"{system.abi}-{flavour}"
+        res = subprocess.run([str(paths.SCRIPTS / "debian13"), "chroot", str(root), "make", "-C",
+                              f"/var/lib/vmw_pvscsi_rs/kbuild/{release}", "M=/tmp/src", f"MO=/tmp/out-{flavour}",
+                              "PVSCSI_SAMPLES=1", "KCFLAGS=-Werror", "KRUSTFLAGS=-Dwarnings", "modules"],
+                             capture_output=True, text=True, timeout=1200)
+        out = res.stdout + res.stderr
+        assert res.returncode == 0, out[-3000:]
+        assert "warning" not in out.lower(), out[-3000:]
+        for ko in ("drivers/scsi/vmw_pvscsi_rs/vmw_pvscsi_rs.ko", "samples/rust_scsi_ram/rust_scsi_ram.ko"):
+            built = root / f"tmp/out-{flavour}" / ko
+            assert built.is_file(), (release, ko)
+            # No KUnit suite in the module (its kunit_test_suites section).
+            sections = subprocess.run(["objdump", "-h", str(built)], capture_output=True, text=True,
+                                      check=True).stdout
+            assert "kunit" not in sections, (release, ko)
 
 
 def test_stock_kernel_runs_the_driver(system):
@@ -170,3 +203,37 @@ def test_root_disk_on_pvscsi_through_the_initramfs(system):
             if boot < 2:
                 g.shutdown_with("systemctl reboot", timeout=300)
     assert digest and len(digest) == 64
+
+
+def test_a_mismatch_is_refused_before_anything_is_built(system, tmp_path):
+    """scripts/dkms-rust-kbuild, as the package runs it, in the installed
+    system: another rustc than the kernel's is refused at once, naming the
+    version needed; and Rust build output that does not match the kernel's
+    exported symbols (its Module.symvers doctored: `core`'s crate hash
+    changed, as another rustc's would be) is refused after regenerating,
+    naming both hashes, with no tree left behind."""
+    root = system.root
+    release = system.release
+    helper = "/usr/src/vmw_pvscsi_rs-0.1.0/scripts/dkms-rust-kbuild"
+    fake = root / "tmp/rustc-1.98.1"
+    fake.write_text("#!/bin/sh\necho 'rustc 1.98.1 (f3a7b3ba1 2026-10-01) (built from a source tarball)'\n")
+    fake.chmod(0o755)
+
+    def run(*cmd: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(paths.SCRIPTS / "debian13"), "chroot", str(root), *cmd],
+                              capture_output=True, text=True, timeout=1200)
+
+    res = run("env", "RUSTC=/tmp/rustc-1.98.1", helper, f"/usr/src/linux-headers-{release}", "/tmp/kb-rustc")
+    assert res.returncode != 0
+    assert "install rustc 1.85.1" in res.stderr, res.stderr[-2000:]
+    assert not (root / "tmp/kb-rustc").exists()
+
+    res = run("sh", "-c", f"rm -rf /tmp/hdr && cp -a /usr/src/linux-headers-{release} /tmp/hdr && "
+              "sed -i 's/Cs2lKf6AS60Zg_4core/Cs0000000000Z_4core/' /tmp/hdr/Module.symvers && "
+              "sed -i 's|^KBUILD_OUTPUT=.*|KBUILD_OUTPUT=/tmp/hdr|' /tmp/hdr/Makefile && "
+              f"{helper} /tmp/hdr /tmp/kb-symvers")
+    assert res.returncode != 0
+    assert re.search(r"error: \d+ of the \d+ Rust symbols regenerated for .* are not exported by the kernel "
+                     r".*crate hashes here: Cs2lKf6AS60Zg_4core Csb5MLIFMWygY_6kernel, in the kernel's "
+                     r"Module.symvers: Cs0000000000Z_4core Csb5MLIFMWygY_6kernel", res.stderr), res.stderr[-2000:]
+    assert not (root / "tmp/kb-symvers").exists()

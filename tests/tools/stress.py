@@ -9,7 +9,8 @@ debug   the stress tests of tests/integration (every case marked `stress`,
         reset storms on two disks under fio verify, repeated aborts beside a
         verifying disk, host resets during hot-adds; test_pm.py's sleep
         cycles) on the `debug` kernel (KASAN, lockdep, ...), the root-disk
-        and in-tree cases on the `builtin` and `intree` kernels.
+        and in-tree cases on the `builtin` and `intree` kernels, and
+        test_debian13.py on Debian 13's stock kernel (scripts/debian13).
 kcsan   the concurrency cases (KCSAN_CASES: reset storm, polled and
         interrupt-driven I/O at once, hot-plug storm, a host reset during a
         hot-add, aborts beside I/O) on the `kcsan` kernel: the debug kernel
@@ -61,6 +62,9 @@ CASES = [
     "test_io.py::test_filesystem_fill_and_read_back",
     "test_sense.py",
     "test_shutdown.py",
+    # Debian 13's stock kernel with the DKMS package (one node: its three
+    # cases share the installed system and its images, about 7 minutes).
+    "test_debian13.py",
 ]
 # The kcsan stage: the cases where the driver's paths run concurrently with
 # each other and with the SCSI midlayer and blk-mq (node ids, relative to
