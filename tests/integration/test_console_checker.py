@@ -174,3 +174,23 @@ def test_boot_is_retried_only_for_the_known_early_report(lines, allowed):
     (BOOT_RETRY_SIGNATURES), never for another report, and never once the
     driver said anything."""
     assert boot_retry_allowed("\n".join(["[    0.0] Linux version 7.3.4", *lines])) == allowed
+
+
+STOCK_INT3 = ["[    1.30] Oops: int3: 0000 [#1] SMP NOPTI",
+              "[    1.30] Oops: int3: 0000 [#2] SMP NOPTI",
+              "[    1.30] Kernel panic - not syncing: Fatal exception in interrupt"]
+
+
+def test_stock_kernel_boot_retry_takes_only_its_early_int3_oops():
+    """Debian 13's stock kernel guests (harness/debian13.py) may boot again
+    for the early int3 Oops TCG causes, before the driver's first line;
+    other guests may not, and an int3 Oops after the driver spoke fails."""
+    from harness.debian13 import STOCK_BOOT_RETRY_SIGNATURES
+    from harness.guest import BOOT_RETRY_SIGNATURES
+    stock = [*BOOT_RETRY_SIGNATURES, *STOCK_BOOT_RETRY_SIGNATURES]
+    log = "\n".join(["[    0.0] Linux version 7.3.4", *STOCK_INT3])
+    assert boot_retry_allowed(log, stock)
+    assert not boot_retry_allowed(log)
+    assert not boot_retry_allowed("\n".join([DRIVER_LINE, *STOCK_INT3]), stock)
+    assert not boot_retry_allowed("\n".join([*STOCK_INT3, "[    1.4] BUG: unable to handle page fault"]),
+                                  stock)
