@@ -38,12 +38,25 @@ KCONFIG = os.environ.get("PVSCSI_KCONFIG", "debug")
 # out a test's wait (see Documentation/scsi/vmw_pvscsi_rs-testing.rst).
 JOBS = max(1, int(os.environ.get("PVSCSI_TEST_JOBS", "1")))
 LOGS = paths.LOGS
-passed = failed = 0
+passed = failed = skipped = 0
 failures: list[str] = []
+# (reason, count) of the skipped integration cases, for the summary.
+skip_reasons: dict[str, int] = {}
+# Every step's title and duration, for durations.json.
+steps: list[dict] = []
+_step_start: float | None = None
 
 
 def step(title: str) -> None:
-    print(f"\n=== {title}", flush=True)
+    """Starts a step: prints its title and times it (until the next one)."""
+    global _step_start
+    now = time.monotonic()
+    if steps and _step_start is not None:
+        steps[-1]["seconds"] = round(now - _step_start, 1)
+    if title:
+        steps.append({"step": title, "seconds": None})
+        print(f"\n=== {title}", flush=True)
+    _step_start = now
 
 
 def record(ok_count: int, fail_count: int, what: str | None = None) -> None:
@@ -138,8 +151,8 @@ def integration_tests() -> None:
                           "-m", "not stress", "--durations=30", f"--junitxml={junit}",
                           str(TOP / "tests/integration")],
                          cwd=TOP / "tests")
-    write_durations(junit, LOGS / "durations.json")
     ok = bad = 0
+    global skipped
     if junit.exists():
         root = ET.parse(junit).getroot()
         for suite in root.iter("testsuite"):
@@ -147,25 +160,37 @@ def integration_tests() -> None:
             bad_here = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
             bad += bad_here
             ok += tests - bad_here - int(suite.get("skipped", 0))
+        for case in root.iter("testcase"):
+            skip = case.find("skipped")
+            if skip is not None:
+                skipped += 1
+                reason = (skip.get("message") or "no reason given").strip()
+                skip_reasons[reason] = skip_reasons.get(reason, 0) + 1
     if res.returncode != 0 and bad == 0:
         bad = 1
     record(ok, bad, f"integration tests (guest logs of failed runs: {LOGS})")
 
 
-def write_durations(junit: Path, out: Path) -> None:
-    """Every case's time, slowest first (what to trim when the run grows)."""
-    if not junit.exists():
-        return
-    cases = [{"case": f"{c.get('classname', '')}::{c.get('name', '')}",
-              "seconds": round(float(c.get("time", 0)), 1)}
-             for c in ET.parse(junit).getroot().iter("testcase")]
+def write_durations(junit: Path, out: Path, total: float) -> None:
+    """Every step's time (build, static checks, host tests, fuzz, the
+    integration tests, whose test_foundation case runs the KUnit suites)
+    and every integration case's, slowest first (what to trim when the run
+    grows), with the whole run's."""
+    cases = []
+    if junit.exists():
+        cases = [{"case": f"{c.get('classname', '')}::{c.get('name', '')}",
+                  "seconds": round(float(c.get("time", 0)), 1)}
+                 for c in ET.parse(junit).getroot().iter("testcase")]
     cases.sort(key=lambda c: -c["seconds"])
-    out.write_text(json.dumps({"jobs": JOBS, "cases": cases}, indent=2) + "\n")
+    out.write_text(json.dumps({"jobs": JOBS, "total_seconds": round(total, 1), "steps": steps,
+                               "cases": cases}, indent=2) + "\n")
 
 
 def main() -> int:
     start = time.monotonic()
     LOGS.mkdir(parents=True, exist_ok=True)
+    # A run that never reaches the integration step has no cases of its own.
+    (LOGS / "pytest.xml").unlink(missing_ok=True)
     if build():
         qemu_vmware()
         check()
@@ -175,11 +200,17 @@ def main() -> int:
     else:
         host_tests()
         fuzz_smoke()
-    minutes, seconds = divmod(int(time.monotonic() - start), 60)
-    print(f"\n=== make test finished in {minutes} min {seconds} s")
+    step("")
+    total = time.monotonic() - start
+    write_durations(LOGS / "pytest.xml", LOGS / "durations.json", total)
+    minutes, seconds = divmod(int(total), 60)
+    print(f"\n=== make test finished in {minutes} min {seconds} s (each step's and case's time: "
+          f"{LOGS / 'durations.json'})")
     for f in failures:
         print(f"FAILED: {f}")
-    print(f"summary: {passed} passed, {failed} failed", flush=True)
+    for reason, count in sorted(skip_reasons.items()):
+        print(f"skipped: {count} x {reason}")
+    print(f"summary: {passed} passed, {failed} failed, {skipped} skipped", flush=True)
     return 1 if failed else 0
 
 

@@ -21,7 +21,7 @@ import time
 from .gdbstub import GdbError
 from .guest import Disk, Guest, GuestError
 from .pvring import CMP_PROD, Injector, Layout, Rings, msg_pages, ring_setups
-from .scsi import RS, host_disks, wait_for
+from .scsi import RS, host_disks, hot_add_null, wait_for
 
 TRACE = ["pvscsi_tx_rings_ppn", "pvscsi_msg_ring_put"]
 # SCSI command timeout on the lying controller: a command whose completion
@@ -141,10 +141,7 @@ def setup(g: Guest, driver: str, messages: bool = True) -> tuple[Layout, str, st
         # One message from the device shows where the message ring is.
         mon = g.qmp()
         try:
-            mon.cmd("blockdev-add", **{"driver": "null-co", "node-name": "probe", "size": 16 << 20,
-                                       "read-zeroes": True})
-            mon.cmd("device_add", **{"driver": "scsi-hd", "bus": "pv0.0", "scsi-id": 3, "lun": 0,
-                                     "drive": "probe", "id": "dev-probe"})
+            hot_add_null(mon, "probe", 3, size_mb=16)
         finally:
             mon.close()
         layout.msg_pages = wait_for("the hot-add message", lambda: msg_pages(g.trace()), 60)[:1]

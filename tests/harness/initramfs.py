@@ -14,6 +14,7 @@ Modules go to /modules, not /lib/modules: nothing in the guest loads a driver
 by alias, so the C vmw_pvscsi is only ever loaded when a test asks for it.
 """
 
+import functools
 import hashlib
 import os
 import re
@@ -24,9 +25,9 @@ from pathlib import Path
 from . import paths
 from .cpio import CpioWriter
 
-# Host binaries copied into the guest, with the shared libraries they link.
+# Host binaries copied into the guest, with the shared libraries they link
+# (and fio, built by scripts/fio-build: fio()).
 TOOLS = [
-    "/usr/bin/fio",
     "/sbin/mke2fs",
     "/usr/bin/sg_inq",
     "/usr/bin/sg_readcap",
@@ -56,9 +57,22 @@ def _libs(binary: str) -> list[str]:
     return libs
 
 
+@functools.cache
+def fio() -> str:
+    """The guests' fio: Debian's fio 3.33 built without the engines that
+    link Ceph, GlusterFS, RDMA and the like (scripts/fio-build), which were
+    84 MB of the initramfs. It is /usr/bin/fio in the guest."""
+    return paths._script("fio-build")
+
+
+def _tools() -> list[tuple[str, str]]:
+    """(host path, guest path) of every tool of the base archive."""
+    return [(fio(), "/usr/bin/fio"), *((t, t) for t in TOOLS)]
+
+
 def _base_key() -> str:
-    h = hashlib.sha256(b"base-v2")
-    for f in [BUSYBOX, *TOOLS]:
+    h = hashlib.sha256(b"base-v3")
+    for f in [BUSYBOX, *(host for host, _ in _tools())]:
         st = os.stat(f)
         h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()[:12]
@@ -66,7 +80,7 @@ def _base_key() -> str:
 
 def base_archive() -> Path:
     """Returns the cached base archive, building it when missing."""
-    for f in [BUSYBOX, *TOOLS]:
+    for f in [BUSYBOX, *(host for host, _ in _tools())]:
         if not os.access(f, os.X_OK):
             raise RuntimeError(f"{f} is missing: run scripts/bootstrap")
     out = paths.CACHE / "initramfs" / f"base-{_base_key()}.cpio"
@@ -81,8 +95,8 @@ def base_archive() -> Path:
     w.file("bin/busybox", Path(BUSYBOX).read_bytes(), 0o755)
     w.symlink("bin/sh", "busybox")
     seen = set()
-    for tool in TOOLS:
-        w.file(tool, Path(tool).read_bytes(), 0o755)
+    for tool, guest in _tools():
+        w.file(guest, Path(tool).read_bytes(), 0o755)
         for lib in _libs(tool):
             if lib not in seen:
                 seen.add(lib)

@@ -92,24 +92,51 @@ def data_roundtrip(g: Guest, dev: str, mib: int = 4, seek_mib: int = 0) -> None:
     g.run(roundtrip_script(dev, mib, seek_mib))
 
 
+def hot_add_null(mon, node: str, target: int, size_mb: int = 32, bus: str = "pv0") -> str:
+    """Hot-adds, through the QMP monitor `mon`, a null-co disk (reads give
+    zeroes) of `size_mb` MiB as node `node` at `target` of controller
+    `bus`; returns its device id, dev-<node>, for device_del."""
+    mon.cmd("blockdev-add", **{"driver": "null-co", "node-name": node, "size": size_mb << 20,
+                               "read-zeroes": True})
+    mon.cmd("device_add", **{"driver": "scsi-hd", "bus": f"{bus}.0", "scsi-id": target, "lun": 0,
+                             "drive": node, "id": f"dev-{node}"})
+    return f"dev-{node}"
+
+
+def background(cmd: str, tag: str) -> str:
+    """A guest script that starts `cmd` in the background: its output in
+    /tmp/<tag>.log, its exit status in /tmp/<tag>.rc once it ends, and in
+    /tmp/<tag>.pid a process that lives exactly as long as `cmd` (for
+    wait_inflight and wait_background)."""
+    return (f"rm -f /tmp/{tag}.rc; ({cmd}; echo $? > /tmp/{tag}.rc) > /tmp/{tag}.log 2>&1 < /dev/null & "
+            f"echo $! > /tmp/{tag}.pid")
+
+
+def wait_background(g: Guest, tag: str, timeout: float = 600.0) -> None:
+    """Waits for the command background() started as `tag` and checks that
+    it exited with status 0 (saying what it printed otherwise)."""
+    g.run(f"while kill -0 $(cat /tmp/{tag}.pid) 2>/dev/null; do sleep 0.2; done", timeout=timeout)
+    rc = g.run(f"cat /tmp/{tag}.rc 2>/dev/null || echo none").strip()
+    assert rc == "0", f"`{tag}` exited with status {rc}:\n" + g.run(f"tail -n 20 /tmp/{tag}.log; true")
+
+
 def start_polled_job(g: Guest, dev: str, tag: str, iodepth: int, runtime_s: int,
                      offset_mb: int = 0) -> None:
     """Starts, in the background, an io_uring IOPOLL (fio `hipri`) random
     write-and-verify job of 8 MiB at `offset_mb` of /dev/`dev`, for
     `runtime_s` seconds of the guest's waking time (verifying as it goes:
     verify_backlog), and waits until it has commands in flight."""
-    g.run(f"fio --name={tag} --filename=/dev/{dev} --ioengine=io_uring --hipri=1 --direct=1 "
-          f"--rw=randwrite --bs=4k --iodepth={iodepth} --offset={offset_mb}M --size=8M "
-          f"--time_based --runtime={runtime_s} --verify=crc32c --verify_backlog=64 "
-          f"--verify_fatal=1 --output-format=json --output=/tmp/{tag}.json "
-          f"> /tmp/{tag}.log 2>&1 & echo $! > /tmp/{tag}.pid")
+    g.run(background(f"fio --name={tag} --filename=/dev/{dev} --ioengine=io_uring --hipri=1 --direct=1 "
+                     f"--rw=randwrite --bs=4k --iodepth={iodepth} --offset={offset_mb}M --size=8M "
+                     f"--time_based --runtime={runtime_s} --verify=crc32c --verify_backlog=64 "
+                     f"--verify_fatal=1 --output-format=json --output=/tmp/{tag}.json", tag))
     wait_inflight(g, dev, f"/tmp/{tag}.pid", f"/tmp/{tag}.log")
 
 
 def finish_polled_job(g: Guest, tag: str) -> dict:
     """Waits for the job of start_polled_job and checks its exit: no error,
     data written and read back. Returns fio's JSON document."""
-    g.run(f"while kill -0 $(cat /tmp/{tag}.pid) 2>/dev/null; do sleep 0.2; done", timeout=600)
+    wait_background(g, tag, 600)
     text = g.run(f"cat /tmp/{tag}.json")
     assert "{" in text, g.run(f"cat /tmp/{tag}.log")
     doc = json.loads(text[text.index("{"):])
@@ -121,13 +148,15 @@ def finish_polled_job(g: Guest, tag: str) -> dict:
 
 def start_verify(g: Guest, devs: list[str], tag: str, size_mb: int = 8) -> None:
     """Starts fio write+verify passes on `devs`, repeated until /tmp/<tag>.stop
-    exists; each pass writes its JSON report to /tmp/<tag>-<n>.json."""
+    exists; each pass writes its JSON report to /tmp/<tag>-<n>.json and its
+    exit status to /tmp/<tag>-<n>.rc."""
     jobs = " ".join(f"--name={d} --filename=/dev/{d}" for d in devs)
-    g.run(f"rm -f /tmp/{tag}.stop /tmp/{tag}-*.json; "
+    g.run(f"rm -f /tmp/{tag}.stop /tmp/{tag}-*.json /tmp/{tag}-*.rc; "
           f"(n=0; while [ ! -e /tmp/{tag}.stop ]; do n=$((n+1)); "
           "fio --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16 "
           f"--size={size_mb}M --verify=crc32c --do_verify=1 --verify_fatal=1 "
           f"--output-format=json --output=/tmp/{tag}-$n.json {jobs} > /dev/null 2>&1; "
+          f"echo $? > /tmp/{tag}-$n.rc; "
           f"done; touch /tmp/{tag}.done) > /dev/null 2>&1 &")
 
 
@@ -138,6 +167,8 @@ def stop_verify(g: Guest, tag: str, size_mb: int = 8) -> int:
     names = g.run(f"ls /tmp/{tag}-*.json").split()
     assert names, "fio never ran"
     for name in names:
+        rc = g.run(f"cat {name.removesuffix('.json')}.rc").strip()
+        assert rc == "0", f"fio pass {name} exited with {rc}"
         text = g.run(f"cat {name}")
         doc = json.loads(text[text.index("{"):])
         for job in doc["jobs"]:

@@ -82,14 +82,21 @@ def test_lying_device(make_guest):
 
 @pytest.mark.stress
 def test_c_driver_trusts_context_ids(make_guest):
-    """The record of what completions with corrupt context ids do to the C
-    driver: it indexes its command table with them unchecked. Recorded, not
-    required; the Rust driver survives the same corruptions above."""
+    """What completions with corrupt context ids do to the C driver: it
+    indexes its command table with them unchecked, and the documentation
+    says so ("within 20 corrupted context ids, a general protection fault in
+    pvscsi_process_completion_ring(), reported by KASAN as a wild memory
+    access"): the guest must crash with a report there. The Rust driver
+    survives the same corruptions above."""
     with make_guest(**adversity.campaign_config()) as g:
         g.allow_reports = True
         res = adversity.campaign(g, C, 20, seed=7, classes=["context"], budget_s=300)
         print(f"C driver, corrupt context ids: crashed={res.crashed} after "
               f"{res.total()} corruption(s): " + " | ".join(res.crash[:6]))
+        assert res.crashed, res
+        console = g.console()
+        assert re.search(r"KASAN|general protection fault", console), res.crash
+        assert "pvscsi_process_completion_ring" in console, res.crash
 
 
 @pytest.mark.stress

@@ -18,7 +18,8 @@ import pytest
 from harness import debian13, paths
 from harness.debian13 import StockGuest
 from harness.guest import Disk, GuestConfig
-from harness.scsi import RS, data_roundtrip, host_disks, start_verify, stop_verify, targets, wait_disks, wait_for
+from harness.scsi import (RS, data_roundtrip, host_disks, hot_add_null, start_verify, stop_verify, targets,
+                          wait_disks, wait_for)
 
 pytestmark = pytest.mark.stress
 
@@ -146,10 +147,7 @@ def test_stock_kernel_runs_the_driver(system):
         # Hot-add at target 5 and remove.
         mon = g.qmp()
         try:
-            mon.cmd("blockdev-add", **{"driver": "null-co", "node-name": "hot5", "size": 32 << 20,
-                                       "read-zeroes": True})
-            mon.cmd("device_add", **{"driver": "scsi-hd", "bus": "pv0.0", "scsi-id": 5, "lun": 0,
-                                     "drive": "hot5", "id": "dev-hot5"})
+            hot_add_null(mon, "hot5", 5)
             dev = wait_for("0:0:5:0 to appear", lambda: host_disks(g, RS).get("0:0:5:0"))
             g.run(f"dd if=/dev/{dev} of=/dev/null bs=64k count=64 iflag=direct")
             mon.cmd("device_del", id="dev-hot5")

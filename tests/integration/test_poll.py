@@ -17,8 +17,8 @@ import re
 import pytest
 
 from harness.guest import Disk, Guest, GuestConfig
-from harness.scsi import RS, finish_polled_job, fio_errors, fio_json, load, start_polled_job, \
-    wait_disks, wait_inflight
+from harness.scsi import RS, background, finish_polled_job, fio_errors, fio_json, hot_add_null, load, \
+    start_polled_job, wait_background, wait_disks, wait_inflight
 
 IOS = 2000
 MSI = "pvscsi_update_irq_msi"
@@ -152,10 +152,9 @@ def test_polled_commands_complete_when_nobody_polls(polled):
         tmo = g.run(f"cat /sys/block/{dev}/device/iotmo_cnt").strip()
         unpolled_attr = f"/sys/class/scsi_host/host{host}/unpolled_completions"
         unpolled_before = int(g.run(f"cat {unpolled_attr}"))
-        g.run(f"fio --name=p --filename=/dev/{dev} --ioengine=io_uring --hipri=1 --direct=1 "
-              "--rw=randwrite --bs=4k --iodepth=4 --size=8M --verify=crc32c --do_verify=1 "
-              "--verify_fatal=1 --output-format=json --output=/tmp/p.json "
-              "> /tmp/p.log 2>&1 & echo $! > /tmp/p.pid")
+        g.run(background(f"fio --name=p --filename=/dev/{dev} --ioengine=io_uring --hipri=1 --direct=1 "
+                         "--rw=randwrite --bs=4k --iodepth=4 --size=8M --verify=crc32c --do_verify=1 "
+                         "--verify_fatal=1 --output-format=json --output=/tmp/p.json", "p"))
         wait_inflight(g, dev, "/tmp/p.pid", "/tmp/p.log")
         # Stop every fio process at a moment it has commands in flight.
         out = g.run("pids=$(pidof fio); i=0; while [ $i -lt 500 ]; do kill -STOP $pids; "
@@ -178,8 +177,8 @@ def test_polled_commands_complete_when_nobody_polls(polled):
         g.run(f"sleep {2 * SHORT_TIMEOUT_S}")
         assert g.run(f"cat /sys/block/{dev}/device/iotmo_cnt").strip() == tmo
         assert g.run(f"cat /sys/block/{dev}/device/state").strip() == "running"
-        g.run("kill -CONT $(pidof fio); while kill -0 $(cat /tmp/p.pid) 2>/dev/null; "
-              "do sleep 0.2; done", timeout=600)
+        g.run("kill -CONT $(pidof fio)")
+        wait_background(g, "p", 600)
         text = g.run("cat /tmp/p.json")
         doc = json.loads(text[text.index("{"):])
         assert fio_errors(doc) == 0, g.run("cat /tmp/p.log")
@@ -215,10 +214,7 @@ def test_polled_io_takes_no_interrupt_after_a_hot_add(polled):
     before = polled_msis()
     mon = g.qmp()
     try:
-        mon.cmd("blockdev-add", **{"driver": "null-co", "node-name": "hot5",
-                                   "size": 32 << 20, "read-zeroes": True})
-        mon.cmd("device_add", **{"driver": "scsi-hd", "bus": "pv0.0", "scsi-id": 5,
-                                 "lun": 0, "drive": "hot5", "id": "dev-hot5"})
+        hot_add_null(mon, "hot5", 5)
     finally:
         mon.close()
     wait_disks(g, RS, 2)
