@@ -38,6 +38,8 @@ KCONFIG = os.environ.get("PVSCSI_KCONFIG", "debug")
 # out a test's wait (see Documentation/scsi/vmw_pvscsi_rs-testing.rst).
 JOBS = max(1, int(os.environ.get("PVSCSI_TEST_JOBS", "1")))
 LOGS = paths.LOGS
+# One line a guest (harness/guest.py _record_times): boot, leak scans, life.
+GUESTS = LOGS / "guests.jsonl"
 passed = failed = skipped = 0
 failures: list[str] = []
 # (reason, count) of the skipped integration cases, for the summary.
@@ -175,15 +177,23 @@ def write_durations(junit: Path, out: Path, total: float) -> None:
     """Every step's time (build, static checks, host tests, fuzz, the
     integration tests, whose test_foundation case runs the KUnit suites)
     and every integration case's, slowest first (what to trim when the run
-    grows), with the whole run's."""
+    grows), with the whole run's; and every guest's life (boot, leak scans,
+    the whole), longest first, with their sums."""
     cases = []
     if junit.exists():
         cases = [{"case": f"{c.get('classname', '')}::{c.get('name', '')}",
                   "seconds": round(float(c.get("time", 0)), 1)}
                  for c in ET.parse(junit).getroot().iter("testcase")]
     cases.sort(key=lambda c: -c["seconds"])
+    guests = []
+    if GUESTS.exists():
+        guests = [json.loads(line) for line in GUESTS.read_text().splitlines() if line.strip()]
+    guests.sort(key=lambda g: -g.get("life_s", 0))
     out.write_text(json.dumps({"jobs": JOBS, "total_seconds": round(total, 1), "steps": steps,
-                               "cases": cases}, indent=2) + "\n")
+                               "guest_count": len(guests),
+                               "guest_seconds": {k: round(sum(g.get(k, 0) for g in guests), 1)
+                                                 for k in ("life_s", "boot_s", "leak_scan_s")},
+                               "cases": cases, "guests": guests}, indent=2) + "\n")
 
 
 def main() -> int:
@@ -191,6 +201,7 @@ def main() -> int:
     LOGS.mkdir(parents=True, exist_ok=True)
     # A run that never reaches the integration step has no cases of its own.
     (LOGS / "pytest.xml").unlink(missing_ok=True)
+    GUESTS.unlink(missing_ok=True)
     if build():
         qemu_vmware()
         check()

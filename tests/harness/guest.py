@@ -173,7 +173,11 @@ class GuestConfig:
     ram_below_4g_mb: int | None = None
     virtio_scsi: bool = False
     cpus: int = 2
-    memory_mb: int = 2048
+    # 1 GiB: kmemleak's scans at a teardown guest's end take about 8 s
+    # against 13-16 s with 2 GiB (tests/tools/leak_scan_cost.py, 2026-12-06:
+    # Documentation/scsi/results/leak-scan-cost-2026-12-06.txt); no case needs
+    # more, save those that put RAM above 4 GiB.
+    memory_mb: int = 1024
     append: str = ""
     extra_qemu: list[str] = dataclasses.field(default_factory=list)
     icount: bool = False
@@ -250,6 +254,8 @@ class Guest:
         self.with_rs = with_rs
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.dir = paths.LOGS / f"{config.name}-{stamp}-{os.getpid()}"
+        # What _record_times() writes: set by start() and stop().
+        self._times: dict = {}
         self.console_path = self.dir / "console.log"
         # UNIX socket paths must stay below 108 bytes, whatever the log
         # folder's name: the sockets live in a short folder of their own.
@@ -399,11 +405,15 @@ class Guest:
         at once: an intermittent defect is not retried away.
         """
         attempts = max(BOOT_ATTEMPTS, self.cfg.boot_attempts)
+        self._times = {"guest": self.cfg.name, "test": os.environ.get("PYTEST_CURRENT_TEST", "")
+                       .rsplit(" ", 1)[0], "started": time.monotonic()}
         for attempt in range(1, attempts + 1):
             self._boot()
             reports = self.reports()
             if (not reports or self.allow_reports or attempt == attempts
                     or not boot_retry_allowed(self.console(), self.boot_retry_signatures)):
+                self._times["boot_s"] = time.monotonic() - self._times["started"]
+                self._times["boots"] = attempt
                 return
             kept = self.dir / f"boot-report-console-{attempt}.log"
             shutil.copyfile(self.console_path, kept)
@@ -472,11 +482,14 @@ class Guest:
                 os.killpg(self.qemu.pid, signal.SIGKILL)
                 self.qemu.wait()
             else:
+                stopping = time.monotonic()
                 try:
                     problems += self.leaks()
                     self._send("poweroff -f")
                 except (OSError, GuestError) as e:
                     problems.append(f"before power-off: {e}")
+                powering_off = time.monotonic()
+                self._times["leak_scan_s"] = powering_off - stopping
                 try:
                     self.qemu.wait(timeout=self.poweroff_s)
                 except subprocess.TimeoutExpired:
@@ -487,6 +500,7 @@ class Guest:
         if self.agent:
             self.agent.close()
             self.agent = None
+        self._record_times()
         reports = [] if self.allow_reports else self.reports()
         problems += reports
         if problems and not failed:
@@ -495,6 +509,24 @@ class Guest:
             raise GuestError("kernel error reports on the console of "
                              f"{self.cfg.name} (log: {self.console_path}):\n  " + "\n  ".join(problems[:20]))
         self._cleanup(failed)
+
+    def _record_times(self) -> None:
+        """Appends this guest's life to build/logs/guests.jsonl (run_tests.py
+        puts it in durations.json): its boot (with the boots it took), the
+        leak scans and the whole life from QEMU's first start to the
+        power-off; what its test did in between is the rest."""
+        t = self._times
+        if "started" not in t:
+            return
+        started = t.pop("started")
+        t["life_s"] = time.monotonic() - started
+        rec = {k: round(v, 1) if isinstance(v, float) else v for k, v in t.items()}
+        try:
+            paths.LOGS.mkdir(parents=True, exist_ok=True)
+            with open(paths.LOGS / "guests.jsonl", "a") as f:
+                f.write(json.dumps(rec) + "\n")
+        except OSError as e:
+            print(f"note: guest times not recorded: {e}", file=sys.stderr)
 
     def leaks(self) -> list[str]:
         """Runs a kmemleak scan (when the kernel has kmemleak and no test

@@ -25,11 +25,11 @@ MODES = {
 def booted(kconfig):
     """One guest for both modes: the mode is a module parameter."""
     disks = [Disk(scsi_id=0, size_mb=96), Disk(scsi_id=1, size_mb=96)]
-    # 2 GiB of 3 above 4 GiB. QEMU traces the ring pages the driver
+    # 1 GiB of 1.5 above 4 GiB. QEMU traces the ring pages the driver
     # registers (stock QEMU's trace of SG elements shows no addresses; the
     # VMware mode's does: test_vmware.py).
-    cfg = GuestConfig(kconfig=kconfig, disks=disks, name="io", memory_mb=3072,
-                      ram_below_4g_mb=1024, trace=["pvscsi_tx_rings_ppn"])
+    cfg = GuestConfig(kconfig=kconfig, disks=disks, name="io", memory_mb=1536,
+                      ram_below_4g_mb=512, trace=["pvscsi_tx_rings_ppn"])
     with Guest(cfg) as g:
         yield g
 

@@ -54,7 +54,7 @@ TRACE = ["pvscsi_on_cmd_*", "pvscsi_io_write", "pvscsi_req_call_pickup",
 def guest(kconfig):
     cfg = GuestConfig(kconfig=kconfig, name="vmware", vmware_qemu=True, pvscsi_count=3,
                       pvscsi_props=[PV0, PV1, PV2], disks=DISKS, trace=TRACE,
-                      memory_mb=3072, ram_below_4g_mb=1024)
+                      memory_mb=1536, ram_below_4g_mb=512)
     with Guest(cfg) as g:
         g.bdfs = g.pvscsi_bdfs()
         assert len(g.bdfs) == 3, g.bdfs
