@@ -31,7 +31,7 @@
 KCONFIG ?= debug
 export KCONFIG KDIR LLVM
 
-.PHONY: all modules install uninstall check deb test run bench profile stress soak fuzz bootstrap kernel print-kdir print-module \
+.PHONY: all modules install uninstall check deb test run bench profile stress soak midlayer-uaf fuzz bootstrap kernel print-kdir print-module \
 	rust-analyzer clean
 
 all: modules
@@ -68,6 +68,9 @@ stress:
 
 soak:
 	@scripts/soak $(SOAK_ARGS)
+
+midlayer-uaf:
+	@scripts/midlayer-uaf test
 
 fuzz:
 	@scripts/fuzz $(FUZZ_ARGS)

@@ -94,6 +94,9 @@ class Result:
     # found again by a scan).
     disks_removed: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)
+    # What setup() returned, the lying controller's disk as it is at the
+    # end: for cases that go on in the same guest.
+    setup: tuple | None = dataclasses.field(default=None, repr=False)
 
     def total(self) -> int:
         return sum(self.injected.values())
@@ -331,6 +334,7 @@ def campaign(g: Guest, driver: str, injections: int, seed: int = 0, classes: lis
         res.crash = _first_report(g.console())
         return res
     _finish(g, driver, res, dev0, host0)
+    res.setup = (layout, dev0, dev1, host0)
     return res
 
 

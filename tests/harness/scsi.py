@@ -92,12 +92,14 @@ def data_roundtrip(g: Guest, dev: str, mib: int = 4, seek_mib: int = 0) -> None:
     g.run(roundtrip_script(dev, mib, seek_mib))
 
 
-def hot_add_null(mon, node: str, target: int, size_mb: int = 32, bus: str = "pv0") -> str:
+def hot_add_null(mon, node: str, target: int, size_mb: int = 32, bus: str = "pv0",
+                 latency_ms: int = 0) -> str:
     """Hot-adds, through the QMP monitor `mon`, a null-co disk (reads give
-    zeroes) of `size_mb` MiB as node `node` at `target` of controller
-    `bus`; returns its device id, dev-<node>, for device_del."""
+    zeroes; each request takes `latency_ms`) of `size_mb` MiB as node
+    `node` at `target` of controller `bus`; returns its device id,
+    dev-<node>, for device_del."""
     mon.cmd("blockdev-add", **{"driver": "null-co", "node-name": node, "size": size_mb << 20,
-                               "read-zeroes": True})
+                               "read-zeroes": True, "latency-ns": latency_ms * 1_000_000})
     mon.cmd("device_add", **{"driver": "scsi-hd", "bus": f"{bus}.0", "scsi-id": target, "lun": 0,
                              "drive": node, "id": f"dev-{node}"})
     return f"dev-{node}"
@@ -221,3 +223,28 @@ def root_disk_io_and_poweroff(g: Guest) -> subprocess.CompletedProcess:
     g.shutdown_with("sync; mount -o remount,ro / && poweroff -f")
     return subprocess.run(["e2fsck", "-fn", str(g.dir / "root.img")], capture_output=True,
                           text=True)
+
+
+def reset_storm(g: Guest, a: str, b: str, rounds: int) -> float:
+    """`rounds` rounds of device, target, bus and host resets (sg_reset -d
+    -t -b -H) on disks `a` and `b` of one controller, one loop per disk,
+    both at once, in the guest: resets of the two targets race each other
+    (and the completions of the I/O they cancel). Every reset must succeed
+    without escalating (-N). Returns the seconds it took."""
+    start = time.monotonic()
+    g.run("rm -f /tmp/storm.err /tmp/storm.done.*; "
+          f"for d in {a} {b}; do (for r in $(seq {rounds}); do for f in -d -t -b -H; do "
+              # O_NONBLOCK (as sg_reset opens) gets EAGAIN while the other
+              # loop's reset is in progress (scsi_host_in_recovery counts
+              # tmf_in_progress): try again then. sg_reset words it
+              # "Resource temporarily unavailable" or, seen once on the
+              # kcsan kernel, "try again later, may be resetting now".
+              "n=0; until out=$(sg_reset -N $f /dev/$d 2>&1); do "
+              "case \"$out\" in *'temporarily unavailable'*|*'may be resetting now'*) "
+              "n=$((n+1)); "
+              "[ $n -lt 3000 ] && { sleep 0.1; continue; } ;; esac; "
+              "echo \"$d round $r: sg_reset $f failed: $out\" >> /tmp/storm.err; break; done; "
+          "done; done; touch /tmp/storm.done.$d) > /dev/null 2>&1 & done; "
+          f"while [ ! -e /tmp/storm.done.{a} ] || [ ! -e /tmp/storm.done.{b} ]; do sleep 0.5; done; "
+          "! cat /tmp/storm.err 2>/dev/null", timeout=300 * rounds)
+    return time.monotonic() - start

@@ -17,8 +17,8 @@ import time
 import pytest
 
 from harness.guest import Disk, Guest, GuestConfig
-from harness.scsi import (RS, data_roundtrip, host_disks, load, start_verify, stop_verify,
-                          wait_disks, wait_inflight)
+from harness.scsi import (RS, data_roundtrip, host_disks, load, reset_storm, start_verify,
+                          stop_verify, wait_disks, wait_inflight)
 
 SCALE = int(os.environ.get("PVSCSI_STRESS_SCALE", "1"))
 
@@ -27,7 +27,7 @@ SCALE = int(os.environ.get("PVSCSI_STRESS_SCALE", "1"))
 def test_reset_storm_under_verify(kconfig):
     """Device, target, bus and host resets on two disks (ids 0 and 20) of
     one controller, both disks at once, round after round, while fio
-    verifies both."""
+    verifies both. (make test runs one round in test_eh.py's guest.)"""
     rounds = 1 if SCALE == 1 else 2 * SCALE
     disks = [Disk(scsi_id=0, size_mb=64), Disk(scsi_id=20, size_mb=64)]
     with Guest(GuestConfig(kconfig=kconfig, disks=disks, name="eh-storm")) as g:
@@ -37,26 +37,7 @@ def test_reset_storm_under_verify(kconfig):
         b = next(d for h, d in devs.items() if h.endswith(":0:20:0"))
         start_verify(g, [a, b], "storm")
         wait_inflight(g, a)
-        start = time.monotonic()
-        # Every reset must succeed without escalating (-N). One loop per
-        # disk, both at once, in the guest: resets of the two targets race
-        # each other (and the completions of the I/O they cancel).
-        g.run("rm -f /tmp/storm.err /tmp/storm.done.*; "
-              f"for d in {a} {b}; do (for r in $(seq {rounds}); do for f in -d -t -b -H; do "
-                  # O_NONBLOCK (as sg_reset opens) gets EAGAIN while the other
-                  # loop's reset is in progress (scsi_host_in_recovery counts
-                  # tmf_in_progress): try again then. sg_reset words it
-                  # "Resource temporarily unavailable" or, seen once on the
-                  # kcsan kernel, "try again later, may be resetting now".
-                  "n=0; until out=$(sg_reset -N $f /dev/$d 2>&1); do "
-                  "case \"$out\" in *'temporarily unavailable'*|*'may be resetting now'*) "
-                  "n=$((n+1)); "
-                  "[ $n -lt 3000 ] && { sleep 0.1; continue; } ;; esac; "
-                  "echo \"$d round $r: sg_reset $f failed: $out\" >> /tmp/storm.err; break; done; "
-              "done; done; touch /tmp/storm.done.$d) > /dev/null 2>&1 & done; "
-              f"while [ ! -e /tmp/storm.done.{a} ] || [ ! -e /tmp/storm.done.{b} ]; do sleep 0.5; done; "
-              "! cat /tmp/storm.err 2>/dev/null", timeout=300 * SCALE)
-        elapsed = time.monotonic() - start
+        elapsed = reset_storm(g, a, b, rounds)
         passes = stop_verify(g, "storm")
         print(f"reset storm: {rounds} rounds x 8 resets in {elapsed:.0f} s, {passes} fio passes")
         assert g.bound_driver(bdf) == RS

@@ -21,8 +21,6 @@ system with the data in it, read on the host."""
 import shutil
 import subprocess
 
-import pytest
-
 from harness import paths
 from harness.guest import Guest, GuestConfig
 from harness.scsi import RS, root_disk_io_and_poweroff
@@ -56,10 +54,9 @@ def check_root_and_shut_down(g: Guest) -> None:
     assert got.strip() == MARKER
 
 
-# It needs the `builtin` kernel (about 16 minutes to build cold), which would
-# push a cold `make test` past CI's 90 minutes: `make stress` runs it, and
+# It needs the `builtin` kernel (about 16 minutes to build cold), which make
+# test's build steps build (run_tests.py tree_kernels) before any guest;
 # `make run ROOT=pvscsi` does the same by hand.
-@pytest.mark.stress
 def test_root_on_pvscsi_with_the_driver_built_in():
     cfg = GuestConfig(kconfig="builtin", root_disk=True, c_modules=False,
                       name="root-on-pvscsi-builtin")

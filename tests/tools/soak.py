@@ -49,6 +49,8 @@ def one(driver: str, injections: int, seed: int, classes: list[str] | None, name
             res = adversity.campaign(g, driver, injections, seed=seed, classes=classes,
                                      budget_s=budget_s, progress=log)
             out = dataclasses.asdict(res)
+            # The guest's ring layout and disks: of no use in the report.
+            out.pop("setup", None)
             out["uncounted"] = res.uncounted() if driver == RS else []
             out["reports"] = [] if driver != RS else g.reports()
     except (GuestError, OSError) as e:
@@ -58,7 +60,9 @@ def one(driver: str, injections: int, seed: int, classes: list[str] | None, name
     out["ok"] = bool(driver == RS and not out.get("crashed") and not out.get("error")
                      and not out.get("hung") and not out.get("notes")
                      and out.get("verify_failures") == 0 and out.get("recovered")
-                     and out.get("hotplug_after") and not out.get("uncounted"))
+                     and out.get("hotplug_after") and not out.get("uncounted")
+                     # A live disk the driver removed is a disk lost.
+                     and not out.get("disks_removed"))
     return out
 
 

@@ -93,7 +93,8 @@ KCSAN_CASES = [
 ]
 # The kernels the debug stage's cases need besides `debug` (test file ->
 # scripts/kernel variant); each takes about 16 minutes to build cold.
-EXTRA_KERNELS = {"test_root_disk.py": "builtin", "test_intree.py": "intree"}
+EXTRA_KERNELS = {"test_root_disk.py": "builtin", "test_intree.py": "intree",
+                 "test_midlayer_uaf.py": "uaf"}
 # The lines of a case's output kept as its figures.
 FIGURES = re.compile(r"(reset storm|hot-plug storm|polled|C driver after S3|aborts|sleep)")
 # A KCSAN report as the console checker words it in a GuestError.
