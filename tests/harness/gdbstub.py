@@ -53,8 +53,17 @@ class GdbStub:
             self.ack = False
         # QEMU stops the guest when a debugger connects; the stop reason.
         self.request("?")
-        if self.request("Qqemu.PhyMemMode:1") != "OK":
-            raise GdbError("QEMU refused physical memory mode")
+        # On a connection after the first, QEMU (its gdbstub state is
+        # global) also sends the stop reply of that stop unasked, ahead of
+        # or behind the answers above: skip stop replies until this
+        # request's own answer.
+        reply = self.request("Qqemu.PhyMemMode:1")
+        for _ in range(4):
+            if not reply or reply[0] not in "TS":
+                break
+            reply = self._recv(30.0) or ""
+        if reply != "OK":
+            raise GdbError(f"QEMU refused physical memory mode: {reply!r}")
 
     def close(self) -> None:
         """Continues the guest (if stopped) and disconnects."""

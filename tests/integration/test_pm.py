@@ -270,7 +270,8 @@ def test_hot_plug_work_waits_for_the_thaw(pm):
     print(f"disk 11 added at offset {added.start() if added else None} of the console, "
           f"the thaw began at {thawed}")
     assert added and thawed >= 0 and added.start() > thawed, log[-3000:]
-    g.run("echo none > /sys/power/pm_test")
+    # The other cases' pm_test waits are the default 5 s.
+    g.run("echo none > /sys/power/pm_test && echo 5 > /sys/module/suspend/parameters/pm_test_delay")
     with g.qmp() as mon:
         mon.cmd("device_del", id="dev-frozen")
         wait_event(mon, "DEVICE_DELETED", 60)
