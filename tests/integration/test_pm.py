@@ -290,7 +290,8 @@ def test_pm_test_devices(pm, state, down, up):
     stress`, hibernates for real). A polled job is in flight on disk 2 when
     the system goes down (start_sleeping_poller). The device saw the
     adapter reset and its rings set up again; the data written before is
-    read back, a verify pass follows, and no error handling ran."""
+    read back (and the polled job verified its own), and no error handling
+    ran. (The real sleeps below add a fio verify pass on every disk.)"""
     g = pm
     write_patterns(g, g.devs)
     before = len(g.trace())
@@ -303,7 +304,6 @@ def test_pm_test_devices(pm, state, down, up):
     assert restarted(g.trace()[before:]), g.trace()[before:][-3000:]
     check_sleeping_poller(g, g.polled, tmo)
     check_patterns(g, g.devs)
-    verify_all(g, g.devs)
     assert not re.search(ERROR_HANDLING, g.console_since_mark()), g.console_since_mark()
 
 
