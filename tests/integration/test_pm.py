@@ -19,8 +19,8 @@ import time
 import pytest
 
 from harness.guest import Disk, Guest, GuestConfig, GuestError
-from harness.scsi import C, RS, data_roundtrip, finish_polled_job, fio_json, host_disks, load, \
-    start_polled_job, wait_disks
+from harness.scsi import C, RS, data_roundtrip, finish_polled_job, fio_json, host_disks, hot_add_null, \
+    load, start_polled_job, wait_disks
 
 # Keep the console during sleep; hibernation without the LZO compressor.
 APPEND = "no_console_suspend hibernate=nocompress"
@@ -257,10 +257,7 @@ def test_hot_plug_work_waits_for_the_thaw(pm):
     tag = g.start_script("echo freeze > /sys/power/state")
     g.wait_console(r"suspend debug: Waiting for 10 second", timeout=60)
     with g.qmp() as mon:
-        mon.cmd("blockdev-add", **{"driver": "null-co", "node-name": "frozen",
-                                   "size": 16 << 20, "read-zeroes": True})
-        mon.cmd("device_add", **{"driver": "scsi-hd", "bus": "pv0.0", "scsi-id": 11,
-                                 "lun": 0, "drive": "frozen", "id": "dev-frozen"})
+        hot_add_null(mon, "frozen", 11, size_mb=16)
     rc, out = g.finish_script(tag, timeout=120)
     assert rc == 0, out
     wait_disks(g, RS, 5)
@@ -368,10 +365,7 @@ def test_s3_suspend_and_wake(pm):
     tmo = start_sleeping_poller(g, g.polled, POLL_S)
 
     def hot_plug(mon):
-        mon.cmd("blockdev-add", **{"driver": "null-co", "node-name": "sleepy",
-                                   "size": 32 << 20, "read-zeroes": True})
-        mon.cmd("device_add", **{"driver": "scsi-hd", "bus": "pv0.0", "scsi-id": 9,
-                                 "lun": 0, "drive": "sleepy", "id": "dev-sleepy"})
+        hot_add_null(mon, "sleepy", 9, size_mb=32)
         for d in (LEAVING, RETURNING):
             mon.cmd("device_del", id=f"disk-{d.name()}")
             wait_event(mon, "DEVICE_DELETED", 60)
