@@ -194,7 +194,8 @@ def write_durations(junit: Path, out: Path, total: float) -> None:
     integration tests, whose test_foundation case runs the KUnit suites)
     and every integration case's, slowest first (what to trim when the run
     grows), with the whole run's; and every guest's life (boot, leak scans,
-    the whole), longest first, with their sums."""
+    the whole, and QEMU's CPU time to the boot's end and to the power-off),
+    longest first, with their sums."""
     cases = []
     if junit.exists():
         cases = [{"case": f"{c.get('classname', '')}::{c.get('name', '')}",
@@ -207,8 +208,9 @@ def write_durations(junit: Path, out: Path, total: float) -> None:
     guests.sort(key=lambda g: -g.get("life_s", 0))
     out.write_text(json.dumps({"jobs": JOBS, "total_seconds": round(total, 1), "steps": steps,
                                "guest_count": len(guests),
-                               "guest_seconds": {k: round(sum(g.get(k, 0) for g in guests), 1)
-                                                 for k in ("life_s", "boot_s", "leak_scan_s")},
+                               "guest_seconds": {k: round(sum(g.get(k) or 0 for g in guests), 1)
+                                                 for k in ("life_s", "boot_s", "leak_scan_s",
+                                                           "cpu_s", "boot_cpu_s")},
                                "cases": cases, "guests": guests}, indent=2) + "\n")
 
 

@@ -425,6 +425,7 @@ class Guest:
             if (not reports or self.allow_reports or attempt == attempts
                     or not boot_retry_allowed(self.console(), self.boot_retry_signatures)):
                 self._times["boot_s"] = time.monotonic() - self._times["started"]
+                self._times["boot_cpu_s"] = self._qemu_cpu_s()
                 self._times["boots"] = attempt
                 return
             kept = self.dir / f"boot-report-console-{attempt}.log"
@@ -502,6 +503,7 @@ class Guest:
                     problems.append(f"before power-off: {e}")
                 powering_off = time.monotonic()
                 self._times["leak_scan_s"] = powering_off - stopping
+                self._times["cpu_s"] = self._qemu_cpu_s()
                 try:
                     self.qemu.wait(timeout=self.poweroff_s)
                 except subprocess.TimeoutExpired:
@@ -521,6 +523,18 @@ class Guest:
             raise GuestError("kernel error reports on the console of "
                              f"{self.cfg.name} (log: {self.console_path}):\n  " + "\n  ".join(problems[:20]))
         self._cleanup(failed)
+
+    def _qemu_cpu_s(self) -> float | None:
+        """The CPU time QEMU has used so far (all its threads, user and
+        system), from /proc: how much of a guest's life was work rather than
+        waiting, which decides what running guests side by side can gain."""
+        try:
+            with open(f"/proc/{self.qemu.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (AttributeError, OSError, IndexError):
+            return None
+        # utime and stime: fields 14 and 15 of stat(5), 11 and 12 after comm.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def _record_times(self) -> None:
         """Appends this guest's life to build/logs/guests.jsonl (run_tests.py

@@ -27,5 +27,13 @@
 
 use kernel::bindings::*;
 use kernel::ffi;
+use pin_init::{
+    MaybeZeroable,
+    Zeroable, //
+};
+
+// SAFETY: As in the kernel crate's bindings: a bitfield unit is its storage,
+// valid all zeroes when the storage is.
+unsafe impl<Storage> Zeroable for __BindgenBitfieldUnit<Storage> where Storage: Zeroable {}
 
 include!(concat!(env!("RUST_SCSI_OBJ"), "/rust_scsi_bindings.rs"));

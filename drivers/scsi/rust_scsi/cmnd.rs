@@ -4,6 +4,7 @@
 //! SCSI commands owned by a low-level driver.
 
 use core::{
+    iter::Take,
     marker::PhantomData,
     mem::ManuallyDrop,
     ptr::NonNull, //
@@ -11,7 +12,12 @@ use core::{
 
 use kernel::{
     bindings as kbindings,
+    dma::DataDirection,
     prelude::*,
+    scatterlist::{
+        SGTable,
+        SGTableIter, //
+    },
     sync::atomic::{
         ordering::{
             Acquire,
@@ -26,22 +32,6 @@ use super::{
     HostByte,
     ScsiDevice, //
 };
-
-/// Direction of a command's data transfer.
-///
-/// The discriminants are those of the kernel's `enum dma_data_direction`, so
-/// that reading a command's direction costs no translation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DataDirection {
-    /// Both.
-    Bidirectional = kbindings::dma_data_direction::DMA_BIDIRECTIONAL.0 as isize,
-    /// Memory to device.
-    ToDevice = kbindings::dma_data_direction::DMA_TO_DEVICE.0 as isize,
-    /// Device to memory.
-    FromDevice = kbindings::dma_data_direction::DMA_FROM_DEVICE.0 as isize,
-    /// No data.
-    None = kbindings::dma_data_direction::DMA_NONE.0 as isize,
-}
 
 /// The layer's per-command state, in the command's private area
 /// (`scsi_cmd_priv`, `cmd_size` of the host template): its own flag, then
@@ -279,16 +269,14 @@ impl<D> Command<D> {
             0 => Mapped::None,
             // `rust_scsi_dma_map` stored the one segment's address.
             1 => Mapped::One(addr),
-            n => Mapped::Many(Segments {
-                // INVARIANT: `sgl` heads the command's scatter-gather table,
-                // which `rust_scsi_dma_map` just mapped into `n` DMA
-                // segments, their bus addresses and lengths stored in the
-                // entries.
-                // SAFETY: The command is valid (type invariant).
-                sg: unsafe { (*self.raw()).sdb.table.sgl },
-                left: usize::try_from(n).map_err(|_| ENOMEM)?,
-                _cmd: PhantomData,
-            }),
+            n => {
+                let nseg = usize::try_from(n).map_err(|_| ENOMEM)?;
+                // SAFETY: The command is valid and owned (type invariant):
+                // its table lives as long as the borrow of `self`, and nobody
+                // else changes it while the driver owns the command.
+                let table = unsafe { SGTable::from_raw(&raw mut (*self.raw()).sdb.table) };
+                Mapped::Many(Segments(table.iter().take(nseg)))
+            }
         })
     }
 
@@ -462,49 +450,24 @@ pub enum Mapped<'a> {
 ///
 /// Only the first `nseg` entries that `rust_scsi_dma_map` returned carry DMA
 /// addresses (an IOMMU may merge segments, and the table's `nents` is not
-/// updated), so the iterator stops there, and follows chained tables with
-/// `sg_next` only between segments.
-///
-/// # Invariants
-///
-/// While `left > 0`, `sg` points to a mapped entry of the command's table.
-pub struct Segments<'a> {
-    sg: *mut kbindings::scatterlist,
-    left: usize,
-    _cmd: PhantomData<&'a mut ()>,
-}
+/// updated), so the iteration over the command's [`SGTable`] stops there.
+pub struct Segments<'a>(Take<SGTableIter<'a>>);
 
 impl Iterator for Segments<'_> {
     type Item = (u64, u32);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.left == 0 || self.sg.is_null() {
-            return None;
-        }
-        // SAFETY: `sg` is a mapped entry (type invariant); the fields are
-        // what the C `sg_dma_address()` and `sg_dma_len()` macros read.
-        let segment = unsafe {
-            #[cfg(CONFIG_NEED_SG_DMA_LENGTH)]
-            let len = (*self.sg).dma_length;
-            #[cfg(not(CONFIG_NEED_SG_DMA_LENGTH))]
-            let len = (*self.sg).length;
-            ((*self.sg).dma_address, len)
-        };
-        self.left -= 1;
-        if self.left > 0 {
-            // INVARIANT: there are more mapped entries, so `sg_next` (which
-            // follows chain links) returns the next one.
-            // SAFETY: `sg` is a valid entry of the table.
-            self.sg = unsafe { kbindings::sg_next(self.sg) };
-        }
-        Some(segment)
+        self.0.next().map(|sg| {
+            // `sg_dma_len()` is an `unsigned int`: the conversion is lossless.
+            let len = u32::try_from(sg.dma_len()).unwrap_or(u32::MAX);
+            (sg.dma_address(), len)
+        })
     }
 
+    #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
-        // At most `left` (fewer if the table ended early), and at least the
-        // current entry, if there is one.
-        let now = usize::from(self.left > 0 && !self.sg.is_null());
-        (now, Some(if now == 0 { 0 } else { self.left }))
+        self.0.size_hint()
     }
 }
 

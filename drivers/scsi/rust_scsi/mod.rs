@@ -65,7 +65,6 @@ use kernel::prelude::*;
 pub use cmnd::{
     Command,
     CommandSlot,
-    DataDirection,
     EhCommand,
     Mapped,
     Segments, //

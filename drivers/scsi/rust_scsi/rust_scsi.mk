@@ -49,7 +49,9 @@ ccflags-y += -I$(rust_scsi_dir)
 
 # --no-recursive-allowlist plus `use kernel::bindings::*` in bindings.rs make
 # every non-SCSI type (device, sg_table, ...) the kernel crate's own type.
-# The flags mirror rust/Makefile's cmd_bindgen (without -DMODULE: the same
+# The flags mirror rust/Makefile's cmd_bindgen and rust/bindgen_parameters
+# (`MaybeZeroable` makes a struct `Zeroable` when its fields are, for
+# `pin_init::zeroed()`), without -DMODULE (the same
 # bindings serve a built-in driver; the layout check in mod.rs guards them).
 quiet_cmd_rust_scsi_bindgen = BINDGEN $@
       cmd_rust_scsi_bindgen = \
@@ -61,6 +63,8 @@ quiet_cmd_rust_scsi_bindgen = BINDGEN $@
 	    --allowlist-function 'scsi_.*|__scsi_.*|rust_scsi_.*' \
 	    --allowlist-var 'SCSI_.*|DID_.*|SAM_STAT_.*|SCMD_.*|RUST_SCSI_.*' \
 	    --newtype-enum scsi_qc_status \
+	    --with-derive-custom-struct '.*=MaybeZeroable' \
+	    --with-derive-custom-union '.*=MaybeZeroable' \
 	    -o $@ -- $(rust_scsi_bindgen_c_flags) -fno-builtin -D__BINDGEN__
 
 $(obj)/rust_scsi_bindings.rs: $(rust_scsi_dir)/rust_scsi_bindgen.h FORCE

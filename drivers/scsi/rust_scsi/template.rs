@@ -6,9 +6,10 @@
 
 use core::{
     marker::PhantomData,
-    mem::zeroed,
     ptr::null_mut, //
 };
+
+use pin_init::zeroed;
 
 use kernel::{
     bindings as kbindings,
@@ -115,10 +116,8 @@ impl<T: Operations> Template<T> {
                 "the inline scatter-gather list behind the private area would be misaligned"
             );
         }
-        // SAFETY: `scsi_host_template` is plain data (integers, pointers and
-        // optional function pointers), for which all zeroes is valid: the
-        // midlayer's "not set".
-        let mut t: bindings::scsi_host_template = unsafe { zeroed() };
+        // All zeroes is the midlayer's "not set" for every field.
+        let mut t: bindings::scsi_host_template = zeroed();
         t.module = options.module.as_ptr();
         t.name = as_char_ptr_in_const_context(options.name);
         t.proc_name = as_char_ptr_in_const_context(options.proc_name);
@@ -192,8 +191,7 @@ unsafe impl Sync for HostAttribute {}
 impl HostAttribute {
     /// The attribute `name` of `T`'s hosts.
     pub const fn new<T: Operations>(name: &'static CStr) -> Self {
-        // SAFETY: `device_attribute` is plain data, valid all zeroes.
-        let mut a: kbindings::device_attribute = unsafe { zeroed() };
+        let mut a: kbindings::device_attribute = zeroed();
         a.attr.name = as_char_ptr_in_const_context(name);
         a.attr.mode = 0o444;
         a.__bindgen_anon_1.show = Some(OperationsVTable::<T>::show_attribute);
@@ -234,8 +232,7 @@ unsafe impl Sync for AttributeGroup {}
 impl AttributeGroup {
     /// The group of the attributes in `list`.
     pub const fn new<const N: usize>(list: &'static AttributeList<N>) -> Self {
-        // SAFETY: `attribute_group` is plain data, valid all zeroes.
-        let mut g: kbindings::attribute_group = unsafe { zeroed() };
+        let mut g: kbindings::attribute_group = zeroed();
         g.__bindgen_anon_2.attrs = list.0.as_ptr().cast_mut();
         Self(g)
     }

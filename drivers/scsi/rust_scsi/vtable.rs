@@ -8,14 +8,19 @@
 //! turns the raw pointers it gets into the layer's safe types.
 
 use core::{
+    fmt::Write,
     marker::PhantomData,
     mem::offset_of, //
 };
 
 use kernel::{
     bindings as kbindings,
+    page::PAGE_SIZE,
     prelude::*,
-    str::CStrExt, //
+    str::{
+        CStrExt,
+        Formatter, //
+    }, //
 };
 
 use super::{
@@ -270,30 +275,14 @@ impl<T: Operations> OperationsVTable<T> {
         let Some(value) = T::show_attribute(host, name) else {
             return EIO.to_errno() as isize;
         };
-        let mut text = [0u8; 21];
-        let len = format_decimal(value, &mut text);
-        // SAFETY: `buf` has `PAGE_SIZE` bytes, more than the at most 21 of
-        // `text`.
-        unsafe { core::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), len) };
-        len as isize
-    }
-}
-
-/// Writes `value` in decimal and a newline to `out`; returns the length.
-fn format_decimal(mut value: u64, out: &mut [u8; 21]) -> usize {
-    let mut digits = [0u8; 20];
-    let mut n = 0;
-    loop {
-        digits[n] = b'0' + (value % 10) as u8;
-        n += 1;
-        value /= 10;
-        if value == 0 {
-            break;
+        // SAFETY: Sysfs hands `show` a buffer of `PAGE_SIZE` bytes, ours
+        // until we return.
+        let page = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), PAGE_SIZE) };
+        let mut out = Formatter::new(page);
+        // At most 21 bytes: a `u64` and a newline always fit in a page.
+        if writeln!(out, "{value}").is_err() {
+            return EIO.to_errno() as isize;
         }
+        out.bytes_written() as isize
     }
-    for (i, d) in digits[..n].iter().rev().enumerate() {
-        out[i] = *d;
-    }
-    out[n] = b'\n';
-    n + 1
 }

@@ -6,6 +6,7 @@
 
 use kernel::{
     cpu::CpuId,
+    dma::DataDirection,
     io::{
         io_read,
         io_write, //
@@ -46,7 +47,6 @@ use super::{
     scsi::{
         self,
         Command,
-        DataDirection,
         EhCommand,
         EhResult,
         Mapped,

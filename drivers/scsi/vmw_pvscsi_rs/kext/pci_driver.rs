@@ -146,9 +146,8 @@ impl<T: PmDriver> PmAdapter<T> {
         thaw: Some(Self::thaw_callback),
         poweroff: Some(Self::poweroff_callback),
         restore: Some(Self::restore_callback),
-        // SAFETY: Every other field is an optional function pointer, for
-        // which all-zero is `None`.
-        ..unsafe { core::mem::zeroed() }
+        // Every other field is an optional function pointer: `None`.
+        ..pin_init::zeroed()
     };
 
     /// The device of a PCI bus callback.
