@@ -15,18 +15,24 @@ use kernel::{
     error::to_result,
     prelude::*,
     sync::{
+        aref::{
+            ARef,
+            AlwaysRefCounted, //
+        },
         atomic::{
             ordering::Full,
             Atomic, //
         },
         Arc, //
-    }, //
+    },
+    types::Opaque, //
 };
 
 use super::{
     bindings,
     check_layout,
     Operations,
+    ScsiDevice,
     Template, //
 };
 
@@ -263,8 +269,9 @@ impl<'bound, T: Operations> Host<'bound, T> {
     pub fn get_ref(&self) -> Option<HostRef> {
         // SAFETY: `self.raw()` is valid; `scsi_host_get` takes a reference.
         let shost = NonNull::new(unsafe { bindings::scsi_host_get(self.raw()) })?;
-        // INVARIANT: `scsi_host_get` succeeded, so we own a reference.
-        Some(HostRef { shost })
+        // SAFETY: `scsi_host_get` succeeded: we own the reference it took,
+        // which the `ARef` drops with `scsi_host_put`.
+        Some(unsafe { ARef::from_raw(shost.cast::<ScsiHost>()) })
     }
 }
 
@@ -277,114 +284,98 @@ impl<T: Operations> Drop for Host<'_, T> {
     }
 }
 
-/// Timeout of the TEST UNIT READY of [`HostRef::target_gone`].
-const TUR_TIMEOUT_MS: u32 = 10_000;
-
-/// Whether the TEST UNIT READY of `sdev` ends with `DID_BAD_TARGET`.
+/// A SCSI host (`struct Scsi_Host`), reference counted.
 ///
-/// # Safety
-///
-/// `sdev` is a valid device on which the caller holds a reference; the
-/// caller runs in process context.
-unsafe fn no_target(sdev: *mut bindings::scsi_device) -> bool {
-    let timeout =
-        c_int::try_from(kernel::time::msecs_to_jiffies(TUR_TIMEOUT_MS)).unwrap_or(c_int::MAX);
-    let mut sshdr = bindings::scsi_sense_hdr::default();
-    // SAFETY: By the function's requirements.
-    let result = unsafe { bindings::scsi_test_unit_ready(sdev, timeout, 3, &mut sshdr) };
-    result > 0 && (result >> 16) & 0xff == super::host_byte::DID_BAD_TARGET as c_int
-}
-
-/// A counted reference to a host, usable from deferred work.
+/// Deferred work (hot-add and hot-remove of devices, rescans) holds one as a
+/// [`HostRef`], taken with [`Host::get_ref`].
 ///
 /// # Invariants
 ///
-/// We own a reference to `shost` (from `scsi_host_get`).
-pub struct HostRef {
-    shost: NonNull<bindings::Scsi_Host>,
-}
+/// The wrapped host is valid while a reference to it is held: every
+/// `ScsiHost` lives behind a reference on its `shost_gendev`.
+#[repr(transparent)]
+pub struct ScsiHost(Opaque<bindings::Scsi_Host>);
+
+/// A counted reference to a host, usable from deferred work.
+pub type HostRef = ARef<ScsiHost>;
 
 // SAFETY: Host references may move between threads.
-unsafe impl Send for HostRef {}
+unsafe impl Send for ScsiHost {}
 // SAFETY: The methods are safe to call concurrently.
-unsafe impl Sync for HostRef {}
+unsafe impl Sync for ScsiHost {}
 
-impl HostRef {
+// SAFETY: A host is counted by its `shost_gendev` (`scsi_host_get()` and
+// `scsi_host_put()` take and drop a reference on it); the last put frees it.
+unsafe impl AlwaysRefCounted for ScsiHost {
+    fn inc_ref(&self) {
+        // SAFETY: The host is valid (type invariant).
+        unsafe { kbindings::get_device(&raw mut (*self.as_raw()).shost_gendev) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller owns a reference.
+        unsafe { bindings::scsi_host_put(obj.as_ptr().cast()) };
+    }
+}
+
+impl ScsiHost {
+    fn as_raw(&self) -> *mut bindings::Scsi_Host {
+        self.0.get()
+    }
+
     /// The host number (`hostN`).
     pub fn host_no(&self) -> u32 {
-        // SAFETY: The host is valid while we hold a reference.
-        unsafe { (*self.shost.as_ptr()).host_no }
+        // SAFETY: The host is valid (type invariant); `host_no` never
+        // changes.
+        unsafe { (*self.as_raw()).host_no }
     }
 
     /// Scans the host for devices. May sleep.
     pub fn scan(&self) {
-        // SAFETY: The host is valid while we hold a reference; the scan
-        // skips hosts that are being removed.
-        unsafe { bindings::scsi_scan_host(self.shost.as_ptr()) };
+        // SAFETY: The host is valid (type invariant); the scan skips hosts
+        // that are being removed.
+        unsafe { bindings::scsi_scan_host(self.as_raw()) };
     }
 
-    /// The addresses `(channel, id, lun)` of the host's devices whose TEST
-    /// UNIT READY ends with `DID_BAD_TARGET` (a selection timeout: nothing
-    /// answers at the address), one command each. Candidates for removal
-    /// when hot-unplug events may have been lost; one answer is not a
-    /// verdict (see [`HostRef::target_gone`]). May sleep (it sends
-    /// commands).
+    /// The host's devices at the time of the call, each referenced.
     ///
     /// # Errors
     ///
     /// `ENOMEM` if the list cannot grow.
-    pub fn devices_without_target(&self) -> Result<KVec<(u32, u32, u64)>> {
-        let mut gone = KVec::new();
+    pub fn devices(&self) -> Result<KVec<ARef<ScsiDevice>>> {
+        let mut devices = KVec::new();
         let mut sdev: *mut bindings::scsi_device = core::ptr::null_mut();
         loop {
-            // SAFETY: The host is valid while we hold a reference. `sdev` is
-            // null or the device the previous call returned, whose reference
-            // this call drops after taking one on the next device.
-            sdev = unsafe { bindings::__scsi_iterate_devices(self.shost.as_ptr(), sdev) };
+            // SAFETY: The host is valid (type invariant). `sdev` is null or
+            // the device the previous call returned, whose reference this
+            // call drops after taking one on the next device.
+            sdev = unsafe { bindings::__scsi_iterate_devices(self.as_raw(), sdev) };
             if sdev.is_null() {
-                return Ok(gone);
+                return Ok(devices);
             }
-            // SAFETY: `sdev` is a valid device on which we hold a reference.
-            if unsafe { no_target(sdev) } {
-                // SAFETY: As above; the address fields never change.
-                let addr = unsafe { ((*sdev).channel, (*sdev).id, (*sdev).lun) };
-                if let Err(e) = gone.push(addr, GFP_KERNEL) {
-                    // SAFETY: We hold the reference the iteration took.
-                    unsafe { bindings::scsi_device_put(sdev) };
-                    return Err(e.into());
-                }
+            // SAFETY: The iteration holds a reference on `sdev`.
+            let dev = ARef::from(unsafe { ScsiDevice::from_raw(sdev) });
+            if let Err(e) = devices.push(dev, GFP_KERNEL) {
+                // SAFETY: We hold the reference the iteration took.
+                unsafe { bindings::scsi_device_put(sdev) };
+                return Err(e.into());
             }
         }
     }
 
-    /// Whether nothing answers at the address of the device
-    /// `channel:id:lun` (its TEST UNIT READY ends with `DID_BAD_TARGET`);
-    /// `None` if the host has no such device (any more). May sleep.
-    pub fn target_gone(&self, channel: u32, id: u32, lun: u64) -> Option<bool> {
-        // SAFETY: The host is valid; a found device is referenced until the
-        // put below.
-        unsafe {
-            let sdev = bindings::scsi_device_lookup(self.shost.as_ptr(), channel, id, lun);
-            if sdev.is_null() {
-                return None;
-            }
-            let gone = no_target(sdev);
-            bindings::scsi_device_put(sdev);
-            Some(gone)
+    /// The device at `channel:id:lun`, if the host has one (not being
+    /// removed).
+    pub fn device(&self, channel: u32, id: u32, lun: u64) -> Option<ARef<ScsiDevice>> {
+        // SAFETY: The host is valid (type invariant).
+        let sdev = unsafe { bindings::scsi_device_lookup(self.as_raw(), channel, id, lun) };
+        if sdev.is_null() {
+            return None;
         }
-    }
-
-    /// Whether a device is known at `channel:id:lun`.
-    pub fn has_device(&self, channel: u32, id: u32, lun: u64) -> bool {
-        // SAFETY: The host is valid; a found device is put right away.
-        unsafe {
-            let sdev = bindings::scsi_device_lookup(self.shost.as_ptr(), channel, id, lun);
-            if sdev.is_null() {
-                return false;
-            }
-            bindings::scsi_device_put(sdev);
-        }
-        true
+        // SAFETY: The lookup took a reference on `sdev`.
+        let dev = ARef::from(unsafe { ScsiDevice::from_raw(sdev) });
+        // SAFETY: We drop the lookup's reference; `dev` holds its own.
+        unsafe { bindings::scsi_device_put(sdev) };
+        Some(dev)
     }
 
     /// Scans for and adds a device at `channel:id:lun`. May sleep.
@@ -393,31 +384,9 @@ impl HostRef {
     ///
     /// `ENODEV` if no device answered there, or the host is going away.
     pub fn add_device(&self, channel: u32, id: u32, lun: u64) -> Result {
-        // SAFETY: The host is valid; process context is the caller's duty
-        // (the function may sleep, which the midlayer checks).
-        to_result(unsafe { bindings::scsi_add_device(self.shost.as_ptr(), channel, id, lun) })
-    }
-
-    /// Removes the device at `channel:id:lun`; returns whether there was one.
-    /// May sleep.
-    pub fn remove_device(&self, channel: u32, id: u32, lun: u64) -> bool {
-        // SAFETY: The host is valid; the lookup's reference is dropped after
-        // the removal.
-        unsafe {
-            let sdev = bindings::scsi_device_lookup(self.shost.as_ptr(), channel, id, lun);
-            if sdev.is_null() {
-                return false;
-            }
-            bindings::scsi_remove_device(sdev);
-            bindings::scsi_device_put(sdev);
-        }
-        true
-    }
-}
-
-impl Drop for HostRef {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant we own a reference.
-        unsafe { bindings::scsi_host_put(self.shost.as_ptr()) };
+        // SAFETY: The host is valid (type invariant); process context is
+        // the caller's duty (the function may sleep, which the midlayer
+        // checks).
+        to_result(unsafe { bindings::scsi_add_device(self.as_raw(), channel, id, lun) })
     }
 }

@@ -69,11 +69,15 @@ pub use cmnd::{
     Mapped,
     Segments, //
 };
-pub use device::ScsiDevice;
+pub use device::{
+    CommandResult,
+    ScsiDevice, //
+};
 pub use host::{
     Host,
     HostLimits,
-    HostRef, //
+    HostRef,
+    ScsiHost, //
 };
 pub(crate) use template::host_attributes;
 pub use template::{

@@ -63,7 +63,11 @@ use super::{
         Message, //
     },
     rings::MsgRing,
-    scsi::HostRef, //
+    scsi::{
+        HostRef,
+        ScsiDevice, //
+    },
+    status::did,
 };
 
 /// Checks (a TEST UNIT READY each) that must find no target at a device's
@@ -78,6 +82,15 @@ use super::{
 const GONE_CHECKS: u32 = 4;
 /// Time between two checks of a device that did not answer a rescan.
 const GONE_RECHECK_MS: u32 = 10_000;
+/// Timeout of the TEST UNIT READY of a check (each of its three tries).
+const TUR_TIMEOUT_MS: u32 = 10_000;
+
+/// Whether nothing answers at `dev`'s address: its TEST UNIT READY ends with
+/// `DID_BAD_TARGET` (the device's selection timed out). Any other answer,
+/// an error status included, is a target. May sleep.
+fn no_target(dev: &ScsiDevice) -> bool {
+    matches!(dev.test_unit_ready(TUR_TIMEOUT_MS, 3), Ok(r) if r.host_byte == did::BAD_TARGET)
+}
 
 /// A device that answered a rescan's TEST UNIT READY with a selection
 /// timeout, checked again every [`GONE_RECHECK_MS`].
@@ -336,18 +349,17 @@ impl MsgWork {
         let n = host.host_no();
         dev_info!(self.dev, "rescanning scsi{}\n", n);
         host.scan();
-        let gone = match host.devices_without_target() {
-            Ok(gone) => gone,
+        let devices = match host.devices() {
+            Ok(devices) => devices,
             Err(e) => {
                 dev_err!(self.dev, "rescan: cannot check the devices: {:?}\n", e);
                 return;
             }
         };
-        if gone.is_empty() {
-            return;
-        }
-        let mut suspects = self.suspects.lock();
-        for addr in gone {
+        let mut suspects = None;
+        for dev in devices.iter().filter(|dev| no_target(dev)) {
+            let addr = (dev.channel(), dev.id(), dev.lun());
+            let suspects = suspects.get_or_insert_with(|| self.suspects.lock());
             if suspects.iter().any(|s| s.addr == addr) {
                 continue;
             }
@@ -368,8 +380,10 @@ impl MsgWork {
                 break;
             }
         }
-        drop(suspects);
-        self.queue_recheck();
+        if suspects.is_some() {
+            drop(suspects);
+            self.queue_recheck();
+        }
     }
 
     /// Queues the next check of the suspects.
@@ -395,38 +409,35 @@ impl MsgWork {
             if self.stopped.load(Acquire) {
                 return false;
             }
-            match host.target_gone(bus, target, lun) {
-                None => false,
-                Some(false) => {
-                    dev_info!(
-                        self.dev,
-                        "rescan: scsi{}:{}:{}:{} answers again, kept\n",
-                        n,
-                        bus,
-                        target,
-                        lun
-                    );
-                    false
-                }
-                Some(true) => {
-                    s.checks += 1;
-                    if s.checks < GONE_CHECKS {
-                        return true;
-                    }
-                    if host.remove_device(bus, target, lun) {
-                        dev_info!(
-                            self.dev,
-                            "rescan: no target at scsi{}:{}:{}:{} for {} s; device removed\n",
-                            n,
-                            bus,
-                            target,
-                            lun,
-                            (GONE_CHECKS - 1) * GONE_RECHECK_MS / 1000
-                        );
-                    }
-                    false
-                }
+            let Some(dev) = host.device(bus, target, lun) else {
+                return false;
+            };
+            if !no_target(&dev) {
+                dev_info!(
+                    self.dev,
+                    "rescan: scsi{}:{}:{}:{} answers again, kept\n",
+                    n,
+                    bus,
+                    target,
+                    lun
+                );
+                return false;
             }
+            s.checks += 1;
+            if s.checks < GONE_CHECKS {
+                return true;
+            }
+            ScsiDevice::remove(dev);
+            dev_info!(
+                self.dev,
+                "rescan: no target at scsi{}:{}:{}:{} for {} s; device removed\n",
+                n,
+                bus,
+                target,
+                lun,
+                (GONE_CHECKS - 1) * GONE_RECHECK_MS / 1000
+            );
+            false
         });
         let again = !suspects.is_empty();
         drop(suspects);
@@ -507,7 +518,7 @@ impl MsgWork {
                     target,
                     lun
                 );
-                if host.has_device(bus, target, lun) {
+                if host.device(bus, target, lun).is_some() {
                     dev_info!(
                         self.dev,
                         "msg: device scsi{}:{}:{}:{} already exists\n",
@@ -537,7 +548,9 @@ impl MsgWork {
                     target,
                     lun
                 );
-                if !host.remove_device(bus, target, lun) {
+                if let Some(dev) = host.device(bus, target, lun) {
+                    ScsiDevice::remove(dev);
+                } else {
                     dev_info!(
                         self.dev,
                         "msg: no device at scsi{}:{}:{}:{}\n",
