@@ -126,7 +126,8 @@ def overlay_archive(modules: dict[str, Path], extra_root: Path | None = None) ->
             if path.is_dir():
                 w.mkdir(rel)
             else:
-                w.file(rel, path.read_bytes(), 0o644)
+                # Executables stay executable (a test's helper program).
+                w.file(rel, path.read_bytes(), 0o755 if path.stat().st_mode & 0o111 else 0o644)
     w.file("init", (GUEST_DIR / "init").read_bytes(), 0o755)
     for script in sorted(GUEST_DIR.iterdir()):
         if script.is_file() and script.name != "init":

@@ -39,7 +39,7 @@ from harness.scsi import wait_for
 
 pytestmark = pytest.mark.stress
 
-MODULES = ["scsi_common", "scsi_mod", "sd_mod", "sg", "vmw_pvscsi"]
+MODULES = ["bsg", "scsi_common", "scsi_mod", "sd_mod", "sg", "vmw_pvscsi"]
 # Delete-and-scan cycles of disk 1, and the delay (ms) of the widened window.
 CYCLES = 40
 DELAY_MS = 200
@@ -113,7 +113,10 @@ def test_the_midlayer_use_after_free_happens_on_7_3(tmp_path):
         console = g.console()
     print(f"7.3 midlayer: use-after-free in {where} after {done} cycle(s)")
     assert where, f"no use-after-free in {done} cycles"
-    report = console[console.index("BUG: KASAN"):][:6000]
+    start = console.rindex("\n", 0, console.index("BUG: KASAN")) + 1
+    report = console[start:][:12000]
+    # Kept: the guest's folder goes with a passing run.
+    (paths.LOGS / "midlayer-uaf-7.3-report.txt").write_text(report)
     assert "blk_mq_requeue_work" in report, report
     assert "scsi_run_host_queues" in report or "scsi_device_dev_release" in report, report
 
