@@ -37,6 +37,7 @@ use scsi::{
     Command,
     Host,
     HostLimits,
+    Registration,
     Template,
     TemplateOptions, //
 };
@@ -175,6 +176,7 @@ impl scsi::Operations for RamOps {
     /// How often the command has been used: the data persists from one use
     /// of the command to the next.
     type CmdData = u64;
+    type Attribute = Attribute;
 
     fn queue_command<'bound>(
         host: &'bound RamHost,
@@ -209,16 +211,27 @@ impl scsi::Operations for RamOps {
         Ok(())
     }
 
-    fn show_attribute<'bound>(host: &'bound RamHost, name: &CStr) -> Option<u64> {
-        match name.to_bytes() {
-            b"commands" => Some(host.commands.load(Relaxed)),
-            b"max_command_reuse" => Some(host.max_reuse.load(Relaxed)),
-            _ => None,
+    fn show_attribute<'bound>(host: &'bound RamHost, which: Attribute) -> u64 {
+        match which {
+            Attribute::Commands => host.commands.load(Relaxed),
+            Attribute::MaxCommandReuse => host.max_reuse.load(Relaxed),
         }
     }
 }
 
-scsi::host_attributes!(ATTRIBUTES for RamOps = [c"commands", c"max_command_reuse"]);
+/// The RAM host's attributes.
+#[derive(Clone, Copy)]
+enum Attribute {
+    /// `commands`: commands served.
+    Commands,
+    /// `max_command_reuse`: the most uses of one command seen.
+    MaxCommandReuse,
+}
+
+scsi::host_attributes!(ATTRIBUTES for RamOps = [
+    commands => Attribute::Commands,
+    max_command_reuse => Attribute::MaxCommandReuse,
+]);
 
 /// The template of the RAM host.
 static TEMPLATE: Template<RamOps> = Template::new(TemplateOptions {
@@ -234,7 +247,7 @@ static TEMPLATE: Template<RamOps> = Template::new(TemplateOptions {
 /// The module: a faux device with one SCSI host on it.
 struct RamModule {
     /// Dropped first: removes the host and its disk.
-    _host: Host<'static, RamOps>,
+    _host: Registration<'static, RamOps>,
     /// The host's parent device.
     _dev: faux::Registration,
 }
@@ -262,7 +275,7 @@ impl kernel::Module for RamModule {
         };
         let host = Host::new(&TEMPLATE, data, &limits)?;
         let parent: &kernel::device::Device<kernel::device::Bound> = dev.as_ref().as_ref();
-        host.add(parent)?;
+        let host = Registration::new(host, parent)?;
         pr_info!(
             "scsi host{}: {} MiB RAM disk\n",
             host.host_no(),

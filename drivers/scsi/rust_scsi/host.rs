@@ -19,10 +19,6 @@ use kernel::{
             ARef,
             AlwaysRefCounted, //
         },
-        atomic::{
-            ordering::Full,
-            Atomic, //
-        },
         Arc, //
     },
     types::Opaque, //
@@ -56,7 +52,7 @@ pub struct HostLimits {
     /// shared by all its queues (`host_tagset`: a tag stays unique host-wide,
     /// below `can_queue`), and the driver implements
     /// [`Operations::mq_poll`]. Its devices then have no I/O scheduler by
-    /// default (see [`Host::add`]).
+    /// default (see [`Registration::new_with_lt`]).
     pub poll_queues: u32,
 }
 
@@ -88,7 +84,7 @@ pub(super) unsafe fn poll_queues_of(shost: *mut bindings::Scsi_Host) -> u32 {
 /// # Safety
 ///
 /// `shost` must come from [`Host::new`] for `T`, and the host must be
-/// registered (between [`Host::add`] and [`Host::remove`]); the data is then
+/// registered (while a [`Registration`] of it exists); the data is then
 /// valid for as long as any callback of the host runs, which bounds `'bound`.
 pub(super) unsafe fn data_of<'bound, T: Operations>(
     shost: *mut bindings::Scsi_Host,
@@ -102,17 +98,17 @@ pub(super) unsafe fn data_of<'bound, T: Operations>(
     }
 }
 
-/// A SCSI host, from `scsi_host_alloc` to `scsi_host_put`.
+/// A SCSI host allocated from a template, not registered yet: from
+/// `scsi_host_alloc` to `scsi_host_put`. [`Registration::new_with_lt`] (or
+/// [`Registration::new`]) registers it.
 ///
 /// # Invariants
 ///
 /// - `shost` is a host allocated from `T`'s template, and this object holds
 ///   the reference `scsi_host_alloc` returned.
-/// - `hostdata` holds a pointer to `*data`, which this object keeps alive
-///   until the host is removed.
+/// - `hostdata` holds a pointer to `*data`, which this object keeps alive.
 pub struct Host<'bound, T: Operations> {
     shost: NonNull<bindings::Scsi_Host>,
-    added: Atomic<bool>,
     /// Keeps the host's data alive while the host may call the driver.
     data: Arc<T::HostData<'bound>>,
     _ops: PhantomData<T>,
@@ -125,7 +121,7 @@ unsafe impl<'bound, T: Operations> Send for Host<'bound, T> where T::HostData<'b
 unsafe impl<'bound, T: Operations> Sync for Host<'bound, T> where T::HostData<'bound>: Send {}
 
 impl<'bound, T: Operations> Host<'bound, T> {
-    /// Allocates a host of `template` whose callbacks get `data`, with
+    /// Allocates a host of `template` whose callbacks will get `data`, with
     /// `limits`.
     ///
     /// # Errors
@@ -184,7 +180,6 @@ impl<'bound, T: Operations> Host<'bound, T> {
         // `*data`, kept alive by `data`.
         Ok(Self {
             shost,
-            added: Atomic::new(false),
             data,
             _ops: PhantomData,
         })
@@ -194,28 +189,72 @@ impl<'bound, T: Operations> Host<'bound, T> {
         self.shost.as_ptr()
     }
 
-    /// Registers the host with the midlayer, as a child of `dev` (which also
+    /// The host number (`hostN`).
+    pub fn host_no(&self) -> u32 {
+        // SAFETY: `self.raw()` is valid; `host_no` never changes.
+        unsafe { (*self.raw()).host_no }
+    }
+}
+
+impl<T: Operations> Drop for Host<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own a reference.
+        unsafe { bindings::scsi_host_put(self.raw()) };
+    }
+}
+
+/// A registered SCSI host: the midlayer may call the driver's callbacks
+/// with the host's data until [`Registration::remove`] or the drop, which
+/// removes the host (`scsi_remove_host`) and then puts it.
+///
+/// Like [`kernel::irq::ThreadedRegistration`] and `auxiliary::Registration`,
+/// a registration whose data borrows the bound device (`'bound`) is
+/// created by an `unsafe` function: its callers promise the drop runs.
+pub struct Registration<'bound, T: Operations> {
+    host: Host<'bound, T>,
+}
+
+impl<'bound, T: Operations> Registration<'bound, T> {
+    /// Registers `host` with the midlayer, as a child of `dev` (which also
     /// does the DMA).
     ///
     /// # Errors
     ///
-    /// Whatever `scsi_add_host` returns.
+    /// Whatever `scsi_add_host` returns (the host is then put).
     ///
-    /// The driver must call [`Host::remove`] (or drop the host) before `dev`
-    /// is unbound.
-    pub fn add(&self, dev: &device::Device<device::Bound>) -> Result {
-        if self.added.load(kernel::sync::atomic::ordering::Acquire) {
-            return Err(EBUSY);
-        }
+    /// # Safety
+    ///
+    /// Callers must not `mem::forget()` the returned [`Registration`] or
+    /// otherwise prevent its [`Drop`] from running before `'bound` ends:
+    /// the midlayer calls the driver with data that may borrow what lives
+    /// for `'bound` only (the bound device and its resources). A driver
+    /// keeps it in its device data, which the bus drops at unbind.
+    pub unsafe fn new_with_lt(
+        host: Host<'bound, T>,
+        dev: &'bound device::Device<device::Bound>,
+    ) -> Result<Self> {
+        // SAFETY: The caller's promise.
+        unsafe { Self::register(host, dev) }
+    }
+
+    /// Adds `host` to the midlayer as a child of `dev`.
+    ///
+    /// # Safety
+    ///
+    /// The returned registration is dropped before anything the host's data
+    /// borrows ends.
+    unsafe fn register(host: Host<'bound, T>, dev: &device::Device<device::Bound>) -> Result<Self> {
         // `device::Device` is a transparent wrapper of `struct device`.
         let dev = core::ptr::from_ref(dev)
             .cast::<kernel::bindings::device>()
             .cast_mut();
-        // SAFETY: `self.raw()` is a valid, not yet added host; `dev` is a
-        // bound device, and drivers remove the host before they unbind.
-        to_result(unsafe { bindings::scsi_add_host_with_dma(self.raw(), dev, dev) })?;
+        // SAFETY: `host.raw()` is a valid host, never added (a `Host` is
+        // consumed by its registration); `dev` is a bound device (on which
+        // `scsi_add_host` takes a reference), and the registration removes
+        // the host before the data's borrows end (the caller's promise).
+        to_result(unsafe { bindings::scsi_add_host_with_dma(host.raw(), dev, dev) })?;
         // SAFETY: `Host::new` made the host.
-        if unsafe { poll_queues_of(self.raw()) } > 0 {
+        if unsafe { poll_queues_of(host.raw()) } > 0 {
             // With poll queues the host's tags are shared by its queues,
             // for which blk-mq picks mq-deadline by default
             // (`elevator_set_default()`, block/elevator.c); its one queue of
@@ -229,58 +268,69 @@ impl<'bound, T: Operations> Host<'bound, T> {
             // queues, the only other users of its flags, are created by the
             // scan, which has not started.
             unsafe {
-                (*self.raw()).tag_set.flags |= kbindings::BLK_MQ_F_NO_SCHED_BY_DEFAULT;
+                (*host.raw()).tag_set.flags |= kbindings::BLK_MQ_F_NO_SCHED_BY_DEFAULT;
             }
         }
-        self.added
-            .store(true, kernel::sync::atomic::ordering::Release);
-        Ok(())
+        Ok(Self { host })
     }
 
     /// Scans the host for devices (synchronously).
     pub fn scan(&self) {
-        if self.added.load(kernel::sync::atomic::ordering::Acquire) {
-            // SAFETY: The host is registered.
-            unsafe { bindings::scsi_scan_host(self.raw()) };
-        }
+        // SAFETY: The host is registered (or removed: the scan then finds
+        // the host not running and does nothing, `scsi_host_scan_allowed()`).
+        unsafe { bindings::scsi_scan_host(self.host.raw()) };
     }
 
-    /// Unregisters the host: waits for outstanding commands and error handling
-    /// to finish and removes its devices. After this, no callback runs.
+    /// Unregisters the host: waits for outstanding commands and error
+    /// handling to finish and removes its devices. After this, no callback
+    /// runs. Removing a host again does nothing (`scsi_remove_host()` finds
+    /// it no longer running, drivers/scsi/hosts.c), so a driver may remove it
+    /// in its unbind and let the drop do it again.
     pub fn remove(&self) {
-        if self.added.xchg(false, Full) {
-            // SAFETY: The host is registered, and only this call removes it.
-            unsafe { bindings::scsi_remove_host(self.raw()) };
-        }
+        // SAFETY: The host was added by `new_with_lt`.
+        unsafe { bindings::scsi_remove_host(self.host.raw()) };
     }
 
     /// The host's data.
     pub fn data(&self) -> &T::HostData<'bound> {
-        &self.data
+        &self.host.data
     }
 
     /// The host number (`hostN`).
     pub fn host_no(&self) -> u32 {
-        // SAFETY: `self.raw()` is valid; `host_no` never changes.
-        unsafe { (*self.raw()).host_no }
+        self.host.host_no()
     }
 
     /// A counted reference to the host, or `None` once it is being removed.
     pub fn get_ref(&self) -> Option<HostRef> {
-        // SAFETY: `self.raw()` is valid; `scsi_host_get` takes a reference.
-        let shost = NonNull::new(unsafe { bindings::scsi_host_get(self.raw()) })?;
+        // SAFETY: The host is valid; `scsi_host_get` takes a reference.
+        let shost = NonNull::new(unsafe { bindings::scsi_host_get(self.host.raw()) })?;
         // SAFETY: `scsi_host_get` succeeded: we own the reference it took,
         // which the `ARef` drops with `scsi_host_put`.
         Some(unsafe { ARef::from_raw(shost.cast::<ScsiHost>()) })
     }
 }
 
-impl<T: Operations> Drop for Host<'_, T> {
+impl<T: Operations> Registration<'static, T> {
+    /// Registers `host`, whose data borrows nothing, as a child of `dev`:
+    /// [`Registration::new_with_lt`] without its promise, since leaking a
+    /// registration of `'static` data leaks memory and nothing else.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `scsi_add_host` returns.
+    pub fn new(host: Host<'static, T>, dev: &device::Device<device::Bound>) -> Result<Self> {
+        // SAFETY: The data is `'static`: nothing it borrows can end, so a
+        // leaked registration calls data that lives on.
+        unsafe { Self::register(host, dev) }
+    }
+}
+
+impl<T: Operations> Drop for Registration<'_, T> {
     fn drop(&mut self) {
-        // No callback runs after this, so `data` may go.
+        // No callback runs after this, so the data (in `self.host`, dropped
+        // next) may go.
         self.remove();
-        // SAFETY: By the type invariant we own a reference.
-        unsafe { bindings::scsi_host_put(self.raw()) };
     }
 }
 

@@ -8,7 +8,8 @@
 //!
 //! A low-level driver implements [`Operations`] for a type of its own, builds
 //! one static [`Template`] from it, and creates a [`Host`] per adapter with its
-//! per-host data ([`Operations::HostData`]). The midlayer then hands it
+//! per-host data ([`Operations::HostData`]), which a [`Registration`]
+//! registers with the midlayer. The midlayer then hands it
 //! commands: each one a [`Command`], owned by the driver until it completes it
 //! (exactly once: completion consumes it), with typed per-command data
 //! ([`Operations::CmdData`]) in the command's private area. A [`CommandSlot`]
@@ -19,9 +20,14 @@
 //! # Lifetimes
 //!
 //! A host's data usually borrows the bound device (`HostData<'bound>`). The
-//! midlayer calls the driver only between [`Host::add`] and [`Host::remove`],
-//! and a [`Host`] removes itself when dropped, so the data outlives every
-//! call. Each callback receives the data for a lifetime `'bound` it is
+//! midlayer calls the driver only while a [`Registration`] of the host
+//! exists: it removes the host ([`Registration::remove`], or its drop)
+//! before the data goes. Registering data that borrows (`'bound`) is
+//! `unsafe` ([`Registration::new_with_lt`]): the caller promises the drop
+//! runs, as for an interrupt handler's registration; `'static` data
+//! registers safely ([`Registration::new`]). The type states replace run-time
+//! checks: a [`Host`] cannot be scanned, a [`Registration`] cannot be added
+//! twice. Each callback receives the data for a lifetime `'bound` it is
 //! generic over: longer than the call, so a driver cannot keep anything
 //! shorter-lived in the data, and no longer than the binding.
 //!
@@ -34,6 +40,7 @@
 //! impl scsi::Operations for MyOps {
 //!     type HostData<'bound> = MyAdapter<'bound>;
 //!     type CmdData = ();
+//!     type Attribute = core::convert::Infallible;
 //!
 //!     fn queue_command<'bound>(
 //!         host: &'bound MyAdapter<'bound>,
@@ -77,6 +84,7 @@ pub use host::{
     Host,
     HostLimits,
     HostRef,
+    Registration,
     ScsiHost, //
 };
 pub(crate) use template::host_attributes;
@@ -157,6 +165,11 @@ pub trait Operations: Sized + 'static {
     /// the next.
     type CmdData: Default + Send;
 
+    /// Which host attribute a read asks for ([`host_attributes!`],
+    /// [`Operations::show_attribute`]): usually a field-less `enum`;
+    /// `core::convert::Infallible` for a driver without attributes.
+    type Attribute: Copy + Sync + 'static;
+
     /// Starts `cmd`. Called in atomic context.
     ///
     /// On `Ok`, the driver owns the command and must complete it exactly once
@@ -232,10 +245,13 @@ pub trait Operations: Sized + 'static {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// The value of the host attribute `name` (one of the template's
-    /// [`TemplateOptions::attributes`]), or `None` to fail the read.
-    fn show_attribute<'bound>(_host: &'bound Self::HostData<'bound>, _name: &CStr) -> Option<u64> {
-        None
+    /// The value of the host attribute `which` (one of the template's
+    /// [`TemplateOptions::attributes`], made by [`host_attributes!`]).
+    fn show_attribute<'bound>(
+        _host: &'bound Self::HostData<'bound>,
+        _which: Self::Attribute,
+    ) -> u64 {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 }
 

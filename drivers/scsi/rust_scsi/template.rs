@@ -178,24 +178,30 @@ impl<T: Operations> Template<T> {
     }
 }
 
-/// A read-only host attribute (a sysfs file of each host), whose value
+/// A read-only host attribute (a sysfs file of each host): the driver's
+/// typed identity of it (`which`, an [`Operations::Attribute`]), whose value
 /// [`Operations::show_attribute`] gives.
 ///
 /// Made by [`host_attributes!`].
-#[repr(transparent)]
-pub struct HostAttribute(kbindings::device_attribute);
+#[repr(C)]
+pub struct HostAttribute<A> {
+    /// What sysfs sees; the show callback finds `which` from it.
+    pub(super) attr: kbindings::device_attribute,
+    /// Which of the driver's attributes this is.
+    pub(super) which: A,
+}
 
 // SAFETY: Never changed after it is built; sysfs only reads it.
-unsafe impl Sync for HostAttribute {}
+unsafe impl<A: Sync> Sync for HostAttribute<A> {}
 
-impl HostAttribute {
-    /// The attribute `name` of `T`'s hosts.
-    pub const fn new<T: Operations>(name: &'static CStr) -> Self {
-        let mut a: kbindings::device_attribute = zeroed();
-        a.attr.name = as_char_ptr_in_const_context(name);
-        a.attr.mode = 0o444;
-        a.__bindgen_anon_1.show = Some(OperationsVTable::<T>::show_attribute);
-        Self(a)
+impl<A> HostAttribute<A> {
+    /// The attribute `which`, in the file `name`, of `T`'s hosts.
+    pub const fn new<T: Operations<Attribute = A>>(name: &'static CStr, which: A) -> Self {
+        let mut attr: kbindings::device_attribute = zeroed();
+        attr.attr.name = as_char_ptr_in_const_context(name);
+        attr.attr.mode = 0o444;
+        attr.__bindgen_anon_1.show = Some(OperationsVTable::<T>::show_attribute);
+        Self { attr, which }
     }
 }
 
@@ -208,7 +214,7 @@ unsafe impl<const N: usize> Sync for AttributeList<N> {}
 
 impl<const N: usize> AttributeList<N> {
     /// Lists `attrs`, which must be one fewer than `N` (for the null).
-    pub const fn new(attrs: &'static [HostAttribute]) -> Self {
+    pub const fn new<A>(attrs: &'static [HostAttribute<A>]) -> Self {
         assert!(
             attrs.len() + 1 == N,
             "an attribute list has one entry more than attributes"
@@ -216,7 +222,7 @@ impl<const N: usize> AttributeList<N> {
         let mut list = [null_mut(); N];
         let mut i = 0;
         while i < attrs.len() {
-            list[i] = (&raw const attrs[i].0.attr).cast_mut();
+            list[i] = (&raw const attrs[i].attr.attr).cast_mut();
             i += 1;
         }
         Self(list)
@@ -257,19 +263,29 @@ impl HostAttributeGroups {
 }
 
 /// Defines a `static` [`HostAttributeGroups`] with one read-only attribute
-/// per name, whose values `$ops`'s [`Operations::show_attribute`] gives.
+/// per entry `file => which`: the sysfs file `file` (an identifier, so the
+/// name is checked like one), whose value `$ops`'s
+/// [`Operations::show_attribute`] gives for `which` (an
+/// [`Operations::Attribute`]: a misspelt one does not compile).
 ///
 /// The layer must be mounted as `scsi` at the root of the crate.
 ///
 /// ```ignore
-/// scsi::host_attributes!(ATTRS for MyOps = [c"ring_pages", c"max_id"]);
+/// scsi::host_attributes!(ATTRS for MyOps = [
+///     ring_pages => MyAttr::RingPages,
+///     max_id => MyAttr::MaxId,
+/// ]);
 /// ```
 macro_rules! host_attributes {
-    ($vis:vis $name:ident for $ops:ty = [$($attr:expr),+ $(,)?]) => {
+    ($vis:vis $name:ident for $ops:ty = [$($file:ident => $which:expr),+ $(,)?]) => {
         $vis static $name: $crate::scsi::HostAttributeGroups = {
-            const N: usize = [$($attr),+].len();
-            static ATTRS: [$crate::scsi::HostAttribute; N] =
-                [$($crate::scsi::HostAttribute::new::<$ops>($attr)),+];
+            const N: usize = [$(stringify!($file)),+].len();
+            static ATTRS: [$crate::scsi::HostAttribute<
+                <$ops as $crate::scsi::Operations>::Attribute,
+            >; N] = [$($crate::scsi::HostAttribute::new::<$ops>(
+                ::kernel::c_str!(stringify!($file)),
+                $which,
+            )),+];
             static LIST: $crate::scsi::AttributeList<{ N + 1 }> =
                 $crate::scsi::AttributeList::new(&ATTRS);
             static GROUP: $crate::scsi::AttributeGroup = $crate::scsi::AttributeGroup::new(&LIST);

@@ -17,10 +17,7 @@ use kernel::{
     bindings as kbindings,
     page::PAGE_SIZE,
     prelude::*,
-    str::{
-        CStrExt,
-        Formatter, //
-    }, //
+    str::Formatter, //
 };
 
 use super::{
@@ -33,6 +30,7 @@ use super::{
     Command,
     EhCommand,
     EhResult,
+    HostAttribute,
     Operations,
     ScsiDevice, //
 };
@@ -270,11 +268,12 @@ impl<T: Operations> OperationsVTable<T> {
         // SAFETY: Sysfs calls `show` only while the attribute exists, from
         // `scsi_add_host` to `scsi_remove_host`: the host is registered.
         let host = unsafe { data_of::<T>(shost) };
-        // SAFETY: `attr` is a valid attribute, whose name is a static string.
-        let name = unsafe { CStr::from_char_ptr((*attr).attr.name) };
-        let Some(value) = T::show_attribute(host, name) else {
-            return EIO.to_errno() as isize;
-        };
+        // SAFETY: Every attribute with this callback is the `attr` field of
+        // a `HostAttribute<T::Attribute>` (`HostAttribute::new::<T>`), a
+        // static that is never changed.
+        let which =
+            unsafe { (*kernel::container_of!(attr, HostAttribute<T::Attribute>, attr)).which };
+        let value = T::show_attribute(host, which);
         // SAFETY: Sysfs hands `show` a buffer of `PAGE_SIZE` bytes, ours
         // until we return.
         let page = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), PAGE_SIZE) };

@@ -58,6 +58,7 @@ use super::{
         self,
         Host,
         HostLimits,
+        Registration,
         Template,
         TemplateOptions, //
     },
@@ -95,27 +96,52 @@ kernel::pci_device_table!(
     )]
 );
 
+/// The host attributes (sysfs files of each `scsi_host`): each adapter's
+/// effective settings (the 7.3 `module!` macro registers module parameters
+/// without sysfs files, and the values that matter are per adapter: the
+/// automatic ring size, whether the device took the message ring, request
+/// coalescing), then what the driver refused from the device since the
+/// adapter was probed (each refusal is also logged, rate-limited; see
+/// Documentation/scsi/vmw_pvscsi_rs.rst).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Attribute {
+    /// `ring_pages`: pages of the request and completion rings.
+    RingPages,
+    /// `msg_ring_pages`: pages of the message ring, 0 without one.
+    MsgRingPages,
+    /// `req_threshold`: the request coalescing threshold in effect.
+    ReqThreshold,
+    /// `poll_queues`: the host's poll queues.
+    PollQueues,
+    /// `max_id`: targets are `0..max_id`.
+    MaxId,
+    /// `bad_completions`: completions refused (a context naming no command).
+    BadCompletions,
+    /// `stale_completions`: completions of commands already taken back.
+    StaleCompletions,
+    /// `bad_messages`: message ring entries refused.
+    BadMessages,
+    /// `bad_submissions`: submissions refused (a corrupt ring state).
+    BadSubmissions,
+    /// `lost_commands`: commands the device never completed, taken back.
+    LostCommands,
+    /// `unpolled_completions`: polled commands the adapter completed because
+    /// nobody polled for them (a stopped or frozen submitter).
+    UnpolledCompletions,
+}
+
 scsi::host_attributes!(HOST_ATTRIBUTES for PvscsiOps = [
-    // Each adapter's effective settings: the 7.3 `module!` macro registers
-    // module parameters without sysfs files, and the values that matter are
-    // per adapter (the automatic ring size, whether the device took the
-    // message ring, request coalescing).
-    c"ring_pages",
-    c"msg_ring_pages",
-    c"req_threshold",
-    c"poll_queues",
-    c"max_id",
-    // What the driver refused from the device since the adapter was probed
-    // (each refusal is also logged, rate-limited); see
-    // Documentation/scsi/vmw_pvscsi_rs.rst.
-    c"bad_completions",
-    c"stale_completions",
-    c"bad_messages",
-    c"bad_submissions",
-    c"lost_commands",
-    // Polled commands the adapter completed because nobody polled for
-    // them (a stopped or frozen submitter).
-    c"unpolled_completions",
+    ring_pages => Attribute::RingPages,
+    msg_ring_pages => Attribute::MsgRingPages,
+    req_threshold => Attribute::ReqThreshold,
+    poll_queues => Attribute::PollQueues,
+    max_id => Attribute::MaxId,
+    bad_completions => Attribute::BadCompletions,
+    stale_completions => Attribute::StaleCompletions,
+    bad_messages => Attribute::BadMessages,
+    bad_submissions => Attribute::BadSubmissions,
+    lost_commands => Attribute::LostCommands,
+    unpolled_completions => Attribute::UnpolledCompletions,
 ]);
 
 /// The host template of every PVSCSI adapter; per-adapter limits are set on
@@ -140,7 +166,7 @@ static TEMPLATE: Template<PvscsiOps> = Template::new(TemplateOptions {
 #[pin_data(PinnedDrop)]
 pub(crate) struct PvscsiData<'bound> {
     /// The SCSI host (removed in unbind, put on drop).
-    host: Host<'bound, PvscsiOps>,
+    host: Registration<'bound, PvscsiOps>,
     /// The interrupt vector and handler.
     #[pin]
     irq: PciIrq<'bound, IrqHandler<'bound>>,
@@ -191,7 +217,7 @@ fn irq_types(cfg: &Config) -> IrqTypes {
 fn register_host<'bound>(
     pdev: &'bound pci::Device<Bound>,
     adapter: &Arc<Adapter<'bound>>,
-) -> Result<Host<'bound, PvscsiOps>> {
+) -> Result<Registration<'bound, PvscsiOps>> {
     let limits = HostLimits {
         can_queue: adapter.rings.req_ring.entries(),
         cmd_per_lun: adapter.cmd_per_lun,
@@ -202,7 +228,9 @@ fn register_host<'bound>(
         poll_queues: u32::from(adapter.poll.is_some()),
     };
     let host = Host::new(&TEMPLATE, adapter.clone(), &limits)?;
-    host.add(pdev.as_ref())
+    // SAFETY: The registration goes into the driver's data (`PvscsiData`),
+    // which the PCI core drops at unbind, within `'bound`.
+    let host = unsafe { Registration::new_with_lt(host, pdev.as_ref()) }
         .inspect_err(|e| dev_err!(pdev, "scsi_add_host failed: {:?}\n", e))?;
     if let Some(msg) = &adapter.msg {
         if let Some(href) = host.get_ref() {
@@ -269,7 +297,9 @@ impl pci::Driver for PvscsiDriver {
 
             let irq_adapter = adapter.clone();
             Ok(try_pin_init!(PvscsiData {
-                irq <- PciIrq::new(pdev, irq_types(&cfg), c"vmw_pvscsi_rs", move |ty| {
+                // SAFETY: The interrupt goes into the driver's data, which
+                // the PCI core drops at unbind, within `'bound`.
+                irq <- unsafe { PciIrq::new(pdev, irq_types(&cfg), c"vmw_pvscsi_rs", move |ty| {
                     dev_info!(pdev, "using {}\n", match ty {
                         IrqType::MsiX => "MSI-X",
                         IrqType::Msi => "MSI",
@@ -279,7 +309,7 @@ impl pci::Driver for PvscsiDriver {
                         IrqHandler::flags(ty),
                         Ok::<_, Error>(IrqHandler::new(irq_adapter, ty)),
                     )
-                }),
+                }) },
                 // Last: it unmasks interrupts and scans, so nothing after it
                 // can fail.
                 host: register_host(pdev, &adapter)?,

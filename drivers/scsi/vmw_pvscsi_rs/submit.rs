@@ -34,6 +34,7 @@ use super::{
         POLL_BACKSTOP_MS, //
     },
     context::target_key,
+    driver::Attribute,
     request::{
         self,
         DataLayout,
@@ -371,6 +372,7 @@ pub(crate) struct PvscsiOps;
 impl scsi::Operations for PvscsiOps {
     type HostData<'bound> = Adapter<'bound>;
     type CmdData = ();
+    type Attribute = Attribute;
 
     // Inlined into the `queuecommand` callback: one call level less.
     #[inline(always)]
@@ -440,24 +442,23 @@ impl scsi::Operations for PvscsiOps {
         }
     }
 
-    fn show_attribute<'bound>(a: &'bound Adapter<'bound>, name: &CStr) -> Option<u64> {
-        Some(match name.to_bytes() {
-            b"ring_pages" => u64::from(a.rings.pages),
-            b"msg_ring_pages" => a
+    fn show_attribute<'bound>(a: &'bound Adapter<'bound>, which: Attribute) -> u64 {
+        match which {
+            Attribute::RingPages => u64::from(a.rings.pages),
+            Attribute::MsgRingPages => a
                 .msg
                 .as_ref()
                 .filter(|m| m.is_enabled())
                 .map_or(0, |m| u64::from(m.ring().pages)),
-            b"req_threshold" => u64::from(a.submit.lock().req_threshold),
-            b"poll_queues" => u64::from(a.poll.is_some()),
-            b"max_id" => u64::from(a.max_id),
-            b"bad_completions" => u64::from(a.faults.bad_completions.load(Relaxed)),
-            b"stale_completions" => u64::from(a.faults.stale_completions.load(Relaxed)),
-            b"bad_messages" => a.msg.as_ref().map_or(0, |m| u64::from(m.bad_messages())),
-            b"bad_submissions" => u64::from(a.faults.bad_submissions.load(Relaxed)),
-            b"lost_commands" => u64::from(a.faults.lost_commands.load(Relaxed)),
-            b"unpolled_completions" => u64::from(a.faults.unpolled.load(Relaxed)),
-            _ => return None,
-        })
+            Attribute::ReqThreshold => u64::from(a.submit.lock().req_threshold),
+            Attribute::PollQueues => u64::from(a.poll.is_some()),
+            Attribute::MaxId => u64::from(a.max_id),
+            Attribute::BadCompletions => u64::from(a.faults.bad_completions.load(Relaxed)),
+            Attribute::StaleCompletions => u64::from(a.faults.stale_completions.load(Relaxed)),
+            Attribute::BadMessages => a.msg.as_ref().map_or(0, |m| u64::from(m.bad_messages())),
+            Attribute::BadSubmissions => u64::from(a.faults.bad_submissions.load(Relaxed)),
+            Attribute::LostCommands => u64::from(a.faults.lost_commands.load(Relaxed)),
+            Attribute::UnpolledCompletions => u64::from(a.faults.unpolled.load(Relaxed)),
+        }
     }
 }

@@ -43,7 +43,14 @@ impl<'bound, T: IrqHandlers + 'bound> PciIrq<'bound, T> {
     /// Allocates one vector of the allowed `types` (MSI-X, then MSI, then
     /// INTx) and registers a handler for it. `handler` gets the type the PCI
     /// core chose and returns the request flags and the handler.
-    pub(crate) fn new<I: PinInit<T, Error> + 'bound>(
+    ///
+    /// # Safety
+    ///
+    /// Callers must not `mem::forget()` the initialized [`PciIrq`] or
+    /// otherwise prevent its [`Drop`] from running before `'bound` ends (as
+    /// for [`irq::ThreadedRegistration::new`]): the handler may borrow what
+    /// lives for `'bound` only.
+    pub(crate) unsafe fn new<I: PinInit<T, Error> + 'bound>(
         pdev: &'bound pci::Device<Core<'_>>,
         types: IrqTypes,
         name: &'static CStr,
@@ -65,8 +72,8 @@ impl<'bound, T: IrqHandlers + 'bound> PciIrq<'bound, T> {
                     let request = vectors.index(0)?;
                     let init = try_pin_init!(Threaded { inner <- init }? Error);
                     // SAFETY: The registration is a pinned field of `Self`,
-                    // which is never forgotten: drivers keep it in their
-                    // pinned device data, dropped on unbind.
+                    // whose drop runs before `'bound` ends (the caller's
+                    // promise).
                     unsafe { irq::ThreadedRegistration::new(request.into(), flags, name, init) }
                 },
             }))
