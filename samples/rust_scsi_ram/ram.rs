@@ -35,9 +35,12 @@ use kernel::{
 
 use scsi::{
     Command,
+    CommandResult,
     Host,
+    HostByte,
     HostLimits,
     Registration,
+    SamStatus,
     Template,
     TemplateOptions, //
 };
@@ -49,8 +52,6 @@ const BLOCK: usize = 512;
 /// Commands the host accepts at once.
 const CAN_QUEUE: u32 = 64;
 
-/// SCSI status of a command that failed with sense data.
-const CHECK_CONDITION: u32 = 0x02;
 /// Sense key: the command or its fields are not supported.
 const ILLEGAL_REQUEST: u8 = 0x05;
 /// Additional sense code: invalid command operation code.
@@ -196,7 +197,7 @@ impl scsi::Operations for RamOps {
         let outcome = host.execute(&cdb, &mut cmd);
         host.commands.fetch_add(1, Relaxed);
         match outcome {
-            Outcome::Good(resid) => cmd.complete(0, resid, None),
+            Outcome::Good(resid) => cmd.complete(CommandResult::GOOD, resid, None),
             Outcome::Illegal(asc) => {
                 // Fixed-format sense data.
                 let mut sense = [0u8; 18];
@@ -205,7 +206,11 @@ impl scsi::Operations for RamOps {
                 sense[7] = 10;
                 sense[12] = asc;
                 let resid = cmd.bufflen();
-                cmd.complete(CHECK_CONDITION, resid, Some(&sense));
+                cmd.complete(
+                    CommandResult::new(HostByte::OK, SamStatus::CHECK_CONDITION),
+                    resid,
+                    Some(&sense),
+                );
             }
         }
         Ok(())

@@ -29,6 +29,7 @@ use kernel::{
 
 use super::{
     bindings,
+    CommandResult,
     HostByte,
     ScsiDevice, //
 };
@@ -304,15 +305,14 @@ impl<D> Command<D> {
         }
     }
 
-    /// Completes the command with `result` (host byte << 16 | SCSI status)
-    /// and residual `resid`; `sense`, when given, is copied to the command's
-    /// sense buffer.
+    /// Completes the command with `result` and residual `resid`; `sense`,
+    /// when given, is copied to the command's sense buffer.
     ///
     /// Without `sense` the buffer is not touched: the midlayer zeroes it (and
     /// the residual) before every dispatch, from the block layer
     /// (`scsi_queue_rq()`) and from the error handler
     /// (`scsi_eh_prep_cmnd()`), so a clean completion stores nothing there.
-    pub fn complete(self, result: u32, resid: u32, sense: Option<&[u8]>) {
+    pub fn complete(self, result: CommandResult, resid: u32, sense: Option<&[u8]>) {
         let this = ManuallyDrop::new(self);
         let raw = this.raw();
         let priv_data = this.priv_data();
@@ -330,7 +330,7 @@ impl<D> Command<D> {
                 }
             }
             (*raw).resid_len = resid;
-            (*raw).result = result as c_int;
+            (*raw).result = result.raw() as c_int;
             bindings::scsi_done(raw);
         }
     }
@@ -338,7 +338,7 @@ impl<D> Command<D> {
     /// Completes the command with host byte `host` and no data.
     pub fn fail(self, host: HostByte) {
         let resid = self.bufflen();
-        self.complete(host << 16, resid, None);
+        self.complete(CommandResult::host(host), resid, None);
     }
 
     /// Hands a refused command back to the midlayer, undoing the mapping.
@@ -363,7 +363,7 @@ impl<D> Drop for Command<D> {
         // SAFETY: `self` owns the command, and is forgotten by `drop`'s
         // caller; the new owner completes it.
         let cmd = unsafe { Command::<D>::from_owned(self.cmd) };
-        cmd.fail(bindings::scsi_host_status_DID_ERROR);
+        cmd.fail(HostByte::ERROR);
     }
 }
 

@@ -18,25 +18,8 @@ use kernel::{
 
 use super::{
     bindings,
-    HostByte, //
+    CommandResult, //
 };
-
-/// How a command that the midlayer sent for the driver ended
-/// ([`ScsiDevice::test_unit_ready`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CommandResult {
-    /// The host byte (`host_byte()`): what the adapter saw.
-    pub host_byte: HostByte,
-    /// The SAM status byte: what the device answered.
-    pub status: u8,
-}
-
-impl CommandResult {
-    /// Whether the command succeeded (`DID_OK`, `GOOD`).
-    pub fn is_good(&self) -> bool {
-        self.host_byte == super::host_byte::DID_OK && self.status == 0
-    }
-}
 
 /// A SCSI device (`struct scsi_device`), borrowed for a callback or
 /// referenced ([`ARef<ScsiDevice>`], from [`super::ScsiHost::devices`]).
@@ -98,10 +81,7 @@ impl ScsiDevice {
             return Err(Error::from_errno(result));
         }
         // `host_byte()` and `status_byte()` of include/scsi/scsi_cmnd.h.
-        Ok(CommandResult {
-            host_byte: ((result >> 16) & 0xff) as HostByte,
-            status: (result & 0xff) as u8,
-        })
+        Ok(CommandResult::from_raw(result as u32))
     }
 
     /// Removes the device from the system (`scsi_remove_device()`). May

@@ -64,6 +64,7 @@ mod bindings;
 mod cmnd;
 mod device;
 mod host;
+mod result;
 mod template;
 mod vtable;
 
@@ -76,16 +77,18 @@ pub use cmnd::{
     Mapped,
     Segments, //
 };
-pub use device::{
-    CommandResult,
-    ScsiDevice, //
-};
+pub use device::ScsiDevice;
 pub use host::{
     Host,
     HostLimits,
     HostRef,
     Registration,
     ScsiHost, //
+};
+pub use result::{
+    CommandResult,
+    HostByte,
+    SamStatus, //
 };
 pub(crate) use template::host_attributes;
 pub use template::{
@@ -97,36 +100,8 @@ pub use template::{
     TemplateOptions, //
 };
 
-/// Host byte of a command result (`enum scsi_host_status`).
-pub type HostByte = u32;
-
 /// Size of a command's sense buffer (`SCSI_SENSE_BUFFERSIZE`).
 pub const SENSE_BUFFERSIZE: usize = bindings::SCSI_SENSE_BUFFERSIZE as usize;
-
-/// Host bytes of command results (`enum scsi_host_status`).
-pub mod host_byte {
-    use super::{
-        bindings,
-        HostByte, //
-    };
-
-    /// No error.
-    pub const DID_OK: HostByte = bindings::scsi_host_status_DID_OK;
-    /// The target did not answer: the address has no device.
-    pub const DID_NO_CONNECT: HostByte = bindings::scsi_host_status_DID_NO_CONNECT;
-    /// The bus stayed busy; retry.
-    pub const DID_BUS_BUSY: HostByte = bindings::scsi_host_status_DID_BUS_BUSY;
-    /// Selection timeout: no device at the address.
-    pub const DID_BAD_TARGET: HostByte = bindings::scsi_host_status_DID_BAD_TARGET;
-    /// Parity error.
-    pub const DID_PARITY: HostByte = bindings::scsi_host_status_DID_PARITY;
-    /// Internal error.
-    pub const DID_ERROR: HostByte = bindings::scsi_host_status_DID_ERROR;
-    /// The command was reset.
-    pub const DID_RESET: HostByte = bindings::scsi_host_status_DID_RESET;
-    /// Requeue the command (no retry count spent).
-    pub const DID_REQUEUE: HostByte = bindings::scsi_host_status_DID_REQUEUE;
-}
 
 /// What an error handler achieved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -74,6 +74,7 @@ use super::{
         INTR_CMPL_MASK,
         INTR_MSG_MASK, //
     },
+    complete,
     config::{
         self,
         Config, //
@@ -530,7 +531,7 @@ impl<'bound> Adapter<'bound> {
                 if let Some(dma) = self.ctx.dma(i) {
                     let _ = dma.clear_sense();
                 }
-                cmd.fail(host);
+                cmd.fail(complete::host_byte(host));
                 n += 1;
             }
         }

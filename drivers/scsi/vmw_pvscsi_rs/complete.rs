@@ -50,13 +50,41 @@ use super::{
         self,
         Stamp, //
     },
-    scsi::Command,
+    scsi::{
+        Command,
+        CommandResult,
+        HostByte, //
+    },
     status::{
         self,
+        did,
         Completion,
-        Sense, //
+        Sense,
+        SENSE_BUFFER_SIZE, //
     }, //
 };
+
+// The status mapping (status.rs) depends on `core` only, to be tested and
+// fuzzed on the host, so it spells the midlayer's values out; they must be
+// the kernel's.
+const _: () = {
+    assert!(did::OK == HostByte::OK.raw() as u32);
+    assert!(did::NO_CONNECT == HostByte::NO_CONNECT.raw() as u32);
+    assert!(did::BUS_BUSY == HostByte::BUS_BUSY.raw() as u32);
+    assert!(did::BAD_TARGET == HostByte::BAD_TARGET.raw() as u32);
+    assert!(did::PARITY == HostByte::PARITY.raw() as u32);
+    assert!(did::ERROR == HostByte::ERROR.raw() as u32);
+    assert!(did::RESET == HostByte::RESET.raw() as u32);
+    assert!(did::REQUEUE == HostByte::REQUEUE.raw() as u32);
+    assert!(status::GOOD_RESULT == CommandResult::GOOD.raw());
+    assert!(SENSE_BUFFER_SIZE == crate::scsi::SENSE_BUFFERSIZE);
+};
+
+/// The host byte `did` (a [`status::did`] value).
+pub(crate) fn host_byte(did: u32) -> HostByte {
+    // Host bytes are one byte; every `did` value is one of them (above).
+    HostByte::from_raw(did as u8)
+}
 
 /// Rounds of draining the interrupt thread does before it leaves the rest to
 /// the next interrupt (a device that keeps producing completions must not
@@ -260,7 +288,7 @@ impl Adapter<'_> {
         if let Some(resid) = status::clean(&c, bufflen) {
             // The common case: success, GOOD status, no sense data written,
             // and no more bytes than the buffer holds.
-            cmd.complete(status::GOOD_RESULT, resid, None);
+            cmd.complete(CommandResult::GOOD, resid, None);
             return true;
         }
         self.complete_unusual(cmd, desc, cookie.index);
@@ -325,7 +353,7 @@ impl Adapter<'_> {
                 context
             );
             self.left_context(stamp);
-            cmd.fail(status::did::ERROR);
+            cmd.fail(HostByte::ERROR);
         }
     }
 
@@ -361,8 +389,9 @@ impl Adapter<'_> {
                 );
             }
         }
+        let result = CommandResult::from_raw(outcome.result);
         let Some(dma) = self.ctx.dma(index) else {
-            cmd.complete(outcome.result, resid, None);
+            cmd.complete(result, resid, None);
             return;
         };
         // Copy out whatever the device wrote, then invalidate it: a later
@@ -370,8 +399,8 @@ impl Adapter<'_> {
         let sense = dma.read_sense();
         let _ = dma.clear_sense();
         match (outcome.sense, sense) {
-            (Sense::Copy(n), Ok(sense)) => cmd.complete(outcome.result, resid, sense.data.get(..n)),
-            _ => cmd.complete(outcome.result, resid, None),
+            (Sense::Copy(n), Ok(sense)) => cmd.complete(result, resid, sense.data.get(..n)),
+            _ => cmd.complete(result, resid, None),
         }
     }
 }

@@ -64,10 +64,10 @@ use super::{
     },
     rings::MsgRing,
     scsi::{
+        HostByte,
         HostRef,
         ScsiDevice, //
     },
-    status::did,
 };
 
 /// Checks (a TEST UNIT READY each) that must find no target at a device's
@@ -89,7 +89,7 @@ const TUR_TIMEOUT_MS: u32 = 10_000;
 /// `DID_BAD_TARGET` (the device's selection timed out). Any other answer,
 /// an error status included, is a target. May sleep.
 fn no_target(dev: &ScsiDevice) -> bool {
-    matches!(dev.test_unit_ready(TUR_TIMEOUT_MS, 3), Ok(r) if r.host_byte == did::BAD_TARGET)
+    matches!(dev.test_unit_ready(TUR_TIMEOUT_MS, 3), Ok(r) if r.host_byte == HostByte::BAD_TARGET)
 }
 
 /// A device that answered a rescan's TEST UNIT READY with a selection

@@ -22,7 +22,7 @@ use super::abi::btstat;
 
 /// Host bytes of the midlayer result (`enum scsi_host_status`).
 ///
-/// A KUnit test checks them against the kernel's bindings.
+/// complete.rs checks them against the layer's at compile time.
 pub(crate) mod did {
     /// No error.
     pub(crate) const OK: u32 = 0x00;

@@ -33,6 +33,7 @@ use super::{
         SubmitState,
         POLL_BACKSTOP_MS, //
     },
+    complete,
     context::target_key,
     driver::Attribute,
     request::{
@@ -395,7 +396,7 @@ impl scsi::Operations for PvscsiOps {
                 if Faults::should_log(&a.faults.bad_submissions) {
                     dev_err!(a.dev, "refusing command (tag {}): {}\n", tag, why);
                 }
-                cmd.fail(host);
+                cmd.fail(complete::host_byte(host));
                 Ok(())
             }
         }

@@ -330,24 +330,6 @@ mod status_cases {
     fn overrun_is_an_error() -> Result {
         run(c::overrun_is_an_error())
     }
-
-    #[test]
-    fn host_bytes_match_the_kernel() {
-        use crate::scsi::host_byte as b;
-        use crate::status::did;
-        assert_eq!(did::OK, b::DID_OK);
-        assert_eq!(did::BUS_BUSY, b::DID_BUS_BUSY);
-        assert_eq!(did::BAD_TARGET, b::DID_BAD_TARGET);
-        assert_eq!(did::PARITY, b::DID_PARITY);
-        assert_eq!(did::ERROR, b::DID_ERROR);
-        assert_eq!(did::RESET, b::DID_RESET);
-        assert_eq!(did::NO_CONNECT, b::DID_NO_CONNECT);
-        assert_eq!(did::REQUEUE, b::DID_REQUEUE);
-        assert_eq!(
-            crate::status::SENSE_BUFFER_SIZE,
-            crate::scsi::SENSE_BUFFERSIZE
-        );
-    }
 }
 
 #[kunit_tests(vmw_pvscsi_rs_request)]
