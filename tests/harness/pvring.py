@@ -67,7 +67,7 @@ def header_btstat() -> dict[str, int]:
     """The host statuses of the C header (BTSTAT_*, `enum
     HostBusAdapterStatus` of drivers/scsi/vmw_pvscsi.h), by name, from the
     table scripts/abi-layout generates from it (the driver's c_header.rs)."""
-    text = (paths.TOP / "drivers/scsi/vmw_pvscsi_rs/c_header.rs").read_text()
+    text = (paths.TOP / "drivers/scsi/vmw_pvscsi_rs/protocol/c_header.rs").read_text()
     return {m.group(1): int(m.group(2), 16)
             for m in re.finditer(r'\("BTSTAT_(\w+)", (0x[0-9a-f]+)\)', text)}
 

@@ -74,6 +74,10 @@ use super::{
         INTR_CMPL_MASK,
         INTR_MSG_MASK, //
     },
+    additions::{
+        HasTicker,
+        Ticker, //
+    },
     complete,
     config::{
         self,
@@ -84,10 +88,6 @@ use super::{
         Contexts, //
     },
     hw::Hw,
-    kext::{
-        HasTicker,
-        Ticker, //
-    },
     msg::MsgWork,
     request::{
         Kicks,

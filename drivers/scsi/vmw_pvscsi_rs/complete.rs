@@ -44,8 +44,8 @@ use super::{
         Gate,
         POLL_BACKSTOP_MS, //
     },
+    additions::IrqHandlers,
     context::Context,
-    kext::IrqHandlers,
     request::{
         self,
         Stamp, //

@@ -44,15 +44,16 @@ use super::{
         Adapter,
         Gate, //
     },
-    complete::IrqHandler,
-    config::Config,
-    hw::Hw,
-    kext::{
+    additions::{
         self,
         PciIrq,
         PmDriver,
         Sleep, //
     },
+    complete::IrqHandler,
+    config::Config,
+    hw::Hw,
+    ops::PvscsiOps,
     params,
     scsi::{
         self,
@@ -62,8 +63,7 @@ use super::{
         Template,
         TemplateOptions, //
     },
-    status::did,
-    submit::PvscsiOps, //
+    status::did, //
 };
 
 /// PCI device id of the VMware PVSCSI adapter.
@@ -269,8 +269,8 @@ impl pci::Driver for PvscsiDriver {
             pdev.enable_device_mem()
                 .inspect_err(|e| dev_err!(pdev, "cannot enable the device: {:?}\n", e))?;
             pdev.set_master();
-            let dma_bits =
-                kext::set_dma_mask(pdev).inspect_err(|_| dev_err!(pdev, "no usable DMA mask\n"))?;
+            let dma_bits = additions::set_dma_mask(pdev)
+                .inspect_err(|_| dev_err!(pdev, "no usable DMA mask\n"))?;
 
             let bar_index = find_mmio_bar(pdev)?;
             let bar = pdev

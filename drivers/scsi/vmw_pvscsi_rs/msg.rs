@@ -55,7 +55,7 @@ use super::{
         RingsState, //
     },
     adapter::Faults,
-    kext,
+    additions,
     message::{
         self,
         Address,
@@ -253,10 +253,10 @@ impl MsgWork {
         self.stopped.store(true, Release);
         self.pause();
         // A queued run holds a reference, which cancelling it gives back.
-        kext::cancel_arc_delayed_work_sync::<_, 1>(self);
-        kext::cancel_arc_work_sync::<_, 0>(self);
+        additions::cancel_arc_delayed_work_sync::<_, 1>(self);
+        additions::cancel_arc_work_sync::<_, 0>(self);
         // A recheck queued by the last run of `work`.
-        kext::cancel_arc_delayed_work_sync::<_, 1>(self);
+        additions::cancel_arc_delayed_work_sync::<_, 1>(self);
     }
 
     /// Stops all access to the ring, without waiting for the work item

@@ -13,43 +13,52 @@
 //! *kick*, a doorbell register write telling the device to look at the request
 //! ring; *context*, the cookie that ties a completion to its request.
 //!
-//! Files: [`abi`] (device ABI, tested field by field against `c_header`,
-//! the C header's layout as data, which `scripts/abi-layout` generates),
+//! Files: [`protocol`] (the device protocol and every decision on what the
+//! device wrote, in `core`-only Rust tested and fuzzed on the host; its
+//! documentation pairs each of its files with the one here that uses it),
 //! [`regs`] (MMIO registers), [`hw`] (register access), [`rings`] and
-//! [`context`] (DMA memory), [`adapter`] (bring-up and
-//! shared state), [`submit`], [`complete`] and [`status`] (the data path),
-//! [`msg`] and [`message`] (hot-plug), [`scsi`] (the Rust SCSI host layer,
-//! `../rust_scsi/`, which knows nothing of PVSCSI) and [`kext`] (what the
-//! kernel crate lacks), [`driver`] (PCI probe, unbind, the host template),
-//! [`config`] and [`params`] (module parameters).
+//! [`context`] (DMA memory), [`adapter`] (bring-up and shared state),
+//! [`submit`] and [`complete`] (the data path), [`ops`] (the SCSI host
+//! operations), [`eh`] (error handling), [`msg`] (hot-plug), [`scsi`] (the
+//! Rust SCSI host layer, `../rust_scsi/`, which knows nothing of PVSCSI),
+//! [`additions`] (what the kernel crate lacks), [`driver`] (PCI probe,
+//! unbind, the host template), [`params`] (module parameters).
 
-mod abi;
 mod adapter;
+mod additions;
 mod complete;
-mod config;
 mod context;
 mod driver;
 mod eh;
 mod hw;
-mod kext;
-mod message;
 mod msg;
+mod ops;
 mod params;
+mod protocol;
 mod regs;
-mod request;
-mod ring_index;
 mod rings;
 #[path = "../rust_scsi/mod.rs"]
 pub mod scsi;
-mod status;
 mod submit;
 
 #[cfg(CONFIG_KUNIT = "y")]
-mod c_header;
-#[cfg(CONFIG_KUNIT = "y")]
-mod selftest;
-#[cfg(CONFIG_KUNIT = "y")]
 mod tests;
+
+// The protocol's files name each other, and are named, from the crate root,
+// as in `tests/host` and `tests/fuzz`, which compile them at their root.
+use protocol::{
+    abi,
+    config,
+    message,
+    request,
+    ring_index,
+    status, //
+};
+#[cfg(CONFIG_KUNIT = "y")]
+use protocol::{
+    c_header,
+    check, //
+};
 
 use kernel::{
     driver::Registration,
@@ -60,7 +69,7 @@ use kernel::{
 #[pin_data]
 struct PvscsiModule {
     #[pin]
-    driver: Registration<kext::PmAdapter<driver::PvscsiDriver>>,
+    driver: Registration<additions::PmAdapter<driver::PvscsiDriver>>,
 }
 
 impl kernel::InPlaceModule for PvscsiModule {

@@ -168,8 +168,8 @@ mod register_map {
     }
 }
 
-/// Runs a shared test case (see `selftest.rs`), reporting where it failed.
-fn run(result: crate::selftest::CaseResult) -> Result {
+/// Runs a shared test case (see `protocol/check.rs`), reporting where it failed.
+fn run(result: crate::check::CaseResult) -> Result {
     result.map_err(|f| {
         pr_err!("{}:{}: check failed: {}\n", f.file, f.line, f.check);
         EINVAL
@@ -437,7 +437,7 @@ mod workqueue_cases {
     //! message ring, a `pci_dev` reference) leaked with it. Each case counts
     //! the drops of a probe item: a leaked reference leaves it alive.
 
-    use crate::kext;
+    use crate::additions;
     use kernel::{
         impl_has_delayed_work,
         impl_has_work,
@@ -540,7 +540,7 @@ mod workqueue_cases {
             .enqueue_delayed::<_, 1>(p.clone(), msecs_to_jiffies(60_000))
             .is_ok();
         assert!(queued);
-        assert!(kext::cancel_arc_delayed_work_sync::<_, 1>(&p));
+        assert!(additions::cancel_arc_delayed_work_sync::<_, 1>(&p));
         assert!(!p.released.load(Relaxed));
         drop(p);
         assert_eq!(DROPS.load(Relaxed), drops + 1);
@@ -568,12 +568,12 @@ mod workqueue_cases {
             .enqueue_delayed::<_, 1>(p.clone(), msecs_to_jiffies(1000))
             .is_ok();
         assert!(queued);
-        assert!(kext::cancel_arc_work_sync::<_, 0>(&p));
+        assert!(additions::cancel_arc_work_sync::<_, 0>(&p));
         assert_eq!(p.runs.load(Relaxed), 1);
         assert!(p.released.load(Relaxed));
         // The release item's run may still be returning: wait for it (it
         // was not pending, so this gives nothing back).
-        assert!(!kext::cancel_arc_delayed_work_sync::<_, 1>(&p));
+        assert!(!additions::cancel_arc_delayed_work_sync::<_, 1>(&p));
         drop(p);
         assert_eq!(DROPS.load(Relaxed), drops + 1);
         Ok(())

@@ -8,22 +8,22 @@
 
 #![allow(dead_code)]
 
-#[path = "../../../drivers/scsi/vmw_pvscsi_rs/abi.rs"]
+#[path = "../../../drivers/scsi/vmw_pvscsi_rs/protocol/abi.rs"]
 pub(crate) mod abi;
-#[path = "../../../drivers/scsi/vmw_pvscsi_rs/c_header.rs"]
+#[path = "../../../drivers/scsi/vmw_pvscsi_rs/protocol/c_header.rs"]
 pub(crate) mod c_header;
-#[path = "../../../drivers/scsi/vmw_pvscsi_rs/config.rs"]
+#[path = "../../../drivers/scsi/vmw_pvscsi_rs/protocol/config.rs"]
 pub(crate) mod config;
-#[path = "../../../drivers/scsi/vmw_pvscsi_rs/message.rs"]
+#[path = "../../../drivers/scsi/vmw_pvscsi_rs/protocol/message.rs"]
 pub(crate) mod message;
-#[path = "../../../drivers/scsi/vmw_pvscsi_rs/request.rs"]
+#[path = "../../../drivers/scsi/vmw_pvscsi_rs/protocol/request.rs"]
 pub(crate) mod request;
-#[path = "../../../drivers/scsi/vmw_pvscsi_rs/ring_index.rs"]
+#[path = "../../../drivers/scsi/vmw_pvscsi_rs/protocol/ring_index.rs"]
 pub(crate) mod ring_index;
 #[cfg(test)]
-#[path = "../../../drivers/scsi/vmw_pvscsi_rs/selftest.rs"]
-pub(crate) mod selftest;
-#[path = "../../../drivers/scsi/vmw_pvscsi_rs/status.rs"]
+#[path = "../../../drivers/scsi/vmw_pvscsi_rs/protocol/check.rs"]
+pub(crate) mod check;
+#[path = "../../../drivers/scsi/vmw_pvscsi_rs/protocol/status.rs"]
 pub(crate) mod status;
 
 #[cfg(test)]

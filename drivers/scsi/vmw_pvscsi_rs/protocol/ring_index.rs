@@ -91,11 +91,11 @@ impl Ring {
     }
 }
 
-/// Test cases (see [`super::selftest`]).
+/// Test cases (see [`super::check`]).
 #[cfg(any(test, CONFIG_KUNIT = "y"))]
 pub(crate) mod cases {
     use super::*;
-    use crate::selftest::{
+    use crate::check::{
         check,
         CaseResult, //
     };

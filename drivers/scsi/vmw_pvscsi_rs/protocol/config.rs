@@ -200,11 +200,11 @@ pub(crate) const DEFAULT_PARAMS: RawParams = RawParams {
     poll_queues: 0,
 };
 
-/// Test cases (see [`super::selftest`]).
+/// Test cases (see [`super::check`]).
 #[cfg(any(test, CONFIG_KUNIT = "y"))]
 pub(crate) mod cases {
     use super::*;
-    use crate::selftest::{
+    use crate::check::{
         check,
         CaseResult, //
     };

@@ -83,11 +83,11 @@ pub(crate) fn decode(desc: &MsgDesc) -> Result<Message, BadMessage> {
     })
 }
 
-/// Test cases (see [`super::selftest`]).
+/// Test cases (see [`super::check`]).
 #[cfg(any(test, CONFIG_KUNIT = "y"))]
 pub(crate) mod cases {
     use super::*;
-    use crate::selftest::{
+    use crate::check::{
         check,
         CaseResult, //
     };

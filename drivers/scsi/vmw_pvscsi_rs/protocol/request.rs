@@ -352,7 +352,7 @@ impl Stamp {
     }
 }
 
-/// Test cases (see [`super::selftest`]).
+/// Test cases (see [`super::check`]).
 #[cfg(any(test, CONFIG_KUNIT = "y"))]
 pub(crate) mod cases {
     use super::*;
@@ -362,7 +362,7 @@ pub(crate) mod cases {
         FLAG_CMD_DIR_TOHOST,
         FLAG_CMD_WITH_SG_LIST, //
     };
-    use crate::selftest::{
+    use crate::check::{
         check,
         CaseResult, //
     };

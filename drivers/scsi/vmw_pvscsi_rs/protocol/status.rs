@@ -285,11 +285,11 @@ fn map_other(c: &Completion, bufflen: u32, rw: bool) -> Outcome {
     }
 }
 
-/// Test cases (see [`super::selftest`]).
+/// Test cases (see [`super::check`]).
 #[cfg(any(test, CONFIG_KUNIT = "y"))]
 pub(crate) mod cases {
     use super::*;
-    use crate::selftest::{
+    use crate::check::{
         check,
         CaseResult, //
     };

@@ -431,7 +431,7 @@ const _: () = assert!(size_of::<ConfigPageHeader>() == 16);
 const _: () = assert!(offset_of!(ConfigPageController, num_phys) == 472);
 const _: () = assert!(REQ_ENTRIES_PER_PAGE == 32 && CMP_ENTRIES_PER_PAGE == 128);
 
-/// Test cases (see [`super::selftest`]): the layout of every structure and
+/// Test cases (see [`super::check`]): the layout of every structure and
 /// the value of every constant, against the C header as a C compiler sees
 /// it ([`super::c_header`], generated from `vmw_pvscsi.h`).
 #[cfg(any(test, CONFIG_KUNIT = "y"))]
@@ -442,7 +442,7 @@ pub(crate) mod cases {
             CONSTANTS,
             STRUCTS, //
         },
-        selftest::{
+        check::{
             check,
             CaseResult,
             Failure, //

@@ -29,7 +29,7 @@ pub(crate) type CaseResult = Result<(), Failure>;
 macro_rules! check {
     ($cond:expr) => {
         if !($cond) {
-            return Err($crate::selftest::Failure {
+            return Err($crate::check::Failure {
                 file: file!(),
                 line: line!(),
                 check: stringify!($cond),
