@@ -34,16 +34,18 @@ class KunitResult:
     report: str  # kunit.py's human-readable output
 
 
-def run_suites(g: Guest) -> None:
-    """Runs every vmw_pvscsi_rs suite now (guests boot with
-    `kunit.autorun=0`, so loading the module ran none)."""
-    g.run(f"for d in /sys/kernel/debug/kunit/{SUITE_PREFIX}*; do echo run > \"$d/run\"; done",
+def run_suites(g: Guest, prefix: str = SUITE_PREFIX) -> None:
+    """Runs every suite whose name starts with `prefix` (vmw_pvscsi_rs's by
+    default) now (guests boot with `kunit.autorun=0`, so loading the module
+    ran none)."""
+    g.run(f"for d in /sys/kernel/debug/kunit/{prefix}*; do echo run > \"$d/run\"; done",
           timeout=300)
 
 
-def collect(g: Guest) -> str:
-    """Returns one KTAP document with every vmw_pvscsi_rs suite's results."""
-    out = g.run(f"for d in /sys/kernel/debug/kunit/{SUITE_PREFIX}*; do "
+def collect(g: Guest, prefix: str = SUITE_PREFIX) -> str:
+    """Returns one KTAP document with the results of every suite whose name
+    starts with `prefix` (vmw_pvscsi_rs's by default)."""
+    out = g.run(f"for d in /sys/kernel/debug/kunit/{prefix}*; do "
                 "[ -e \"$d/results\" ] || continue; echo '@@SUITE'; cat \"$d/results\"; done")
     docs = [d for d in out.split("@@SUITE\n") if d.strip()]
     lines = ["KTAP version 1", f"1..{len(docs)}"]

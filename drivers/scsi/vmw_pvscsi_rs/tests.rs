@@ -416,19 +416,6 @@ mod message_cases {
     }
 }
 
-#[kunit_tests(vmw_pvscsi_rs_bindings)]
-mod scsi_layer {
-    use crate::scsi;
-
-    /// The SCSI layer's bindgen output agrees with the C compiler on every
-    /// structure layout the layer relies on (it also refuses to create a
-    /// host when they disagree).
-    #[test]
-    fn scsi_layout_matches_c() {
-        assert_eq!(scsi::check_layout(), Ok(()));
-    }
-}
-
 #[kunit_tests(vmw_pvscsi_rs_workqueue)]
 mod workqueue_cases {
     //! Issue 27, defect 3: cancelling a queued `Arc` work item must give the
