@@ -418,18 +418,16 @@ impl EhCommand<'_> {
 
 /// The block-layer request whose payload is `cmd` (`scsi_cmd_to_rq()`).
 fn request_of(cmd: *mut bindings::scsi_cmnd) -> *const kbindings::request {
-    // The command is the request's payload, so the request sits right before
-    // it (`blk_mq_rq_from_pdu()`).
-    cmd.cast::<u8>()
-        .wrapping_sub(size_of::<kbindings::request>())
-        .cast::<kbindings::request>()
+    // SAFETY: Every command of a host is the payload (PDU) of a block-layer
+    // request; `blk_mq_rq_from_pdu()` only computes the address.
+    unsafe { kbindings::blk_mq_rq_from_pdu(cmd.cast()) }
 }
 
 /// The tag of the block-layer request whose payload is `cmd`
 /// (`scsi_cmd_to_rq(cmd)->tag`).
 fn request_tag(cmd: *mut bindings::scsi_cmnd) -> u32 {
     // SAFETY: Every command of a host is the payload of a valid block-layer
-    // request (a KUnit test checks the layout).
+    // request.
     let tag = unsafe { (*request_of(cmd)).tag };
     // Tags are never negative for a started request.
     tag as u32

@@ -9,8 +9,7 @@
 
 use core::{
     fmt::Write,
-    marker::PhantomData,
-    mem::offset_of, //
+    marker::PhantomData, //
 };
 
 use kernel::{
@@ -261,10 +260,8 @@ impl<T: Operations> OperationsVTable<T> {
         buf: *mut c_char,
     ) -> isize {
         // `class_to_shost()`: the device is the host's `shost_dev`.
-        let shost = dev
-            .cast::<u8>()
-            .wrapping_sub(offset_of!(bindings::Scsi_Host, shost_dev))
-            .cast::<bindings::Scsi_Host>();
+        // SAFETY: Only a host's `shost_dev` carries the host attributes.
+        let shost = unsafe { kernel::container_of!(dev, bindings::Scsi_Host, shost_dev) };
         // SAFETY: Sysfs calls `show` only while the attribute exists, from
         // `scsi_add_host` to `scsi_remove_host`: the host is registered.
         let host = unsafe { data_of::<T>(shost) };
