@@ -35,12 +35,9 @@ use kernel::{
         Bound,
         Device, //
     },
-    dma::Coherent,
     io::{
-        io_project,
         io_read,
-        io_write,
-        Io, //
+        io_write, //
     },
     new_condvar,
     new_mutex,
@@ -62,15 +59,9 @@ use kernel::{
 
 use super::{
     abi::{
-        btstat,
         Command,
-        ConfigCmd,
-        ConfigPageController,
-        ConfigPageHeader,
         SetupReqCall,
         COMMAND_STATUS_UNSUPPORTED,
-        CONFIG_CONTROLLER_ADDRESS,
-        CONFIG_PAGE_CONTROLLER,
         INTR_CMPL_MASK,
         INTR_MSG_MASK, //
     },
@@ -79,16 +70,15 @@ use super::{
         Ticker, //
     },
     complete,
-    config::{
-        self,
-        Config, //
-    },
+    config::Config,
     context::{
         Context,
         Contexts, //
     },
+    faults::Faults,
     hw::Hw,
     msg::MsgWork,
+    probe::Targets,
     request::{
         Kicks,
         Stamp, //
@@ -97,10 +87,7 @@ use super::{
         MsgRing,
         Rings, //
     },
-    status::{
-        did,
-        sam, //
-    }, //
+    status::did, //
 };
 
 /// Producer state of the request ring, under [`Adapter::submit`].
@@ -185,42 +172,6 @@ pub(crate) struct CompleteState {
     pub(crate) polls: u32,
     /// See `polls`.
     pub(crate) polls_seen: u32,
-}
-
-/// Counts of device misbehaviour, for rate-limited logging.
-pub(crate) struct Faults {
-    /// Completions the driver refused.
-    pub(crate) bad_completions: Atomic<u32>,
-    /// Completions for an earlier command of their context.
-    pub(crate) stale_completions: Atomic<u32>,
-    /// Commands refused at submission.
-    pub(crate) bad_submissions: Atomic<u32>,
-    /// Commands the device never completed, taken back by a device or bus
-    /// reset.
-    pub(crate) lost_commands: Atomic<u32>,
-    /// Polled commands completed by the adapter because nobody polled for
-    /// them ([`Adapter::poll_backstop`]).
-    pub(crate) unpolled: Atomic<u32>,
-}
-
-impl Faults {
-    /// No faults yet.
-    fn new() -> Self {
-        Self {
-            bad_completions: Atomic::new(0),
-            stale_completions: Atomic::new(0),
-            bad_submissions: Atomic::new(0),
-            lost_commands: Atomic::new(0),
-            unpolled: Atomic::new(0),
-        }
-    }
-
-    /// Whether occurrence number `counter` (after incrementing) is logged:
-    /// the first ten, then every power of two.
-    pub(crate) fn should_log(counter: &Atomic<u32>) -> bool {
-        let n = counter.fetch_add(1, Relaxed).wrapping_add(1);
-        n <= 10 || n.is_power_of_two()
-    }
 }
 
 /// State shared by the I/O paths of one adapter.
@@ -600,81 +551,4 @@ impl PinnedDrop for Adapter<'_> {
             dev_err!(self.dev, "{} commands still in flight at teardown\n", left);
         }
     }
-}
-
-/// Targets scanned when the device does not say: QEMU's PVSCSI accepts
-/// scsi-id 0 to 64 (`PVSCSI_MAX_DEVS` is 64, and only ids above it are
-/// refused), as vSphere does.
-pub(crate) const SCAN_TARGETS: u32 = 65;
-
-/// What the device says about its targets.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Targets {
-    /// The count the device reported, if it did.
-    pub(crate) reported: Option<u32>,
-    /// Targets to scan: the reported count, or every id QEMU accepts.
-    pub(crate) max_id: u32,
-}
-
-/// Asks the device how many targets it has (the controller CONFIG page).
-///
-/// QEMU does not implement the command; then every target QEMU accepts (0 to
-/// 64, [`SCAN_TARGETS`]) is scanned rather than the C driver's 16, so no disk
-/// is missed.
-pub(crate) fn query_targets(dev: &Device<Bound>, hw: &Hw<'_>) -> Result<Targets> {
-    let page = Coherent::<ConfigPageController>::zeroed(dev, GFP_KERNEL)?;
-    // Pre-mark the header as failed: a device that ignores the command leaves it.
-    io_project!(&page, .header).copy_write(ConfigPageHeader {
-        page_num: 0,
-        num_dwords: 0,
-        host_status: btstat::INVPARAM,
-        scsi_status: sam::CHECK_CONDITION.into(),
-        _reserved: [0; 3],
-    });
-    hw.command_with(
-        Command::Config,
-        &ConfigCmd {
-            cfg_page_address: CONFIG_CONTROLLER_ADDRESS,
-            cmp_addr: page.dma_address(),
-            cfg_page_num: CONFIG_PAGE_CONTROLLER,
-            _pad: 0,
-        },
-    );
-    let header = io_project!(&page, .header).copy_read();
-    let num_phys = io_read!(&page, .num_phys);
-    let answered =
-        header.host_status == btstat::SUCCESS && header.scsi_status == u16::from(sam::GOOD);
-    let reported = if answered {
-        config::reported_targets(num_phys)
-    } else {
-        None
-    };
-    match reported {
-        Some(n) => dev_info!(dev, "device reports {} targets\n", n),
-        None if answered => dev_warn!(
-            dev,
-            "device reports {} targets, which a request cannot address; scanning targets 0-{}\n",
-            num_phys,
-            SCAN_TARGETS - 1
-        ),
-        None => dev_info!(
-            dev,
-            "CONFIG page unavailable (host status {:#x}, SCSI status {:#x}); scanning targets 0-{}\n",
-            header.host_status,
-            header.scsi_status,
-            SCAN_TARGETS - 1
-        ),
-    }
-    Ok(Targets {
-        reported,
-        max_id: reported.unwrap_or(SCAN_TARGETS),
-    })
-}
-
-/// Whether the device has a message ring: the support probe answers exactly
-/// `0xFFFF_FFFF` when it does not (QEMU answers `0xFFFF_FFFE`, "waiting for
-/// data", for commands that take data).
-pub(crate) fn msg_ring_supported(hw: &Hw<'_>) -> bool {
-    hw.command(Command::SetupMsgRing, &[]);
-    hw.status() != COMMAND_STATUS_UNSUPPORTED
 }

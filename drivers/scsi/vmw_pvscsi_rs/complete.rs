@@ -40,12 +40,12 @@ use super::{
     adapter::{
         Adapter,
         CompleteState,
-        Faults,
         Gate,
         POLL_BACKSTOP_MS, //
     },
     additions::IrqHandlers,
     context::Context,
+    faults::Faults,
     request::{
         self,
         Stamp, //

@@ -40,7 +40,6 @@ use super::{
         MEM_SPACE_SIZE, //
     },
     adapter::{
-        self,
         Adapter,
         Gate, //
     },
@@ -55,6 +54,7 @@ use super::{
     hw::Hw,
     ops::PvscsiOps,
     params,
+    probe,
     scsi::{
         self,
         Host,
@@ -281,8 +281,8 @@ impl pci::Driver for PvscsiDriver {
             hw.set_intr_mask(0);
             hw.reset();
 
-            let targets = adapter::query_targets(pdev.as_ref(), &hw)?;
-            let use_msg = cfg.use_msg && adapter::msg_ring_supported(&hw);
+            let targets = probe::query_targets(pdev.as_ref(), &hw)?;
+            let use_msg = cfg.use_msg && probe::msg_ring_supported(&hw);
             let adapter = Arc::pin_init(
                 Adapter::new(pdev.as_ref(), hw, &cfg, targets, use_msg)?,
                 GFP_KERNEL,

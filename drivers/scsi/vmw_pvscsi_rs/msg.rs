@@ -54,8 +54,8 @@ use super::{
         MsgDesc,
         RingsState, //
     },
-    adapter::Faults,
     additions,
+    faults::Faults,
     message::{
         self,
         Address,

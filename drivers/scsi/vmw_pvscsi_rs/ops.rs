@@ -11,12 +11,10 @@ use kernel::{
 };
 
 use super::{
-    adapter::{
-        Adapter,
-        Faults, //
-    },
+    adapter::Adapter,
     complete,
     driver::Attribute,
+    faults::Faults,
     scsi::{
         self,
         Command,

@@ -18,6 +18,7 @@
 //! documentation pairs each of its files with the one here that uses it),
 //! [`regs`] (MMIO registers), [`hw`] (register access), [`rings`] and
 //! [`context`] (DMA memory), [`adapter`] (bring-up and shared state),
+//! [`probe`] (what the device is asked first), [`faults`] (what was refused),
 //! [`submit`] and [`complete`] (the data path), [`ops`] (the SCSI host
 //! operations), [`eh`] (error handling), [`msg`] (hot-plug), [`scsi`] (the
 //! Rust SCSI host layer, `../rust_scsi/`, which knows nothing of PVSCSI),
@@ -30,10 +31,12 @@ mod complete;
 mod context;
 mod driver;
 mod eh;
+mod faults;
 mod hw;
 mod msg;
 mod ops;
 mod params;
+mod probe;
 mod protocol;
 mod regs;
 mod rings;
