@@ -32,11 +32,12 @@ sys.path.insert(0, str(TOP / "tests"))
 from harness import paths  # noqa: E402
 
 KCONFIG = os.environ.get("PVSCSI_KCONFIG", "debug")
-# Guests at a time in the integration step (PVSCSI_TEST_JOBS). One by one by
-# default: on this 2-core machine two at a time gained little (44 min for the
-# whole of make test, against about 55) and slowed each guest enough to time
-# out a test's wait (see Documentation/scsi/vmw_pvscsi_rs-testing.rst).
-JOBS = max(1, int(os.environ.get("PVSCSI_TEST_JOBS", "1")))
+# Guests at a time in the integration step (PVSCSI_TEST_JOBS, 1 or 2; 2 by
+# default): two lanes, the light files (tests/integration/conftest.py
+# LIGHT_LANE) beside the others, each lane in file order (see "Two lanes" in
+# Documentation/scsi/vmw_pvscsi_rs-testing.rst). More than 2 gains nothing:
+# there are two lanes.
+JOBS = min(2, max(1, int(os.environ.get("PVSCSI_TEST_JOBS", "2"))))
 LOGS = paths.LOGS
 # One line a guest (harness/guest.py _record_times): boot, leak scans, life.
 GUESTS = LOGS / "guests.jsonl"
@@ -162,9 +163,9 @@ def fuzz_smoke() -> None:
 def integration_tests() -> None:
     step(f"guest integration tests (pytest, {KCONFIG} kernel, {JOBS} guest(s) at a time)")
     junit = LOGS / "pytest.xml"
-    # The `stress` cases belong to `make stress`. With several jobs, pytest-
-    # xdist gives each worker whole files (their guests are per file).
-    parallel = ["-n", str(JOBS), "--dist", "loadfile"] if JOBS > 1 else []
+    # The `stress` cases belong to `make stress`. With two jobs, pytest-xdist
+    # gives each worker one lane (the `xdist_group` conftest.py sets), whole.
+    parallel = ["-n", str(JOBS), "--dist", "loadgroup"] if JOBS > 1 else []
     res = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", *parallel,
                           "-m", "not stress", "--durations=30", f"--junitxml={junit}",
                           str(TOP / "tests/integration")],

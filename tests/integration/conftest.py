@@ -17,10 +17,28 @@ def pytest_configure(config):
         "markers", "stress: long cases run by `make stress` only (`make test` deselects them)")
 
 
+# The files of the light lane. With two guests at a time (PVSCSI_TEST_JOBS=2,
+# make test's default), pytest-xdist runs two lanes (`--dist loadgroup`),
+# each file whole in one of them: these short functional cases, whose waits
+# are not tight, beside the long and timing-sensitive ones (error handling,
+# the lying device, sleep, hot-plug, I/O, polling, VMware mode), which keep
+# a lane of their own in file order. A guest uses about one core of this
+# machine's two (QEMU's CPU time over its life: build/logs/durations.json),
+# so the other core runs the light lane.
+LIGHT_LANE = {"test_console_checker.py", "test_features.py", "test_foundation.py",
+              "test_install.py", "test_intree.py", "test_lifecycle.py", "test_root_disk.py",
+              "test_scan.py", "test_scsi_layer.py", "test_sense.py", "test_shutdown.py"}
+
+
 def pytest_collection_modifyitems(items):
     """Sorts the cases of a module that defines `order(item)` by it, in
     place among the other modules' (their module-scoped guests stay one
-    each); the sort is stable, so cases of one rank keep their order."""
+    each); the sort is stable, so cases of one rank keep their order. Then
+    puts each case in its file's lane (LIGHT_LANE), which pytest-xdist's
+    `loadgroup` scheduling reads."""
+    for item in items:
+        lane = "light" if Path(str(item.fspath)).name in LIGHT_LANE else "heavy"
+        item.add_marker(pytest.mark.xdist_group(lane))
     start = 0
     while start < len(items):
         module = items[start].module
