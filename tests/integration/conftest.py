@@ -30,6 +30,9 @@ LIGHT_LANE = {"test_console_checker.py", "test_features.py", "test_foundation.py
               "test_scan.py", "test_scsi_layer.py", "test_sense.py", "test_shutdown.py"}
 
 
+# First: pytest-xdist's own hook of the workers reads the `xdist_group` marks
+# (it appends the group to each node id), so they must be set before it runs.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Sorts the cases of a module that defines `order(item)` by it, in
     place among the other modules' (their module-scoped guests stay one
