@@ -19,15 +19,17 @@ def pytest_configure(config):
 
 # The files of the light lane. With two guests at a time (PVSCSI_TEST_JOBS=2,
 # make test's default), pytest-xdist runs two lanes (`--dist loadgroup`),
-# each file whole in one of them: these short functional cases, whose waits
-# are not tight, beside the long and timing-sensitive ones (error handling,
-# the lying device, sleep, hot-plug, I/O, polling, VMware mode), which keep
-# a lane of their own in file order. A guest uses about one core of this
+# each file whole in one of them: these functional cases, whose waits are
+# not tight (the abort case waits for a timeout, whatever the speed; the I/O
+# cases verify data), beside the long and timing-sensitive ones (error
+# handling, the lying device, sleep, hot-plug, polling, VMware mode), which
+# keep a lane of their own in file order. A guest uses about one core of this
 # machine's two (QEMU's CPU time over its life: build/logs/durations.json),
 # so the other core runs the light lane.
-LIGHT_LANE = {"test_console_checker.py", "test_features.py", "test_foundation.py",
-              "test_install.py", "test_intree.py", "test_lifecycle.py", "test_root_disk.py",
-              "test_scan.py", "test_scsi_layer.py", "test_sense.py", "test_shutdown.py"}
+LIGHT_LANE = {"test_abort.py", "test_console_checker.py", "test_features.py",
+              "test_foundation.py", "test_install.py", "test_intree.py", "test_io.py",
+              "test_lifecycle.py", "test_root_disk.py", "test_scan.py", "test_scsi_layer.py",
+              "test_sense.py", "test_shutdown.py"}
 
 
 # First: pytest-xdist's own hook of the workers reads the `xdist_group` marks
