@@ -69,7 +69,6 @@ use super::{
         HasTicker,
         Ticker, //
     },
-    complete,
     config::Config,
     context::{
         Context,
@@ -87,7 +86,7 @@ use super::{
         MsgRing,
         Rings, //
     },
-    status::did, //
+    scsi::HostByte, //
 };
 
 /// Producer state of the request ring, under [`Adapter::submit`].
@@ -443,7 +442,7 @@ impl<'bound> Adapter<'bound> {
     /// still in its context after that is completed with host byte
     /// `leftover`. Interrupts are left masked, the message ring paused (the
     /// hot-plug work item is not waited for).
-    pub(crate) fn halt(&self, gate: Gate, leftover: u32) {
+    pub(crate) fn halt(&self, gate: Gate, leftover: HostByte) {
         {
             let mut st = self.submit.lock();
             st.gate = gate;
@@ -468,7 +467,7 @@ impl<'bound> Adapter<'bound> {
     /// What a reset cancelled fits the ring (at most one completion per
     /// context); anything a misbehaving device writes beyond one ring's
     /// worth is dropped with the ring indices.
-    pub(crate) fn take_back(&self, which: impl Fn(&Context) -> bool, host: u32) -> u32 {
+    pub(crate) fn take_back(&self, which: impl Fn(&Context) -> bool, host: HostByte) -> u32 {
         let mut st = self.complete.lock();
         let _ = self.drain(&mut st, self.rings.cmp_ring.entries());
         let mut n = 0u32;
@@ -482,7 +481,7 @@ impl<'bound> Adapter<'bound> {
                 if let Some(dma) = self.ctx.dma(i) {
                     let _ = dma.clear_sense();
                 }
-                cmd.fail(complete::host_byte(host));
+                cmd.fail(host);
                 n += 1;
             }
         }
@@ -524,7 +523,7 @@ impl<'bound> Adapter<'bound> {
     /// command.
     pub(crate) fn shut_down(&self) {
         let _eh = self.eh.lock();
-        self.halt(Gate::Closed, did::NO_CONNECT);
+        self.halt(Gate::Closed, HostByte::NO_CONNECT);
         // Nothing touches the device after this.
         self.backstop.disable_sync();
         dev_info!(self.dev, "adapter quiesced for shutdown\n");

@@ -58,12 +58,12 @@ use super::{
     scsi::{
         self,
         Host,
+        HostByte,
         HostLimits,
         Registration,
         Template,
         TemplateOptions, //
-    },
-    status::did, //
+    }, //
 };
 
 /// PCI device id of the VMware PVSCSI adapter.
@@ -341,7 +341,7 @@ impl PmDriver for PvscsiDriver {
             let _eh = a.eh.lock();
             // The disks are quiesced, so nothing should be in flight; should
             // anything be, the midlayer requeues it after the wake-up.
-            a.halt(Gate::Paused, did::REQUEUE);
+            a.halt(Gate::Paused, HostByte::REQUEUE);
         }
         this.irq.synchronize();
         dev_info!(a.dev, "adapter stopped for {}\n", sleep_name(why, true));

@@ -49,8 +49,10 @@ use super::{
         Context, //
     },
     request,
-    scsi::EhCommand,
-    status::did, //
+    scsi::{
+        EhCommand,
+        HostByte, //
+    }, //
 };
 
 /// How long an abort waits for the device to complete the command.
@@ -239,7 +241,7 @@ impl Adapter<'_> {
     /// its context (see [`Adapter::reset_and_collect`]) and counts them;
     /// returns how many.
     fn sweep(&self, bus: u8, target: Option<u8>) -> u32 {
-        let n = self.take_back(|c| on_target(c, bus, target), did::RESET);
+        let n = self.take_back(|c| on_target(c, bus, target), HostByte::RESET);
         self.faults.lost_commands.fetch_add(n, Relaxed);
         n
     }
@@ -249,7 +251,7 @@ impl Adapter<'_> {
     /// rings anew and rescans. Never waits for the hot-plug work item.
     pub(crate) fn host_reset(&self, _cmd: EhCommand<'_>) -> bool {
         let _eh = self.eh.lock();
-        self.halt(Gate::Paused, did::RESET);
+        self.halt(Gate::Paused, HostByte::RESET);
         match self.restart() {
             Ok(()) => {
                 dev_info!(self.dev, "adapter reset\n");
