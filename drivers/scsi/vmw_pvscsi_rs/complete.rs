@@ -75,8 +75,6 @@ const _: () = {
     assert!(did::PARITY == HostByte::PARITY.raw() as u32);
     assert!(did::ERROR == HostByte::ERROR.raw() as u32);
     assert!(did::RESET == HostByte::RESET.raw() as u32);
-    assert!(did::REQUEUE == HostByte::REQUEUE.raw() as u32);
-    assert!(status::GOOD_RESULT == CommandResult::GOOD.raw());
     assert!(SENSE_BUFFER_SIZE == crate::scsi::SENSE_BUFFERSIZE);
 };
 

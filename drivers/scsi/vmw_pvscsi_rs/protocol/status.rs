@@ -38,8 +38,6 @@ pub(crate) mod did {
     pub(crate) const ERROR: u32 = 0x07;
     /// Reset by somebody.
     pub(crate) const RESET: u32 = 0x08;
-    /// Requeue the command (without counting a retry).
-    pub(crate) const REQUEUE: u32 = 0x0d;
 }
 
 /// SCSI status bytes used by the mapping.
@@ -163,14 +161,11 @@ fn short_transfer(data_len: u64, bufflen: u32, rw: bool) -> Outcome {
     }
 }
 
-/// `scsi_cmnd.result` of a command that succeeded: `DID_OK`, GOOD.
-pub(crate) const GOOD_RESULT: u32 = did::OK << 16;
-
 /// The residual of a clean completion of a command whose buffer is `bufflen`
 /// bytes long, or `None` if the completion is not clean.
 ///
 /// Clean is success with GOOD status, no sense bytes and no more data than
-/// the buffer holds: [`map`] gives it [`GOOD_RESULT`], this residual and
+/// the buffer holds: [`map`] gives it the result `DID_OK`, GOOD, this residual and
 /// [`Sense::Clear`], and there is no sense buffer to invalidate. The
 /// completion path tests this first, on the descriptor's raw fields.
 #[inline(always)]
@@ -392,7 +387,7 @@ pub(crate) mod cases {
                         let want = (host == btstat::SUCCESS
                             && scsi == 0
                             && sense_len == 0
-                            && o.result == GOOD_RESULT
+                            && o.result == did::OK << 16
                             && o.sense == Sense::Clear
                             && !o.unknown_status)
                             .then(|| o.resid.unwrap_or(0));
