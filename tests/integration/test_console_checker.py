@@ -194,3 +194,45 @@ def test_stock_kernel_boot_retry_takes_only_its_early_int3_oops():
     assert not boot_retry_allowed("\n".join([DRIVER_LINE, *STOCK_INT3]), stock)
     assert not boot_retry_allowed("\n".join([*STOCK_INT3, "[    1.4] BUG: unable to handle page fault"]),
                                   stock)
+
+
+def test_lanes_keep_each_file_whole(tmp_path):
+    """make test's two lanes (conftest.py LIGHT_LANE, pytest-xdist
+    `--dist loadgroup`) give every file to one worker, in order: files of
+    each lane, three cases each, run by a real two-worker pytest with the
+    real collection hook. The hook's first version set the lane marks
+    after xdist had read them; each case was then scheduled alone, and the
+    last case of test_foundation.py ran on the other worker, in a guest
+    that had never loaded the module."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    (tmp_path / "conftest.py").write_text(
+        "import importlib.util, sys\n"
+        f"sys.path.insert(0, {str(here.parent)!r})\n"
+        f"spec = importlib.util.spec_from_file_location('lanes', {str(here / 'conftest.py')!r})\n"
+        "m = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(m)\n"
+        "pytest_collection_modifyitems = m.pytest_collection_modifyitems\n")
+    files = ["test_foundation.py", "test_eh.py", "test_scan.py", "test_pm.py"]
+    for name in files:
+        (tmp_path / name).write_text(
+            "import os, time\n"
+            + "".join(f"def test_{c}():\n    time.sleep(0.2)\n"
+                      f"    with open({str(tmp_path / 'ran')!r}, 'a') as f:\n"
+                      f"        f.write(f\"{{__name__}} {{os.environ['PYTEST_XDIST_WORKER']}}\\n\")\n"
+                      for c in "abc"))
+    res = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                          "-n", "2", "--dist", "loadgroup", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    workers: dict[str, set[str]] = {}
+    for line in (tmp_path / "ran").read_text().splitlines():
+        module, worker = line.split()
+        workers.setdefault(module, set()).add(worker)
+    assert sorted(workers) == sorted(f[:-3] for f in files), workers
+    assert all(len(w) == 1 for w in workers.values()), workers
+    # The light and the heavy files ran on different workers.
+    assert workers["test_foundation"] == workers["test_scan"] != workers["test_eh"], workers

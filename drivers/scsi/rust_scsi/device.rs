@@ -113,6 +113,9 @@ unsafe impl AlwaysRefCounted for ScsiDevice {
         unsafe { kbindings::get_device(&raw mut (*self.0.get()).sdev_gendev) };
     }
 
+    /// # Safety
+    ///
+    /// As [`AlwaysRefCounted::dec_ref`]: the caller owns a reference.
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller owns a reference.
         unsafe {

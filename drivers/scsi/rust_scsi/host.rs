@@ -362,6 +362,9 @@ unsafe impl AlwaysRefCounted for ScsiHost {
         unsafe { kbindings::get_device(&raw mut (*self.as_raw()).shost_gendev) };
     }
 
+    /// # Safety
+    ///
+    /// As [`AlwaysRefCounted::dec_ref`]: the caller owns a reference.
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller owns a reference.
         unsafe { bindings::scsi_host_put(obj.as_ptr().cast()) };

@@ -69,7 +69,6 @@ use super::{
 // the kernel's.
 const _: () = {
     assert!(did::OK == HostByte::OK.raw() as u32);
-    assert!(did::NO_CONNECT == HostByte::NO_CONNECT.raw() as u32);
     assert!(did::BUS_BUSY == HostByte::BUS_BUSY.raw() as u32);
     assert!(did::BAD_TARGET == HostByte::BAD_TARGET.raw() as u32);
     assert!(did::PARITY == HostByte::PARITY.raw() as u32);
@@ -77,12 +76,6 @@ const _: () = {
     assert!(did::RESET == HostByte::RESET.raw() as u32);
     assert!(SENSE_BUFFER_SIZE == crate::scsi::SENSE_BUFFERSIZE);
 };
-
-/// The host byte `did` (a [`status::did`] value).
-pub(crate) fn host_byte(did: u32) -> HostByte {
-    // Host bytes are one byte; every `did` value is one of them (above).
-    HostByte::from_raw(did as u8)
-}
 
 /// Rounds of draining the interrupt thread does before it leaves the rest to
 /// the next interrupt (a device that keeps producing completions must not

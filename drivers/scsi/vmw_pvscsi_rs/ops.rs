@@ -12,7 +12,6 @@ use kernel::{
 
 use super::{
     adapter::Adapter,
-    complete,
     driver::Attribute,
     faults::Faults,
     scsi::{
@@ -55,7 +54,7 @@ impl scsi::Operations for PvscsiOps {
                 if Faults::should_log(&a.faults.bad_submissions) {
                     dev_err!(a.dev, "refusing command (tag {}): {}\n", tag, why);
                 }
-                cmd.fail(complete::host_byte(host));
+                cmd.fail(host);
                 Ok(())
             }
         }

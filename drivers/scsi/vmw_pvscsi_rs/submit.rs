@@ -45,12 +45,10 @@ use super::{
     },
     scsi::{
         Command,
+        HostByte,
         Mapped, //
     },
-    status::{
-        did,
-        SENSE_BUFFER_SIZE, //
-    }, //
+    status::SENSE_BUFFER_SIZE, //
 };
 
 impl From<DataDirection> for Direction {
@@ -69,7 +67,7 @@ pub(crate) enum Refusal {
     /// Temporarily: ask the midlayer to retry.
     Busy,
     /// Never: fail it with this host byte.
-    Fail(u32, &'static str),
+    Fail(HostByte, &'static str),
 }
 
 impl Adapter<'_> {
@@ -209,13 +207,16 @@ impl Adapter<'_> {
     #[inline(always)]
     pub(crate) fn submit(&self, mut cmd: Command, tag: usize) -> Result<(), (Command, Refusal)> {
         let Some(ctx) = self.ctx.get(tag) else {
-            return Err((cmd, Refusal::Fail(did::ERROR, "tag out of range")));
+            return Err((cmd, Refusal::Fail(HostByte::ERROR, "tag out of range")));
         };
         // The block layer never gives one tag to two commands at once, and a
         // command leaves its context before it is handed back; check anyway,
         // before the context's SG list is written.
         if ctx.slot.is_busy() {
-            return Err((cmd, Refusal::Fail(did::ERROR, "context already in flight")));
+            return Err((
+                cmd,
+                Refusal::Fail(HostByte::ERROR, "context already in flight"),
+            ));
         }
         let bufflen = cmd.bufflen();
         let data = match cmd.map_data() {
@@ -225,12 +226,12 @@ impl Adapter<'_> {
             Ok(Mapped::Many(segments)) => match self.layout_sg_list(tag, bufflen, segments) {
                 Ok(Ok(data)) => Ok(data),
                 Ok(Err(LayoutError::TooManySegments)) => {
-                    Err(Refusal::Fail(did::ERROR, "more than 128 segments"))
+                    Err(Refusal::Fail(HostByte::ERROR, "more than 128 segments"))
                 }
                 Ok(Err(LayoutError::LengthMismatch)) => {
-                    Err(Refusal::Fail(did::ERROR, "segments exceed the buffer"))
+                    Err(Refusal::Fail(HostByte::ERROR, "segments exceed the buffer"))
                 }
-                Err(_) => Err(Refusal::Fail(did::ERROR, "SG list write failed")),
+                Err(_) => Err(Refusal::Fail(HostByte::ERROR, "SG list write failed")),
             },
             // Mapping failures are transient (swiotlb pressure): retry.
             Err(_) => Err(Refusal::Busy),
@@ -242,7 +243,7 @@ impl Adapter<'_> {
         if bufflen != 0 && data == DataLayout::None {
             return Err((
                 cmd,
-                Refusal::Fail(did::ERROR, "data buffer without segments"),
+                Refusal::Fail(HostByte::ERROR, "data buffer without segments"),
             ));
         }
 
@@ -252,7 +253,7 @@ impl Adapter<'_> {
             // An adapter reset or a sleep: the midlayer retries afterwards.
             Gate::Paused => Some(Refusal::Busy),
             // Shut down: the device no longer has rings.
-            Gate::Closed => Some(Refusal::Fail(did::NO_CONNECT, "adapter shut down")),
+            Gate::Closed => Some(Refusal::Fail(HostByte::NO_CONNECT, "adapter shut down")),
         };
         if let Some(why) = why {
             drop(st);
@@ -263,7 +264,10 @@ impl Adapter<'_> {
         let (channel, id, lun) = (cmd.channel(), cmd.id(), cmd.lun());
         if (u64::from(channel | id) | lun) > u64::from(u8::MAX) {
             drop(st);
-            return Err((cmd, Refusal::Fail(did::BAD_TARGET, "address out of range")));
+            return Err((
+                cmd,
+                Refusal::Fail(HostByte::BAD_TARGET, "address out of range"),
+            ));
         }
         let (bus, target, lun) = (channel as u8, id as u8, lun as u8);
         let (cdb, cdb_len) = cmd.cdb16();
@@ -316,7 +320,7 @@ impl Adapter<'_> {
             drop(st);
             return Err((
                 cmd,
-                Refusal::Fail(did::ERROR, "request ring slot out of range"),
+                Refusal::Fail(HostByte::ERROR, "request ring slot out of range"),
             ));
         }
         // The slot owns the command from here; the device cannot complete it
@@ -330,7 +334,10 @@ impl Adapter<'_> {
         ctx.stamp.store(stamp.pack(), Relaxed);
         if let Err(cmd) = ctx.slot.put(cmd) {
             drop(st);
-            return Err((cmd, Refusal::Fail(did::ERROR, "context already in flight")));
+            return Err((
+                cmd,
+                Refusal::Fail(HostByte::ERROR, "context already in flight"),
+            ));
         }
         if let Some(poll) = &self.poll {
             self.choose_completion_irq(&mut st, poll, needs_irq);

@@ -26,8 +26,6 @@ use super::abi::btstat;
 pub(crate) mod did {
     /// No error.
     pub(crate) const OK: u32 = 0x00;
-    /// Could not connect.
-    pub(crate) const NO_CONNECT: u32 = 0x01;
     /// The bus stayed busy: retry.
     pub(crate) const BUS_BUSY: u32 = 0x02;
     /// Bad target.
