@@ -356,10 +356,23 @@ impl MsgWork {
                 return;
             }
         };
-        let mut suspects = None;
+        // Every TEST UNIT READY (each may take up to three tries of
+        // TUR_TIMEOUT_MS) before the suspects' lock is taken.
+        let mut gone = KVec::new();
         for dev in devices.iter().filter(|dev| no_target(dev)) {
-            let addr = (dev.channel(), dev.id(), dev.lun());
-            let suspects = suspects.get_or_insert_with(|| self.suspects.lock());
+            if gone
+                .push((dev.channel(), dev.id(), dev.lun()), GFP_KERNEL)
+                .is_err()
+            {
+                // Not checked again: kept, as a device that answered.
+                break;
+            }
+        }
+        if gone.is_empty() {
+            return;
+        }
+        let mut suspects = self.suspects.lock();
+        for addr in gone {
             if suspects.iter().any(|s| s.addr == addr) {
                 continue;
             }
@@ -380,10 +393,8 @@ impl MsgWork {
                 break;
             }
         }
-        if suspects.is_some() {
-            drop(suspects);
-            self.queue_recheck();
-        }
+        drop(suspects);
+        self.queue_recheck();
     }
 
     /// Queues the next check of the suspects.
