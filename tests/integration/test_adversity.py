@@ -66,6 +66,9 @@ def check_campaign(res: adversity.Result) -> None:
     assert res.recovered and res.hotplug_after, res
 
 
+# A guest of its own, the longest case of make test (about 300 s): in the
+# light lane it evens the lanes out.
+@pytest.mark.lane("light")
 def test_lying_device_smoke(make_guest):
     """The short campaign of `make test`: every class of corruption once,
     then bursts, up to 600 corruptions or 75 s (the first pass alone costs about a minute of

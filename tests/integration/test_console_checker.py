@@ -215,15 +215,21 @@ def test_lanes_keep_each_file_whole(tmp_path):
         f"spec = importlib.util.spec_from_file_location('lanes', {str(here / 'conftest.py')!r})\n"
         "m = importlib.util.module_from_spec(spec)\n"
         "spec.loader.exec_module(m)\n"
-        "pytest_collection_modifyitems = m.pytest_collection_modifyitems\n")
+        "pytest_collection_modifyitems = m.pytest_collection_modifyitems\n"
+        "pytest_configure = m.pytest_configure\n")
     files = ["test_foundation.py", "test_eh.py", "test_scan.py", "test_pm.py"]
     for name in files:
         (tmp_path / name).write_text(
-            "import os, time\n"
+            "import os, time, pytest\n"
             + "".join(f"def test_{c}():\n    time.sleep(0.2)\n"
                       f"    with open({str(tmp_path / 'ran')!r}, 'a') as f:\n"
                       f"        f.write(f\"{{__name__}} {{os.environ['PYTEST_XDIST_WORKER']}}\\n\")\n"
-                      for c in "abc"))
+                      for c in "abc")
+            # A case of a heavy file that a lane mark moves to the light lane.
+            + ("@pytest.mark.lane('light')\ndef test_moved():\n"
+               f"    with open({str(tmp_path / 'ran')!r}, 'a') as f:\n"
+               "        f.write(f\"moved {os.environ['PYTEST_XDIST_WORKER']}\\n\")\n"
+               if name == "test_eh.py" else ""))
     res = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
                           "-n", "2", "--dist", "loadgroup", str(tmp_path)],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
@@ -232,7 +238,38 @@ def test_lanes_keep_each_file_whole(tmp_path):
     for line in (tmp_path / "ran").read_text().splitlines():
         module, worker = line.split()
         workers.setdefault(module, set()).add(worker)
+    moved = workers.pop("moved", None)
     assert sorted(workers) == sorted(f[:-3] for f in files), workers
     assert all(len(w) == 1 for w in workers.values()), workers
     # The light and the heavy files ran on different workers.
     assert workers["test_foundation"] == workers["test_scan"] != workers["test_eh"], workers
+    # The marked case ran in the light lane.
+    assert moved == workers["test_foundation"], (moved, workers)
+
+
+def test_lane_mark_refuses_a_shared_guest(tmp_path):
+    """A `lane` mark on a case whose guest is shared with its file (a
+    module-scoped fixture) would boot that guest again in the other lane:
+    collection refuses it and names the fixture."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    (tmp_path / "conftest.py").write_text(
+        "import importlib.util, sys\n"
+        f"sys.path.insert(0, {str(here.parent)!r})\n"
+        f"spec = importlib.util.spec_from_file_location('lanes', {str(here / 'conftest.py')!r})\n"
+        "m = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(m)\n"
+        "pytest_collection_modifyitems = m.pytest_collection_modifyitems\n"
+        "pytest_configure = m.pytest_configure\n")
+    (tmp_path / "test_eh.py").write_text(
+        "import pytest\n"
+        "@pytest.fixture(scope='module')\ndef shared_guest():\n    return 1\n"
+        "@pytest.mark.lane('light')\ndef test_a(shared_guest):\n    pass\n")
+    res = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                          "--collect-only", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode != 0, res.stdout
+    assert "shares shared_guest" in res.stdout + res.stderr, res.stdout + res.stderr
