@@ -192,8 +192,11 @@ impl scsi::Operations for RamOps {
                 Err(now) => seen = now,
             }
         }
-        let (cdb, _) = cmd.cdb16();
-        let cdb = *cdb;
+        // The CDB, zero-padded to 16 bytes (the host's `max_cmd_len`).
+        let mut cdb = [0u8; 16];
+        let given = cmd.cdb();
+        let len = given.len().min(cdb.len());
+        cdb[..len].copy_from_slice(&given[..len]);
         let outcome = host.execute(&cdb, &mut cmd);
         host.commands.fetch_add(1, Relaxed);
         match outcome {
@@ -277,6 +280,7 @@ impl kernel::Module for RamModule {
             max_channel: 0,
             max_cmd_len: 16,
             poll_queues: 0,
+            no_sched_by_default: false,
         };
         let host = Host::new(&TEMPLATE, data, &limits)?;
         let parent: &kernel::device::Device<kernel::device::Bound> = dev.as_ref().as_ref();

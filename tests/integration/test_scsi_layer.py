@@ -18,7 +18,7 @@ MODULE = "rust_scsi_ram"
 # The layer's own KUnit suite (drivers/scsi/rust_scsi/tests.rs), compiled
 # into its sample only, and its cases.
 LAYER_SUITE = "rust_scsi_layer"
-LAYER_CASES = 3
+LAYER_CASES = 4
 DISK_BLOCKS = (16 << 20) // 512
 
 

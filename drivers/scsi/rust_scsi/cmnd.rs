@@ -172,15 +172,11 @@ impl<D> Command<D> {
         unsafe { ScsiDevice::from_raw(self.cmd().device) }
     }
 
-    /// The CDB's first 16 bytes (the host's `max_cmd_len` is 16) and its
-    /// length.
-    pub fn cdb16(&self) -> (&[u8; 16], usize) {
+    /// The CDB: `cmd_len` bytes, at most the host's `max_cmd_len`.
+    pub fn cdb(&self) -> &[u8] {
         let cmd = self.cmd();
-        let (head, _) = cmd
-            .cmnd
-            .split_first_chunk::<16>()
-            .unwrap_or((&[0; 16], &[]));
-        (head, usize::from(cmd.cmd_len))
+        let len = usize::from(cmd.cmd_len).min(cmd.cmnd.len());
+        &cmd.cmnd[..len]
     }
 
     /// The data buffer's length.

@@ -51,9 +51,14 @@ pub struct HostLimits {
     /// interrupt-driven queue; 0 for none. With any, the host's tags are
     /// shared by all its queues (`host_tagset`: a tag stays unique host-wide,
     /// below `can_queue`), and the driver implements
-    /// [`Operations::mq_poll`]. Its devices then have no I/O scheduler by
-    /// default (see [`Registration::new_with_lt`]).
+    /// [`Operations::mq_poll`] and [`Operations::map_queues`].
     pub poll_queues: u32,
+    /// The host's devices get no I/O scheduler by default
+    /// (`BLK_MQ_F_NO_SCHED_BY_DEFAULT`, as loop and null_blk ask);
+    /// `queue/scheduler` can still choose one. Otherwise blk-mq gives
+    /// mq-deadline to a host whose queues share tags (one with poll queues)
+    /// and none to others (`elevator_set_default()`, block/elevator.c).
+    pub no_sched_by_default: bool,
 }
 
 /// What the layer keeps in a host's `hostdata`.
@@ -61,21 +66,21 @@ pub struct HostLimits {
 struct HostPriv<P> {
     /// The host's data ([`data_of`] reads this first field).
     data: P,
-    /// [`HostLimits::poll_queues`].
-    poll_queues: u32,
+    /// [`HostLimits::no_sched_by_default`].
+    no_sched_by_default: bool,
 }
 
-/// Returns the number of poll queues of a host ([`HostLimits::poll_queues`]).
+/// Returns [`HostLimits::no_sched_by_default`] of a host.
 ///
 /// # Safety
 ///
 /// `shost` must come from [`Host::new`].
-pub(super) unsafe fn poll_queues_of(shost: *mut bindings::Scsi_Host) -> u32 {
+unsafe fn no_sched_by_default_of(shost: *mut bindings::Scsi_Host) -> bool {
     // SAFETY: `Host::new` wrote a `HostPriv` at the start of `hostdata`, and
     // never changes it.
     unsafe {
         let p = core::ptr::addr_of_mut!((*shost).hostdata).cast::<HostPriv<*const ()>>();
-        (*p).poll_queues
+        (*p).no_sched_by_default
     }
 }
 
@@ -84,7 +89,8 @@ pub(super) unsafe fn poll_queues_of(shost: *mut bindings::Scsi_Host) -> u32 {
 /// # Safety
 ///
 /// `shost` must come from [`Host::new`] for `T`, and the host must be
-/// registered (while a [`Registration`] of it exists); the data is then
+/// registered (while a [`Registration`] of it exists) or being registered
+/// (inside [`Registration::new_with_lt`], whose `Host` keeps the data); the data is then
 /// valid for as long as any callback of the host runs, which bounds `'bound`.
 pub(super) unsafe fn data_of<'bound, T: Operations>(
     shost: *mut bindings::Scsi_Host,
@@ -128,7 +134,7 @@ impl<'bound, T: Operations> Host<'bound, T> {
     ///
     /// `ENOMEM` if the host cannot be allocated; `EINVAL` for limits the
     /// midlayer cannot represent, for poll queues without
-    /// [`Operations::mq_poll`], or if the layer's bindings disagree with the
+    /// [`Operations::mq_poll`] and [`Operations::map_queues`], or if the layer's bindings disagree with the
     /// C compiler on the layout of the midlayer's structures.
     pub fn new(
         template: &'static Template<T>,
@@ -142,7 +148,7 @@ impl<'bound, T: Operations> Host<'bound, T> {
             );
             return Err(EINVAL);
         }
-        if limits.poll_queues > 0 && !T::HAS_MQ_POLL {
+        if limits.poll_queues > 0 && !(T::HAS_MQ_POLL && T::HAS_MAP_QUEUES) {
             return Err(EINVAL);
         }
         let size = c_int::try_from(size_of::<HostPriv<*const T::HostData<'bound>>>())?;
@@ -162,7 +168,7 @@ impl<'bound, T: Operations> Host<'bound, T> {
                 .cast::<HostPriv<*const T::HostData<'bound>>>()
                 .write(HostPriv {
                     data: core::ptr::from_ref(&*data),
-                    poll_queues: limits.poll_queues,
+                    no_sched_by_default: limits.no_sched_by_default,
                 });
             if limits.poll_queues > 0 {
                 (*raw).nr_hw_queues = hw_queues;
@@ -254,16 +260,7 @@ impl<'bound, T: Operations> Registration<'bound, T> {
         // the host before the data's borrows end (the caller's promise).
         to_result(unsafe { bindings::scsi_add_host_with_dma(host.raw(), dev, dev) })?;
         // SAFETY: `Host::new` made the host.
-        if unsafe { poll_queues_of(host.raw()) } > 0 {
-            // With poll queues the host's tags are shared by its queues,
-            // for which blk-mq picks mq-deadline by default
-            // (`elevator_set_default()`, block/elevator.c); its one queue of
-            // requests per device lets a run of any hardware queue dispatch
-            // any request, so the poll queue's runs (from kblockd, on any
-            // CPU) send interrupt-driven requests from CPUs other than their
-            // submitters'. No scheduler by default, as for other multi-queue
-            // devices; `queue/scheduler` can still choose one.
-            //
+        if unsafe { no_sched_by_default_of(host.raw()) } {
             // SAFETY: `scsi_add_host` allocated the tag set; its devices'
             // queues, the only other users of its flags, are created by the
             // scan, which has not started.

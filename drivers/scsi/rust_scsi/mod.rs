@@ -64,6 +64,7 @@ mod bindings;
 mod cmnd;
 mod device;
 mod host;
+mod queues;
 mod result;
 mod template;
 #[cfg(all(CONFIG_KUNIT = "y", rust_scsi_kunit))]
@@ -86,6 +87,10 @@ pub use host::{
     HostRef,
     Registration,
     ScsiHost, //
+};
+pub use queues::{
+    QueueMaps,
+    QueueType, //
 };
 pub use result::{
     CommandResult,
@@ -207,6 +212,21 @@ pub trait Operations: Sized + 'static {
     /// midlayer already limited to the host's `can_queue`). Without this
     /// callback, `sdev` gets `depth`.
     fn change_queue_depth(_sdev: &ScsiDevice, _depth: u32) -> u32 {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Tells blk-mq which hardware queues serve which type of request
+    /// ([`QueueMaps::map`]). Called while the host is registered, and again
+    /// whenever blk-mq rebuilds the maps. Without this callback, every queue
+    /// is interrupt-driven (`blk_mq_map_queues` on the default map); a host
+    /// with poll queues ([`HostLimits::poll_queues`]) must implement it.
+    ///
+    /// On an error, the layer logs it and maps every queue as
+    /// [`QueueType::Default`]: the host then polls for nothing.
+    fn map_queues<'bound>(
+        _host: &'bound Self::HostData<'bound>,
+        _maps: &mut QueueMaps<'_>,
+    ) -> Result {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 

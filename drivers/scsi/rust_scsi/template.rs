@@ -141,9 +141,9 @@ impl<T: Operations> Template<T> {
             t.eh_host_reset_handler = Some(OperationsVTable::<T>::eh_host_reset);
         }
         t.change_queue_depth = Some(OperationsVTable::<T>::change_queue_depth);
-        // The layer maps the hardware queues itself: interrupt-driven ones,
-        // then the poll queues of `HostLimits::poll_queues`.
-        t.map_queues = Some(OperationsVTable::<T>::map_queues);
+        if T::HAS_MAP_QUEUES {
+            t.map_queues = Some(OperationsVTable::<T>::map_queues);
+        }
         if T::HAS_MQ_POLL {
             t.mq_poll = Some(OperationsVTable::<T>::mq_poll);
         }

@@ -12,10 +12,17 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_scsi_layer)]
 mod cases {
+    use kernel::{
+        bindings,
+        prelude::*, //
+    };
+
     use crate::scsi::{
         check_layout,
         CommandResult,
         HostByte,
+        QueueMaps,
+        QueueType,
         SamStatus, //
     };
 
@@ -54,5 +61,58 @@ mod cases {
         assert_eq!(SamStatus::CHECK_CONDITION.raw(), 0x02);
         assert_eq!(SamStatus::BUSY.raw(), 0x08);
         assert_eq!(SamStatus::TASK_SET_FULL.raw(), 0x28);
+    }
+
+    /// `QueueMaps::map` refuses queues that are not the host's and a type
+    /// of queue the host has no map for, and maps every CPU of a map it
+    /// accepts to the map's queues (`blk_mq_map_queues`).
+    #[test]
+    fn queue_maps_check_their_queues() -> Result {
+        const UNSET: u32 = u32::MAX;
+        let cpus = kernel::cpu::nr_cpu_ids() as usize;
+        // A tag set as the midlayer has it in `map_queues`: two hardware
+        // queues (one interrupt-driven, one polled) and three maps, each
+        // with a table of a queue per CPU.
+        let mut tables = [
+            KVec::from_elem(UNSET, cpus, GFP_KERNEL)?,
+            KVec::from_elem(UNSET, cpus, GFP_KERNEL)?,
+            KVec::from_elem(UNSET, cpus, GFP_KERNEL)?,
+        ];
+        let mut set: bindings::blk_mq_tag_set = pin_init::zeroed();
+        set.nr_hw_queues = 2;
+        set.nr_maps = 3;
+        for (map, table) in set.map.iter_mut().zip(tables.iter_mut()) {
+            map.mq_map = table.as_mut_ptr();
+        }
+        // SAFETY: Each map's table has an entry per CPU id, and nothing
+        // else uses `set` while `maps` lives.
+        let mut maps = unsafe { QueueMaps::from_raw(&mut set) };
+        assert_eq!(maps.nr_hw_queues(), 2);
+        assert_eq!(maps.map(QueueType::Default, 2, 1), Err(EINVAL));
+        assert_eq!(maps.map(QueueType::Poll, 1, u32::MAX), Err(EINVAL));
+        assert_eq!(maps.map(QueueType::Default, 1, 0), Ok(()));
+        assert_eq!(maps.map(QueueType::Read, 0, 0), Ok(()));
+        assert_eq!(maps.map(QueueType::Poll, 1, 1), Ok(()));
+        let default = (set.map[0].nr_queues, set.map[0].queue_offset);
+        let read = set.map[1].nr_queues;
+        let poll = (set.map[2].nr_queues, set.map[2].queue_offset);
+        assert_eq!(default, (1, 0));
+        assert_eq!(read, 0);
+        assert_eq!(poll, (1, 1));
+        // CPU 0 (always possible) gets each map's one queue; no CPU gets
+        // another; the read map, without queues, is left alone.
+        assert_eq!(tables[0][0], 0);
+        assert_eq!(tables[2][0], 1);
+        assert!(tables[0].iter().all(|&q| q == 0 || q == UNSET));
+        assert!(tables[2].iter().all(|&q| q == 1 || q == UNSET));
+        assert!(tables[1].iter().all(|&q| q == UNSET));
+        // A host without poll queues has the default map only: no queues
+        // of another type is no change, some are refused.
+        set.nr_maps = 1;
+        // SAFETY: As above.
+        let mut maps = unsafe { QueueMaps::from_raw(&mut set) };
+        assert_eq!(maps.map(QueueType::Poll, 0, 0), Ok(()));
+        assert_eq!(maps.map(QueueType::Poll, 1, 1), Err(EINVAL));
+        Ok(())
     }
 }

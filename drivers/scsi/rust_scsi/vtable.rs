@@ -22,15 +22,13 @@ use kernel::{
 use super::{
     bindings,
     cmnd::CmdPriv,
-    host::{
-        data_of,
-        poll_queues_of, //
-    },
+    host::data_of,
     Command,
     EhCommand,
     EhResult,
     HostAttribute,
     Operations,
+    QueueMaps,
     ScsiDevice, //
 };
 
@@ -170,36 +168,26 @@ impl<T: Operations> OperationsVTable<T> {
         unsafe { bindings::scsi_change_queue_depth(sdev, depth) }
     }
 
-    /// `map_queues`: the interrupt-driven queue (or queues) first, then the
-    /// host's poll queues ([`super::HostLimits::poll_queues`]); no queue is
-    /// reserved for reads.
+    /// `map_queues`: the driver's [`Operations::map_queues`], or every
+    /// queue interrupt-driven if it fails.
     ///
     /// # Safety
     ///
-    /// `shost` must be a host of `T`'s template, being registered.
+    /// `shost` must be a host of `T`'s template, being registered or
+    /// registered, inside the midlayer's `map_queues` call.
     pub(super) unsafe extern "C" fn map_queues(shost: *mut bindings::Scsi_Host) {
-        // SAFETY: `Host::new` made the host.
-        let poll = unsafe { poll_queues_of(shost) };
-        // SAFETY: The midlayer calls `map_queues` while it sets up the host's
-        // tag set, which nothing else touches meanwhile; `nr_maps` is 1, or
-        // `HCTX_MAX_TYPES` when `Host::new` asked for poll queues.
-        unsafe {
-            let set = &mut (*shost).tag_set;
-            let total = set.nr_hw_queues;
-            let maps = &mut set.map;
-            let default = &mut maps[kbindings::hctx_type_HCTX_TYPE_DEFAULT as usize];
-            default.nr_queues = total.saturating_sub(poll).max(1);
-            default.queue_offset = 0;
-            kbindings::blk_mq_map_queues(default);
-            if set.nr_maps > kbindings::hctx_type_HCTX_TYPE_POLL {
-                maps[kbindings::hctx_type_HCTX_TYPE_READ as usize].nr_queues = 0;
-                let polled = &mut maps[kbindings::hctx_type_HCTX_TYPE_POLL as usize];
-                polled.nr_queues = poll;
-                polled.queue_offset = total.saturating_sub(poll);
-                if poll > 0 {
-                    kbindings::blk_mq_map_queues(polled);
-                }
-            }
+        // SAFETY: The midlayer calls `map_queues` while it sets up or
+        // rebuilds the host's tag set, whose maps it has allocated and which
+        // nothing else touches meanwhile.
+        let mut maps = unsafe { QueueMaps::from_raw(&mut (*shost).tag_set) };
+        // SAFETY: By the function's safety requirements.
+        let data = unsafe { data_of::<T>(shost) };
+        if let Err(e) = T::map_queues(data, &mut maps) {
+            pr_warn!(
+                "SCSI layer: map_queues failed ({:?}); every queue is interrupt-driven\n",
+                e
+            );
+            maps.map_all_default();
         }
     }
 

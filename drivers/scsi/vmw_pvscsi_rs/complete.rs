@@ -358,7 +358,9 @@ impl Adapter<'_> {
     #[inline(never)]
     fn complete_unusual(&self, cmd: Command, desc: CoherentView<'_, CmpDesc>, index: usize) {
         let desc = read_completion(desc);
-        let outcome = status::map(&desc, cmd.bufflen(), || request::is_rw(cmd.cdb16().0[0]));
+        let outcome = status::map(&desc, cmd.bufflen(), || {
+            cmd.cdb().first().is_some_and(|&op| request::is_rw(op))
+        });
         let resid = outcome.resid.unwrap_or(0);
         // One count per refused completion, whatever is wrong with it.
         let overrun = desc.data_len > u64::from(cmd.bufflen());

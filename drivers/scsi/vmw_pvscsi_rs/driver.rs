@@ -226,6 +226,15 @@ fn register_host<'bound>(
         max_channel: 0,
         max_cmd_len: 16,
         poll_queues: u32::from(adapter.poll.is_some()),
+        // With a poll queue the host's tags are shared by its queues, for
+        // which blk-mq picks mq-deadline by default; its one queue of
+        // requests per device lets a run of any hardware queue dispatch any
+        // request, so the poll queue's runs (from kblockd, on any CPU) would
+        // send interrupt-driven requests from CPUs other than their
+        // submitters'. No scheduler by default, as for other multi-queue
+        // devices (`test_poll.py` checks that one vCPU rings every doorbell
+        // of a pinned job).
+        no_sched_by_default: adapter.poll.is_some(),
     };
     let host = Host::new(&TEMPLATE, adapter.clone(), &limits)?;
     // SAFETY: The registration goes into the driver's data (`PvscsiData`),

@@ -19,6 +19,8 @@ use super::{
         Command,
         EhCommand,
         EhResult,
+        QueueMaps,
+        QueueType,
         ScsiDevice, //
     },
     submit::Refusal, //
@@ -62,6 +64,17 @@ impl scsi::Operations for PvscsiOps {
 
     fn commit_rqs<'bound>(a: &'bound Adapter<'bound>) {
         a.commit_rqs_now();
+    }
+
+    /// One interrupt-driven queue, then the poll queue if there is one;
+    /// no queue of its own for reads.
+    fn map_queues<'bound>(a: &'bound Adapter<'bound>, maps: &mut QueueMaps<'_>) -> Result {
+        let total = maps.nr_hw_queues();
+        let poll = u32::from(a.poll.is_some());
+        let irq = total.checked_sub(poll).filter(|&n| n > 0).ok_or(EINVAL)?;
+        maps.map(QueueType::Default, irq, 0)?;
+        maps.map(QueueType::Read, 0, 0)?;
+        maps.map(QueueType::Poll, poll, irq)
     }
 
     fn mq_poll<'bound>(a: &'bound Adapter<'bound>, _queue: u32) -> u32 {

@@ -270,8 +270,8 @@ impl Adapter<'_> {
             ));
         }
         let (bus, target, lun) = (channel as u8, id as u8, lun as u8);
-        let (cdb, cdb_len) = cmd.cdb16();
-        let rw = request::is_rw(cdb[0]);
+        let cdb = cmd.cdb();
+        let rw = cdb.first().is_some_and(|&op| request::is_rw(op));
         let needs_irq = self.poll.is_some() && !cmd.is_polled();
         let last = cmd.is_last();
         // Only this path writes the context's generation, for the one
@@ -280,7 +280,6 @@ impl Adapter<'_> {
         let req = Request {
             context: request::context_of(tag as u32, generation),
             cdb,
-            cdb_len,
             bus,
             target,
             lun,
