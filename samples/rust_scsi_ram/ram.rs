@@ -193,10 +193,7 @@ impl scsi::Operations for RamOps {
             }
         }
         // The CDB, zero-padded to 16 bytes (the host's `max_cmd_len`).
-        let mut cdb = [0u8; 16];
-        let given = cmd.cdb();
-        let len = given.len().min(cdb.len());
-        cdb[..len].copy_from_slice(&given[..len]);
+        let cdb = *cmd.cdb_padded::<16>();
         let outcome = host.execute(&cdb, &mut cmd);
         host.commands.fetch_add(1, Relaxed);
         match outcome {

@@ -179,6 +179,16 @@ impl<D> Command<D> {
         &cmd.cmnd[..len]
     }
 
+    /// The CDB's first `N` bytes, zero after [`Command::cdb`]'s: the
+    /// midlayer clears its whole CDB buffer (`scsi_cmnd.cmnd`, 32 bytes; a
+    /// larger `N` does not build) before the command is built
+    /// (`scsi_prepare_cmd()`, `scsi_initialize_rq()` for passthrough, the
+    /// error handler's `scsi_eh_prep_cmnd()`). For a descriptor with a
+    /// fixed-size CDB field: no copy whose length depends on the command.
+    pub fn cdb_padded<const N: usize>(&self) -> &[u8; N] {
+        prefix(&self.cmd().cmnd)
+    }
+
     /// The data buffer's length.
     pub fn bufflen(&self) -> u32 {
         self.cmd().sdb.length
@@ -413,6 +423,14 @@ impl EhCommand<'_> {
 }
 
 /// The block-layer request whose payload is `cmd` (`scsi_cmd_to_rq()`).
+/// The first `N` bytes of `buf`; does not build if `buf` is shorter.
+fn prefix<const L: usize, const N: usize>(buf: &[u8; L]) -> &[u8; N] {
+    build_assert!(N <= L);
+    // SAFETY: `N <= L`, so `buf`'s first `N` bytes are in it, and `[u8; N]`
+    // has the alignment of `u8`.
+    unsafe { &*buf.as_ptr().cast::<[u8; N]>() }
+}
+
 fn request_of(cmd: *mut bindings::scsi_cmnd) -> *const kbindings::request {
     // SAFETY: Every command of a host is the payload (PDU) of a block-layer
     // request; `blk_mq_rq_from_pdu()` only computes the address.

@@ -270,8 +270,10 @@ impl Adapter<'_> {
             ));
         }
         let (bus, target, lun) = (channel as u8, id as u8, lun as u8);
-        let cdb = cmd.cdb();
-        let rw = cdb.first().is_some_and(|&op| request::is_rw(op));
+        // The descriptor's 16 bytes, zero after the CDB's.
+        let cdb = cmd.cdb_padded::<16>();
+        let cdb_len = cmd.cdb().len();
+        let rw = request::is_rw(cdb[0]);
         let needs_irq = self.poll.is_some() && !cmd.is_polled();
         let last = cmd.is_last();
         // Only this path writes the context's generation, for the one
@@ -280,6 +282,7 @@ impl Adapter<'_> {
         let req = Request {
             context: request::context_of(tag as u32, generation),
             cdb,
+            cdb_len,
             bus,
             target,
             lun,

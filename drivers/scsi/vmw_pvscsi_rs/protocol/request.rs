@@ -134,9 +134,11 @@ pub(crate) fn layout(
 pub(crate) struct Request<'a> {
     /// Context cookie, never 0.
     pub(crate) context: u64,
-    /// The CDB (the descriptor has room for 16 bytes; the host's
-    /// `max_cmd_len` is 16).
-    pub(crate) cdb: &'a [u8],
+    /// The CDB, zero-padded to the descriptor's 16 bytes (the midlayer
+    /// keeps its CDB buffer zero after the CDB: `Command::cdb_padded`).
+    pub(crate) cdb: &'a [u8; 16],
+    /// Valid bytes in `cdb` (at most 16 are sent).
+    pub(crate) cdb_len: usize,
     /// Channel.
     pub(crate) bus: u8,
     /// Target id.
@@ -174,13 +176,9 @@ pub(crate) fn fill(d: &mut ReqDesc, r: &Request<'_>) {
     d.sense_addr = r.sense.0;
     d.sense_len = r.sense.1;
     d.flags = r.direction.flag() | data_flag;
-    // At most 16 bytes, zero-padded: the device may read all 16 (QEMU
-    // parses the CDB by its opcode, not by `cdb_len`).
-    let len = r.cdb.len().min(16);
-    let mut cdb = [0u8; 16];
-    cdb[..len].copy_from_slice(&r.cdb[..len]);
-    d.cdb = cdb;
-    d.cdb_len = len as u8;
+    d.cdb = *r.cdb;
+    // At most 16.
+    d.cdb_len = r.cdb_len.min(16) as u8;
     // [0, lun, 0, 0, 0, 0, 0, 0], in one store.
     d.lun = (u64::from(r.lun) << 8).to_le_bytes();
     d.tag = SIMPLE_QUEUE_TAG;
@@ -468,20 +466,14 @@ pub(crate) mod cases {
         }
     }
 
-    /// READ(10) of 16 blocks from block 8.
-    const READ_10: [u8; 10] = [0x28, 0, 0, 0, 0, 8, 0, 0, 16, 0];
-
     fn request(data: DataLayout, direction: Direction, lun: u8) -> ReqDesc {
-        request_with(&READ_10, data, direction, lun)
-    }
-
-    fn request_with(cdb: &[u8], data: DataLayout, direction: Direction, lun: u8) -> ReqDesc {
         let mut d = stale();
         fill(
             &mut d,
             &Request {
                 context: 7,
-                cdb,
+                cdb: &[0x28, 0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0],
+                cdb_len: 10,
                 bus: 0,
                 target: 63,
                 lun,
@@ -502,15 +494,8 @@ pub(crate) mod cases {
         check!(d.context == 7);
         check!(d.data_addr == 0xabc000 && d.data_len == 8192);
         check!(d.flags == FLAG_CMD_WITH_SG_LIST | FLAG_CMD_DIR_TOHOST);
-        // The CDB's 10 bytes, the rest of the slot's stale bytes zeroed.
         check!(d.cdb_len == 10);
-        check!(d.cdb == [0x28, 0, 0, 0, 0, 8, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0]);
-        // A CDB longer than the descriptor's 16 bytes is cut there; an
-        // empty one sends nothing.
-        let d = request_with(&[0x7f; 32], DataLayout::None, Direction::None, 0);
-        check!(d.cdb_len == 16 && d.cdb == [0x7f; 16]);
-        let d = request_with(&[], DataLayout::None, Direction::None, 0);
-        check!(d.cdb_len == 0 && d.cdb == [0; 16]);
+        check!(d.cdb == [0x28, 0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0]);
         check!(d.target == 63 && d.bus == 0 && d.lun == [0; 8]);
         check!(d.sense_addr == 0x5000 && d.sense_len == 96);
         check!(d.tag == SIMPLE_QUEUE_TAG && d.vcpu_hint == 300);

@@ -106,10 +106,9 @@ pub struct Input {
     pub data: Data,
     /// The context cookie.
     pub context: u64,
-    /// The command's CDB buffer (the midlayer's `cmnd`, 32 bytes).
-    pub cdb: [u8; 32],
-    /// The CDB's length as the midlayer gives it (the layer's `cdb()` is
-    /// the buffer's first `cdb_len` bytes, at most 32).
+    /// The CDB.
+    pub cdb: [u8; 16],
+    /// The CDB's length as the midlayer gives it.
     pub cdb_len: u16,
     /// Channel, target and LUN.
     pub address: (u8, u8, u8),
@@ -238,7 +237,8 @@ fn check_fill(input: &Input, bufflen: u32, data: DataLayout) {
     let (bus, target, lun) = input.address;
     let r = Request {
         context: input.context,
-        cdb: &input.cdb[..usize::from(input.cdb_len).min(input.cdb.len())],
+        cdb: &input.cdb,
+        cdb_len: usize::from(input.cdb_len),
         bus,
         target,
         lun,
@@ -274,12 +274,9 @@ fn check_fill(input: &Input, bufflen: u32, data: DataLayout) {
     assert!((d.flags & dir_bits).count_ones() <= 1);
     assert_eq!(d.flags & !(dir_bits | FLAG_CMD_WITH_SG_LIST), 0);
     assert_eq!((d.sense_addr, d.sense_len), input.sense);
-    // The CDB's bytes, at most 16, then zeroes over the slot's stale bytes.
-    let n = usize::from(input.cdb_len).min(16);
+    assert_eq!(d.cdb, input.cdb);
     assert!(d.cdb_len <= 16);
-    assert_eq!(usize::from(d.cdb_len), n);
-    assert_eq!(d.cdb[..n], input.cdb[..n]);
-    assert!(d.cdb[n..].iter().all(|&b| b == 0));
+    assert_eq!(usize::from(d.cdb_len), usize::from(input.cdb_len).min(16));
     assert_eq!(d.lun, [0, lun, 0, 0, 0, 0, 0, 0]);
     assert_eq!(d.tag, SIMPLE_QUEUE_TAG);
     assert_eq!(
