@@ -196,16 +196,10 @@ def test_stock_kernel_boot_retry_takes_only_its_early_int3_oops():
                                   stock)
 
 
-def test_lanes_keep_each_file_whole(tmp_path):
-    """make test's two lanes (conftest.py LIGHT_LANE, pytest-xdist
-    `--dist loadgroup`) give every file to one worker, in order: files of
-    each lane, three cases each, run by a real two-worker pytest with the
-    real collection hook. The hook's first version set the lane marks
-    after xdist had read them; each case was then scheduled alone, and the
-    last case of test_foundation.py ran on the other worker, in a guest
-    that had never loaded the module."""
-    import subprocess
-    import sys
+def write_lane_conftest(tmp_path) -> None:
+    """Writes a conftest.py into `tmp_path` that loads this directory's
+    conftest.py and uses its lane hooks (collection and marker), for a
+    synthetic suite run by a real pytest."""
     from pathlib import Path
 
     here = Path(__file__).resolve().parent
@@ -217,6 +211,20 @@ def test_lanes_keep_each_file_whole(tmp_path):
         "spec.loader.exec_module(m)\n"
         "pytest_collection_modifyitems = m.pytest_collection_modifyitems\n"
         "pytest_configure = m.pytest_configure\n")
+
+
+def test_lanes_keep_each_file_whole(tmp_path):
+    """make test's two lanes (conftest.py LIGHT_LANE, pytest-xdist
+    `--dist loadgroup`) give every file to one worker, in order: files of
+    each lane, three cases each, run by a real two-worker pytest with the
+    real collection hook. The hook's first version set the lane marks
+    after xdist had read them; each case was then scheduled alone, and the
+    last case of test_foundation.py ran on the other worker, in a guest
+    that had never loaded the module."""
+    import subprocess
+    import sys
+
+    write_lane_conftest(tmp_path)
     files = ["test_foundation.py", "test_eh.py", "test_scan.py", "test_pm.py"]
     for name in files:
         (tmp_path / name).write_text(
@@ -253,17 +261,8 @@ def test_lane_mark_refuses_a_shared_guest(tmp_path):
     collection refuses it and names the fixture."""
     import subprocess
     import sys
-    from pathlib import Path
 
-    here = Path(__file__).resolve().parent
-    (tmp_path / "conftest.py").write_text(
-        "import importlib.util, sys\n"
-        f"sys.path.insert(0, {str(here.parent)!r})\n"
-        f"spec = importlib.util.spec_from_file_location('lanes', {str(here / 'conftest.py')!r})\n"
-        "m = importlib.util.module_from_spec(spec)\n"
-        "spec.loader.exec_module(m)\n"
-        "pytest_collection_modifyitems = m.pytest_collection_modifyitems\n"
-        "pytest_configure = m.pytest_configure\n")
+    write_lane_conftest(tmp_path)
     (tmp_path / "test_eh.py").write_text(
         "import pytest\n"
         "@pytest.fixture(scope='module')\ndef shared_guest():\n    return 1\n"
