@@ -422,7 +422,6 @@ impl EhCommand<'_> {
     }
 }
 
-/// The block-layer request whose payload is `cmd` (`scsi_cmd_to_rq()`).
 /// The first `N` bytes of `buf`; does not build if `buf` is shorter.
 fn prefix<const L: usize, const N: usize>(buf: &[u8; L]) -> &[u8; N] {
     build_assert!(N <= L);
@@ -431,6 +430,7 @@ fn prefix<const L: usize, const N: usize>(buf: &[u8; L]) -> &[u8; N] {
     unsafe { &*buf.as_ptr().cast::<[u8; N]>() }
 }
 
+/// The block-layer request whose payload is `cmd` (`scsi_cmd_to_rq()`).
 fn request_of(cmd: *mut bindings::scsi_cmnd) -> *const kbindings::request {
     // SAFETY: Every command of a host is the payload (PDU) of a block-layer
     // request; `blk_mq_rq_from_pdu()` only computes the address.

@@ -90,8 +90,9 @@ unsafe fn no_sched_by_default_of(shost: *mut bindings::Scsi_Host) -> bool {
 ///
 /// `shost` must come from [`Host::new`] for `T`, and the host must be
 /// registered (while a [`Registration`] of it exists) or being registered
-/// (inside [`Registration::new_with_lt`], whose `Host` keeps the data); the data is then
-/// valid for as long as any callback of the host runs, which bounds `'bound`.
+/// (inside [`Registration::new_with_lt`], whose `Host` keeps the data); the
+/// data is then valid for as long as any callback of the host runs, which
+/// bounds `'bound`.
 pub(super) unsafe fn data_of<'bound, T: Operations>(
     shost: *mut bindings::Scsi_Host,
 ) -> &'bound T::HostData<'bound> {
@@ -134,8 +135,9 @@ impl<'bound, T: Operations> Host<'bound, T> {
     ///
     /// `ENOMEM` if the host cannot be allocated; `EINVAL` for limits the
     /// midlayer cannot represent, for poll queues without
-    /// [`Operations::mq_poll`] and [`Operations::map_queues`], or if the layer's bindings disagree with the
-    /// C compiler on the layout of the midlayer's structures.
+    /// [`Operations::mq_poll`] and [`Operations::map_queues`], or if the
+    /// layer's bindings disagree with the C compiler on the layout of the
+    /// midlayer's structures.
     pub fn new(
         template: &'static Template<T>,
         data: Arc<T::HostData<'bound>>,

@@ -65,7 +65,8 @@ mod cases {
 
     /// `QueueMaps::map` refuses queues that are not the host's and a type
     /// of queue the host has no map for, and maps every CPU of a map it
-    /// accepts to the map's queues (`blk_mq_map_queues`).
+    /// accepts to the map's queues (`blk_mq_map_queues`); the fallback
+    /// after a failed `map_queues` leaves no queue polled.
     #[test]
     fn queue_maps_check_their_queues() -> Result {
         const UNSET: u32 = u32::MAX;
@@ -106,6 +107,15 @@ mod cases {
         assert!(tables[0].iter().all(|&q| q == 0 || q == UNSET));
         assert!(tables[2].iter().all(|&q| q == 1 || q == UNSET));
         assert!(tables[1].iter().all(|&q| q == UNSET));
+        // What the layer falls back to when a driver's `map_queues` fails:
+        // every queue interrupt-driven, none polled.
+        // SAFETY: As above.
+        unsafe { QueueMaps::from_raw(&mut set) }.map_all_default();
+        let default = (set.map[0].nr_queues, set.map[0].queue_offset);
+        let poll = set.map[2].nr_queues;
+        assert_eq!(default, (2, 0));
+        assert_eq!(poll, 0);
+        assert!(tables[0].iter().all(|&q| q < 2 || q == UNSET));
         // A host without poll queues has the default map only: no queues
         // of another type is no change, some are refused.
         set.nr_maps = 1;

@@ -163,8 +163,9 @@ fn short_transfer(data_len: u64, bufflen: u32, rw: bool) -> Outcome {
 /// bytes long, or `None` if the completion is not clean.
 ///
 /// Clean is success with GOOD status, no sense bytes and no more data than
-/// the buffer holds: [`map`] gives it the result `DID_OK`, GOOD, this residual and
-/// [`Sense::Clear`], and there is no sense buffer to invalidate. The
+/// the buffer holds: [`map`] gives it the result `DID_OK`, GOOD, this
+/// residual and [`Sense::Clear`], and there is no sense buffer to
+/// invalidate. The
 /// completion path tests this first, on the descriptor's raw fields.
 #[inline(always)]
 pub(crate) fn clean(c: &Completion, bufflen: u32) -> Option<u32> {
