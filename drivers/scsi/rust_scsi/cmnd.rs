@@ -29,6 +29,10 @@ use kernel::{
 
 use super::{
     bindings,
+    glue::{
+        self,
+        UNMAP_NONE, //
+    },
     CommandResult,
     HostByte,
     ScsiDevice, //
@@ -75,9 +79,6 @@ impl<D: Default> CmdPriv<D> {
         unsafe { core::ptr::drop_in_place(priv_of::<D>(cmd)) };
     }
 }
-
-/// `CmdPriv::unmap` of a command with nothing to unmap.
-const UNMAP_NONE: u8 = bindings::RUST_SCSI_UNMAP_NONE as u8;
 
 /// The private area of `cmd` (`scsi_cmd_priv(cmd)`), which is `cmd + 1`.
 fn priv_of<D>(cmd: *mut bindings::scsi_cmnd) -> *mut CmdPriv<D> {
@@ -261,7 +262,7 @@ impl<D> Command<D> {
     /// `ENOMEM` if the mapping failed (the caller should ask for a retry).
     ///
     /// A buffer of one segment is mapped as one range, which costs the DMA
-    /// API about half as much (see `rust_scsi_dma_map()`), and its bus
+    /// API about half as much (see `glue::dma_map`), and its bus
     /// address comes back directly, without a walk of the table.
     pub fn map_data(&mut self) -> Result<Mapped<'_>> {
         let priv_data = self.priv_data();
@@ -270,11 +271,10 @@ impl<D> Command<D> {
         // is cleared when the driver receives it and set only here;
         // `CmdPriv` follows the command (type invariant), so `unmap` is
         // writable; `addr` is a local.
-        let nseg =
-            unsafe { bindings::rust_scsi_dma_map(self.raw(), &mut (*priv_data).unmap, &mut addr) };
+        let nseg = unsafe { glue::dma_map(self.raw(), &mut (*priv_data).unmap, &mut addr) };
         Ok(match nseg {
             0 => Mapped::None,
-            // `rust_scsi_dma_map` stored the one segment's address.
+            // `glue::dma_map` stored the one segment's address.
             1 => Mapped::One(addr),
             n => {
                 let nseg = usize::try_from(n).map_err(|_| ENOMEM)?;
@@ -326,7 +326,7 @@ impl<D> Command<D> {
         // `scsi_done`, after which it is not touched; `CmdPriv` follows it.
         unsafe {
             if (*priv_data).unmap != UNMAP_NONE {
-                bindings::rust_scsi_dma_unmap(raw, (*priv_data).unmap);
+                glue::dma_unmap(raw, (*priv_data).unmap);
             }
             if let Some(s) = sense {
                 let buf = (*raw).sense_buffer;
@@ -355,7 +355,7 @@ impl<D> Command<D> {
         // back when `queuecommand` returns busy.
         unsafe {
             if (*priv_data).unmap != UNMAP_NONE {
-                bindings::rust_scsi_dma_unmap(this.raw(), (*priv_data).unmap);
+                glue::dma_unmap(this.raw(), (*priv_data).unmap);
                 (*priv_data).unmap = UNMAP_NONE;
             }
         }

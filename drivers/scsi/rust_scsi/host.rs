@@ -26,7 +26,7 @@ use kernel::{
 
 use super::{
     bindings,
-    check_layout,
+    glue,
     Operations,
     ScsiDevice,
     Template, //
@@ -143,13 +143,15 @@ impl<'bound, T: Operations> Host<'bound, T> {
         data: Arc<T::HostData<'bound>>,
         limits: &HostLimits,
     ) -> Result<Self> {
-        if let Err(what) = check_layout() {
+        // module-only: begin
+        if let Err(what) = glue::check_layout() {
             pr_err!(
                 "SCSI layer: the layout of {} differs between C and the Rust bindings; rebuild the module against this kernel tree\n",
                 what
             );
             return Err(EINVAL);
         }
+        // module-only: end
         if limits.poll_queues > 0 && !(T::HAS_MQ_POLL && T::HAS_MAP_QUEUES) {
             return Err(EINVAL);
         }

@@ -63,6 +63,7 @@
 mod bindings;
 mod cmnd;
 mod device;
+mod glue;
 mod host;
 mod queues;
 mod result;
@@ -81,6 +82,9 @@ pub use cmnd::{
     Segments, //
 };
 pub use device::ScsiDevice;
+// module-only: begin
+pub use glue::check_layout;
+// module-only: end
 pub use host::{
     Host,
     HostLimits,
@@ -249,85 +253,5 @@ pub trait Operations: Sized + 'static {
         _which: Self::Attribute,
     ) -> u64 {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
-    }
-}
-
-/// Checks that the layer's bindings agree with the C compiler on the layout
-/// of the midlayer structures it touches; returns the first mismatch.
-///
-/// [`Template::new`] cannot call it (it is `const`), so [`Host::new`] does,
-/// and refuses to create a host on a mismatch.
-pub fn check_layout() -> Result<(), &'static str> {
-    use core::mem::offset_of;
-
-    let mut c = bindings::rust_scsi_layout::default();
-    // SAFETY: `c` is a valid, writable `rust_scsi_layout`, and the helper only
-    // stores into its fields.
-    unsafe { bindings::rust_scsi_get_layout(&mut c) };
-    let checks: [(&'static str, usize, usize); 12] = [
-        (
-            "sizeof(scsi_cmnd)",
-            size_of::<bindings::scsi_cmnd>(),
-            c.scsi_cmnd_size,
-        ),
-        (
-            "scsi_cmnd.sdb",
-            offset_of!(bindings::scsi_cmnd, sdb),
-            c.scsi_cmnd_sdb,
-        ),
-        (
-            "scsi_cmnd.result",
-            offset_of!(bindings::scsi_cmnd, result),
-            c.scsi_cmnd_result,
-        ),
-        (
-            "scsi_cmnd.sense_buffer",
-            offset_of!(bindings::scsi_cmnd, sense_buffer),
-            c.scsi_cmnd_sense_buffer,
-        ),
-        (
-            "sizeof(Scsi_Host)",
-            size_of::<bindings::Scsi_Host>(),
-            c.scsi_host_size,
-        ),
-        (
-            "Scsi_Host.can_queue",
-            offset_of!(bindings::Scsi_Host, can_queue),
-            c.scsi_host_can_queue,
-        ),
-        (
-            "Scsi_Host.hostdata",
-            offset_of!(bindings::Scsi_Host, hostdata),
-            c.scsi_host_hostdata,
-        ),
-        (
-            "Scsi_Host.shost_dev",
-            offset_of!(bindings::Scsi_Host, shost_dev),
-            c.scsi_host_shost_dev,
-        ),
-        (
-            "sizeof(scsi_host_template)",
-            size_of::<bindings::scsi_host_template>(),
-            c.scsi_host_template_size,
-        ),
-        (
-            "sizeof(scsi_device)",
-            size_of::<bindings::scsi_device>(),
-            c.scsi_device_size,
-        ),
-        (
-            "scsi_device.id",
-            offset_of!(bindings::scsi_device, id),
-            c.scsi_device_id,
-        ),
-        (
-            "sizeof(request)",
-            size_of::<kernel::bindings::request>(),
-            c.request_size,
-        ),
-    ];
-    match checks.iter().find(|(_, rust, c)| rust != c) {
-        Some((what, _, _)) => Err(what),
-        None => Ok(()),
     }
 }

@@ -21,6 +21,7 @@ use kernel::{
 use super::{
     bindings,
     cmnd::CmdPriv,
+    glue,
     vtable::OperationsVTable,
     Operations, //
 };
@@ -95,7 +96,7 @@ impl TemplateOptions {
 /// `CmdPriv<T::CmdData>`.
 #[repr(transparent)]
 pub struct Template<T: Operations> {
-    raw: bindings::rust_scsi_template,
+    raw: glue::RawTemplate,
     _ops: PhantomData<T>,
 }
 
@@ -121,7 +122,6 @@ impl<T: Operations> Template<T> {
         t.module = options.module.as_ptr();
         t.name = as_char_ptr_in_const_context(options.name);
         t.proc_name = as_char_ptr_in_const_context(options.proc_name);
-        t.queuecommand = Some(bindings::rust_scsi_queuecommand);
         if T::HAS_COMMIT_RQS {
             t.commit_rqs = Some(OperationsVTable::<T>::commit_rqs);
         }
@@ -164,17 +164,14 @@ impl<T: Operations> Template<T> {
         }
         // INVARIANT: complete, with `T`'s callbacks and `CmdPriv`'s size.
         Self {
-            raw: bindings::rust_scsi_template {
-                tmpl: t,
-                queuecommand: Some(OperationsVTable::<T>::queuecommand),
-            },
+            raw: glue::raw_template(t, OperationsVTable::<T>::queuecommand),
             _ops: PhantomData,
         }
     }
 
     /// The template, for `scsi_host_alloc`.
     pub(super) fn as_raw(&self) -> *const bindings::scsi_host_template {
-        &self.raw.tmpl
+        glue::host_template(&self.raw)
     }
 }
 

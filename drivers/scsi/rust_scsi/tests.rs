@@ -18,7 +18,6 @@ mod cases {
     };
 
     use crate::scsi::{
-        check_layout,
         CommandResult,
         HostByte,
         QueueMaps,
@@ -26,13 +25,15 @@ mod cases {
         SamStatus, //
     };
 
+    // module-only: begin
     /// The layer's bindgen output agrees with the C compiler on every
     /// structure layout the layer relies on (`Host::new` also refuses to
     /// create a host when they disagree).
     #[test]
     fn layout_matches_c() {
-        assert_eq!(check_layout(), Ok(()));
+        assert_eq!(crate::scsi::check_layout(), Ok(()));
     }
+    // module-only: end
 
     /// A result is stored as the midlayer reads it: `host_byte()` is bits
     /// 16-23 of `scsi_cmnd.result`, `get_status_byte()` bits 0-7.

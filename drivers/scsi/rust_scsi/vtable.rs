@@ -22,6 +22,7 @@ use kernel::{
 use super::{
     bindings,
     cmnd::CmdPriv,
+    glue,
     host::data_of,
     Command,
     EhCommand,
@@ -44,7 +45,8 @@ fn eh_status(result: EhResult) -> c_int {
 }
 
 impl<T: Operations> OperationsVTable<T> {
-    /// `queuecommand`, through the C trampoline `rust_scsi_queuecommand`.
+    /// `queuecommand` (in a module, through the C trampoline
+    /// `rust_scsi_queuecommand`: see `glue.rs`).
     ///
     /// # Safety
     ///
@@ -53,7 +55,7 @@ impl<T: Operations> OperationsVTable<T> {
     pub(super) unsafe extern "C" fn queuecommand(
         shost: *mut bindings::Scsi_Host,
         cmd: *mut bindings::scsi_cmnd,
-    ) -> c_int {
+    ) -> glue::QcStatus {
         // SAFETY: By the function's safety requirements; the midlayer calls
         // `queuecommand` only for registered hosts.
         let host = unsafe { data_of::<T>(shost) };
@@ -61,10 +63,10 @@ impl<T: Operations> OperationsVTable<T> {
         // private area was initialized by `init_cmd_priv` for `T::CmdData`.
         let cmd = unsafe { Command::from_queuecommand(cmd) };
         match T::queue_command(host, cmd) {
-            Ok(()) => 0,
+            Ok(()) => glue::QC_OK,
             Err(cmd) => {
                 cmd.return_to_midlayer();
-                bindings::scsi_qc_status::SCSI_MLQUEUE_HOST_BUSY.0 as c_int
+                glue::QC_HOST_BUSY
             }
         }
     }
