@@ -43,8 +43,8 @@ use super::{
 /// the driver's data.
 #[repr(C)]
 pub(super) struct CmdPriv<D> {
-    /// What the data buffer's DMA mapping leaves to undo: a
-    /// `RUST_SCSI_UNMAP_*` value, set by `rust_scsi_dma_map`.
+    /// What the data buffer's DMA mapping leaves to undo (`glue::dma_map`
+    /// sets it, `glue::dma_unmap` reads it).
     unmap: u8,
     /// The driver's per-command data.
     data: D,
@@ -460,7 +460,7 @@ pub enum Mapped<'a> {
 
 /// The DMA segments of a mapped command, as (bus address, length).
 ///
-/// Only the first `nseg` entries that `rust_scsi_dma_map` returned carry DMA
+/// Only the first `nseg` entries that `glue::dma_map` returned carry DMA
 /// addresses (an IOMMU may merge segments, and the table's `nents` is not
 /// updated), so the iteration over the command's [`SGTable`] stops there.
 pub struct Segments<'a>(Take<SGTableIter<'a>>);

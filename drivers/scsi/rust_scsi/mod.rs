@@ -51,14 +51,17 @@
 //! }
 //!
 //! static TEMPLATE: scsi::Template<MyOps> = scsi::Template::new(scsi::TemplateOptions {
-//!     module: &THIS_MODULE,
-//!     ..scsi::TemplateOptions::new(c"My host adapter", c"my_hba")
+//!     sg_tablesize: 128,
+//!     ..scsi::TemplateOptions::new(&THIS_MODULE, c"My host adapter", c"my_hba")
 //! });
 //! ```
+// module-only: begin
 //!
-//! The layer is shaped to become `rust/kernel/scsi/`: it has no knowledge of
-//! any driver. Until then, a module that uses it mounts this directory with
-//! `#[path]` and includes `rust_scsi.mk` from its Kbuild.
+//! The layer is shaped to become `rust/kernel/scsi/` (`scripts/series` makes
+//! it so): it has no knowledge of any driver. Until then, a module that uses
+//! it mounts this directory with `#[path]` and includes `rust_scsi.mk` from
+//! its Kbuild.
+// module-only: end
 
 mod bindings;
 mod cmnd;

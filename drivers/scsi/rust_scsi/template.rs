@@ -90,9 +90,9 @@ impl TemplateOptions {
 ///
 /// # Invariants
 ///
-/// `raw.tmpl` is a complete template whose callbacks are those of
-/// [`OperationsVTable<T>`] (and the C trampoline for `queuecommand`, which
-/// calls `raw.queuecommand`), and whose `cmd_size` is that of
+/// `raw` holds a complete template whose callbacks are those of
+/// [`OperationsVTable<T>`] (`queuecommand` through `glue.rs`, which in a
+/// module goes through a C trampoline), and whose `cmd_size` is that of
 /// `CmdPriv<T::CmdData>`.
 #[repr(transparent)]
 pub struct Template<T: Operations> {

@@ -91,7 +91,7 @@ pub(crate) fn query_targets(dev: &Device<Bound>, hw: &Hw<'_>) -> Result<Targets>
         ),
         None => dev_info!(
             dev,
-            "CONFIG page unavailable (host status {:#x}, SCSI status {:#x}); scanning targets 0-{}\n",
+            "CONFIG page unavailable (host {:#x}, SCSI {:#x}); scanning targets 0-{}\n",
             header.host_status,
             header.scsi_status,
             SCAN_TARGETS - 1

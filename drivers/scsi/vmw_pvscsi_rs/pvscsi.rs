@@ -99,7 +99,7 @@ module! {
     params: {
         ring_pages: i32 {
             default: crate::config::DEFAULT_PARAMS.ring_pages,
-            description: "Pages of the request and completion rings: 0 (automatic: 8, or 32 when the device reports more than 16 targets) or 1, 2, 4, 8, 16, 32",
+            description: "Request and completion ring pages: 0 (automatic) or 1, 2, 4, 8, 16, 32",
         },
         msg_ring_pages: i32 {
             default: crate::config::DEFAULT_PARAMS.msg_ring_pages,
@@ -123,7 +123,7 @@ module! {
         },
         use_req_threshold: bool {
             default: crate::config::DEFAULT_PARAMS.use_req_threshold,
-            description: "Use driver-based request coalescing if the device supports it (default true)",
+            description: "Use driver-based request coalescing if supported (default true)",
         },
         poll_queues: i32 {
             default: crate::config::DEFAULT_PARAMS.poll_queues,

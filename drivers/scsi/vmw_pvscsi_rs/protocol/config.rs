@@ -281,9 +281,8 @@ pub(crate) mod cases {
     /// The refusal names the allowed values.
     pub(crate) fn refusal_names_allowed_values() -> CaseResult {
         let e = with(|p| p.ring_pages = 3);
-        check!(
-            matches!(e, Err(e) if e.allowed == "allowed values are 0 (automatic) and 1, 2, 4, 8, 16, 32")
-        );
+        let allowed = "allowed values are 0 (automatic) and 1, 2, 4, 8, 16, 32";
+        check!(matches!(e, Err(e) if e.allowed == allowed));
         let e = with(|p| p.msg_ring_pages = 0);
         check!(matches!(e, Err(e) if e.allowed == "allowed values are 1, 2, 4, 8, 16"));
         Ok(())
