@@ -26,7 +26,6 @@ use kernel::{
 
 use super::{
     bindings,
-    glue,
     Operations,
     ScsiDevice,
     Template, //
@@ -144,7 +143,7 @@ impl<'bound, T: Operations> Host<'bound, T> {
         limits: &HostLimits,
     ) -> Result<Self> {
         // module-only: begin
-        if let Err(what) = glue::check_layout() {
+        if let Err(what) = super::glue::check_layout() {
             pr_err!(
                 "SCSI layer: the layout of {} differs between C and the Rust bindings; rebuild the module against this kernel tree\n",
                 what
@@ -338,7 +337,7 @@ impl<T: Operations> Drop for Registration<'_, T> {
 /// A SCSI host (`struct Scsi_Host`), reference counted.
 ///
 /// Deferred work (hot-add and hot-remove of devices, rescans) holds one as a
-/// [`HostRef`], taken with [`Host::get_ref`].
+/// [`HostRef`], taken with [`Registration::get_ref`].
 ///
 /// # Invariants
 ///

@@ -51,7 +51,7 @@ pub struct TemplateOptions {
     pub max_sectors: u32,
     /// A DMA segment may not cross a multiple of `dma_boundary + 1`.
     pub dma_boundary: u64,
-    /// The host attributes, made by [`host_attributes!`].
+    /// The host attributes, made by [`host_attributes!`](super::host_attributes).
     pub attributes: Option<&'static HostAttributeGroups>,
 }
 
@@ -91,7 +91,7 @@ impl TemplateOptions {
 /// # Invariants
 ///
 /// `raw` holds a complete template whose callbacks are those of
-/// [`OperationsVTable<T>`] (`queuecommand` through `glue.rs`, which in a
+/// `OperationsVTable<T>` (`queuecommand` through `glue.rs`, which in a
 /// module goes through a C trampoline), and whose `cmd_size` is that of
 /// `CmdPriv<T::CmdData>`.
 #[repr(transparent)]
@@ -179,7 +179,7 @@ impl<T: Operations> Template<T> {
 /// typed identity of it (`which`, an [`Operations::Attribute`]), whose value
 /// [`Operations::show_attribute`] gives.
 ///
-/// Made by [`host_attributes!`].
+/// Made by [`host_attributes!`](super::host_attributes).
 #[repr(C)]
 pub struct HostAttribute<A> {
     /// What sysfs sees; the show callback finds `which` from it.
@@ -203,7 +203,7 @@ impl<A> HostAttribute<A> {
 }
 
 /// The null-terminated attribute list of a group; made by
-/// [`host_attributes!`].
+/// [`host_attributes!`](super::host_attributes).
 pub struct AttributeList<const N: usize>([*mut kbindings::attribute; N]);
 
 // SAFETY: Never changed after it is built; sysfs only reads it.
@@ -226,7 +226,7 @@ impl<const N: usize> AttributeList<N> {
     }
 }
 
-/// An attribute group; made by [`host_attributes!`].
+/// An attribute group; made by [`host_attributes!`](super::host_attributes).
 pub struct AttributeGroup(kbindings::attribute_group);
 
 // SAFETY: Never changed after it is built; sysfs only reads it.
@@ -265,7 +265,9 @@ impl HostAttributeGroups {
 /// [`Operations::show_attribute`] gives for `which` (an
 /// [`Operations::Attribute`]: a misspelt one does not compile).
 ///
+// module-only: begin
 /// The layer must be mounted as `scsi` at the root of the crate.
+// module-only: end
 ///
 /// ```ignore
 /// scsi::host_attributes!(ATTRS for MyOps = [
@@ -290,4 +292,6 @@ macro_rules! host_attributes {
         };
     };
 }
+// module-only: begin
 pub(crate) use host_attributes;
+// module-only: end
