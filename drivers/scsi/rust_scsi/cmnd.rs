@@ -80,9 +80,9 @@ impl<D: Default> CmdPriv<D> {
     }
 }
 
-/// The private area of `cmd` (`scsi_cmd_priv(cmd)`), which is `cmd + 1`.
+/// The private area of `cmd` (`scsi_cmd_priv(cmd)`), as a `CmdPriv<D>`.
 fn priv_of<D>(cmd: *mut bindings::scsi_cmnd) -> *mut CmdPriv<D> {
-    cmd.wrapping_add(1).cast::<CmdPriv<D>>()
+    glue::cmd_priv(cmd).cast::<CmdPriv<D>>()
 }
 
 /// A command the driver owns, between `queuecommand` and its completion.

@@ -15,7 +15,10 @@
 
 use kernel::{
     bindings as kbindings,
-    ffi::c_int,
+    ffi::{
+        c_int,
+        c_void, //
+    },
     prelude::*, //
 };
 
@@ -56,6 +59,12 @@ pub(super) const fn raw_template(
 /// The midlayer's part of `raw`.
 pub(super) const fn host_template(raw: &RawTemplate) -> *const bindings::scsi_host_template {
     &raw.tmpl
+}
+
+/// The private area of `cmd` (`scsi_cmd_priv()`): right behind the
+/// command, whose size [`check_layout`] checks. Only computes the address.
+pub(super) fn cmd_priv(cmd: *mut bindings::scsi_cmnd) -> *mut c_void {
+    cmd.wrapping_add(1).cast()
 }
 
 /// `CmdPriv::unmap` of a command with nothing to unmap.

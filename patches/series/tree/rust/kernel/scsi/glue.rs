@@ -7,7 +7,10 @@
 
 use crate::{
     bindings,
-    ffi::c_int,
+    ffi::{
+        c_int,
+        c_void, //
+    },
     prelude::*, //
 };
 
@@ -40,6 +43,13 @@ pub(super) const fn raw_template(
 /// The midlayer's part of `raw`: all of it.
 pub(super) const fn host_template(raw: &RawTemplate) -> *const bindings::scsi_host_template {
     raw
+}
+
+/// The private area of `cmd` (`scsi_cmd_priv()`).
+pub(super) fn cmd_priv(cmd: *mut bindings::scsi_cmnd) -> *mut c_void {
+    // SAFETY: `scsi_cmd_priv()` only computes an address from `cmd`; it
+    // does not dereference it.
+    unsafe { bindings::scsi_cmd_priv(cmd) }
 }
 
 /// `CmdPriv::unmap` of a command with nothing to unmap: no data, or a
