@@ -105,10 +105,11 @@ def qemu_vmware() -> bool:
 
 def tree_kernels() -> bool:
     """The kernels whose own build makes the driver (scripts/kernel builtin
-    and intree: scripts/intree applied to a copy of the source), for the
-    built-in root disk and the in-tree module guests. Cold, each is a whole
-    kernel build (10 to 16 minutes here); warm, an incremental make that
-    rebuilds what the driver's changes touch."""
+    and intree: the patch series of scripts/series applied to the 7.3
+    source; intree builds it one patch at a time first), for the built-in
+    root disk and the in-tree module guests. Cold, each is a whole kernel
+    build (10 to 16 minutes here); warm, an incremental make that rebuilds
+    what the project's changes touch."""
     step("the kernels that build the driver themselves (builtin: =y, intree: =m)")
     ok = True
     for variant in ("builtin", "intree"):

@@ -34,7 +34,7 @@ def pytest_configure(config):
 LIGHT_LANE = {"test_abort.py", "test_console_checker.py", "test_features.py",
               "test_foundation.py", "test_install.py", "test_intree.py", "test_io.py",
               "test_lifecycle.py", "test_root_disk.py", "test_scan.py", "test_scsi_layer.py",
-              "test_sense.py", "test_shutdown.py"}
+              "test_sense.py", "test_series.py", "test_shutdown.py"}
 
 
 # First: pytest-xdist's own hook of the workers reads the `xdist_group` marks

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 """The driver built by the kernel's own build as a module (issue 11, item 4):
-scripts/intree puts it into a copy of the 7.3 source, the `intree` test
-kernel (scripts/kernel build intree) has CONFIG_SCSI_VMW_PVSCSI_RUST=m
-beside the C driver's module, and a guest loads that vmw_pvscsi_rs.ko.
+the `intree` test kernel (scripts/kernel build intree) is the 7.3 source
+with the project's patch series applied (scripts/series: the SCSI layer in
+the kernel crate, test_series.py), CONFIG_SCSI_VMW_PVSCSI_RUST=m beside the
+C driver's module, and a guest loads that vmw_pvscsi_rs.ko. The layer's
+KUnit suite is built into that kernel, and passes there.
 
 An in-tree module says so (modinfo `intree: Y`) and does not taint the
 kernel as an out-of-tree one ('O'): that tells it from the module `make`
@@ -17,17 +19,22 @@ the large round trip uses scatterlists."""
 import hashlib
 import subprocess
 
-from harness import paths
+from harness import kunit, paths
 from harness.guest import Disk, Guest, GuestConfig
 from harness.scsi import RS, data_roundtrip, load, start_verify, stop_verify
 
 # TAINT_OOT_MODULE (include/linux/panic.h): an out-of-tree module was loaded.
 TAINT_OOT_MODULE = 1 << 12
 
+# The layer's suite in the kernel crate: test_scsi_layer.py's cases without
+# the module-only layout check.
+LAYER_SUITE = "rust_scsi_layer"
+LAYER_CASES_IN_TREE = 3
+
 
 # The `intree` kernel (about 11 minutes to build cold here) is built by
 # make test's build steps (run_tests.py tree_kernels), before any guest.
-def test_intree_module_binds_and_serves_io():
+def test_intree_module_binds_and_serves_io(tmp_path):
     cfg = GuestConfig(kconfig="intree", disks=[Disk(scsi_id=0, size_mb=64)], c_modules=False,
                       name="intree-module")
     # The file the guest loads; busybox's modinfo needs a modules.dep, so
@@ -38,6 +45,13 @@ def test_intree_module_binds_and_serves_io():
     with Guest(cfg) as g:
         assert g.run(f"sha256sum /modules/{RS}.ko").split()[0] == \
             hashlib.sha256(ko.read_bytes()).hexdigest()
+        # Built in, before any module: the layer is the kernel crate's.
+        kunit.run_suites(g, LAYER_SUITE)
+        result = kunit.parse(kunit.collect(g, LAYER_SUITE), tmp_path)
+        print(result.report)
+        assert result.ok and result.failed == 0, result.report
+        assert result.names == [LAYER_SUITE], result.names
+        assert result.passed == LAYER_CASES_IN_TREE, result.report
         devs = load(g, RS, 1)
         assert g.bound_driver(g.pvscsi_bdf()) == RS
         assert g.run(f"cat /sys/module/{RS}/taint").strip() == ""
