@@ -21,6 +21,9 @@
 #   make stress       error-handling and sleep stress campaign (debug kernel, long),
 #                     then the concurrency cases on the kcsan kernel (STRESS_ARGS="--only kcsan")
 #   make soak         lying-device campaign: 10^5 ring corruptions, Rust vs C (long)
+#   make series       the project as a patch series against 7.3 (build/series/:
+#                     git format-patch with a cover letter), checked: it applies,
+#                     checkpatch.pl --strict, get_maintainer.pl (scripts/series)
 #   make fuzz         cargo-fuzz campaign of the pure-Rust decoders on the host
 #                     (10^7 executions a target; FUZZ_ARGS="--runs N --target T")
 #
@@ -31,7 +34,7 @@
 KCONFIG ?= debug
 export KCONFIG KDIR LLVM
 
-.PHONY: all modules install uninstall check deb test run bench profile stress soak midlayer-uaf fuzz bootstrap kernel print-kdir print-module \
+.PHONY: all modules install uninstall check deb test run bench profile stress soak midlayer-uaf series fuzz bootstrap kernel print-kdir print-module \
 	rust-analyzer clean
 
 all: modules
@@ -71,6 +74,9 @@ soak:
 
 midlayer-uaf:
 	@scripts/midlayer-uaf test
+
+series:
+	@scripts/series check
 
 fuzz:
 	@scripts/fuzz $(FUZZ_ARGS)
