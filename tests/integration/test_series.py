@@ -42,10 +42,10 @@ def test_series_applies_was_built_and_passes_checkpatch(tmp_path):
         assert any(SCSI_LIST in line for line in lists), (p["patch"], lists)
         if p["subject"].startswith(("rust", "samples")):
             assert any(RUST_LIST in line for line in lists), (p["patch"], lists)
-    # The cover letter has its subject and text, and names the base.
+    # The cover letter has its subject and text, and names the base release.
     cover = next(out.glob("0000-*.patch")).read_text()
     assert "*** SUBJECT HERE ***" not in cover and "*** BLURB HERE ***" not in cover
-    assert "base-commit:" in cover
+    assert "[RFC PATCH 0/5]" in cover and "tested against Linux 7.3" in cover
 
 
 def test_intree_kernels_are_built_from_the_series():
