@@ -35,7 +35,7 @@ def kdir(kconfig: str) -> Path:
 
 
 # The kernels whose own build makes vmw_pvscsi_rs.ko (scripts/kernel intree).
-INTREE = {"intree"}
+INTREE = {"intree", "cfi"}
 
 
 @functools.cache

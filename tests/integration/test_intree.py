@@ -19,6 +19,8 @@ the large round trip uses scatterlists."""
 import hashlib
 import subprocess
 
+import pytest
+
 from harness import kunit, paths
 from harness.guest import Disk, Guest, GuestConfig
 from harness.scsi import RS, data_roundtrip, load, start_verify, stop_verify
@@ -63,3 +65,27 @@ def test_intree_module_binds_and_serves_io(tmp_path):
         assert stop_verify(g, "intree") >= 1
         g.rmmod(RS)
         assert g.bound_driver(g.pvscsi_bdf()) is None
+
+
+# The `cfi` kernel is another whole kernel build (make stress only).
+@pytest.mark.stress
+def test_queuecommand_under_kcfi():
+    """Under kCFI (the `cfi` kernel: intree with CONFIG_CFI=y) every indirect
+    call checks its target's type id. The midlayer calls the Rust
+    queuecommand through the template (scsi_dispatch_cmd()); patch 1 of the
+    series gives enum scsi_qc_status its C encoding (cfi_encoding in
+    rust/bindgen_parameters), so the scan and the I/O run without a CFI
+    failure, which the console checker would report as a kernel BUG.
+    Without the encoding, or with a queuecommand returning int, the same
+    kernel traps at the first command ("CFI failure at scsi_queue_rq"):
+    both runs are recorded in Documentation/scsi/results/kcfi-2026-12-07/.
+    (The guest's kernel is rebuilt from the checkout's series each run.)"""
+    config = (paths.kdir("cfi") / ".config").read_text()
+    assert "CONFIG_CFI=y\n" in config
+    cfg = GuestConfig(kconfig="cfi", disks=[Disk(scsi_id=0, size_mb=64)], c_modules=False,
+                      name="kcfi")
+    with Guest(cfg) as g:
+        devs = load(g, RS, 1)
+        (dev,) = devs.values()
+        data_roundtrip(g, dev, mib=4)
+        g.rmmod(RS)
