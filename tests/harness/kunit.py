@@ -92,3 +92,15 @@ def parse(ktap: str, log_dir: Path | None = None) -> KunitResult:
     ok = res.returncode == 0 and failed == 0 and passed > 0
     names = [g.get("name", "") for g in suites]
     return KunitResult(passed, failed, skipped, names, ok, res.stdout + res.stderr)
+
+
+def check_suite(g: Guest, suite: str, cases: int, log_dir: Path) -> KunitResult:
+    """Runs suite `suite` now and asserts that it alone ran, passed, and
+    passed `cases` cases (kunit.py's report is printed, for the log)."""
+    run_suites(g, suite)
+    result = parse(collect(g, suite), log_dir)
+    print(result.report)
+    assert result.ok and result.failed == 0, result.report
+    assert result.names == [suite], result.names
+    assert result.passed == cases, result.report
+    return result

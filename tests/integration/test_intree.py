@@ -4,7 +4,9 @@ the `intree` test kernel (scripts/kernel build intree) is the 7.3 source
 with the project's patch series applied (scripts/series: the SCSI layer in
 the kernel crate, test_series.py), CONFIG_SCSI_VMW_PVSCSI_RUST=m beside the
 C driver's module, and a guest loads that vmw_pvscsi_rs.ko. The layer's
-KUnit suite is built into that kernel, and passes there.
+KUnit suite is built into that kernel, and passes there, and so do the
+layer's documentation examples, which are doctests of the kernel crate
+(rust_doctests_kernel, CONFIG_RUST_KERNEL_DOCTESTS).
 
 An in-tree module says so (modinfo `intree: Y`) and does not taint the
 kernel as an out-of-tree one ('O'): that tells it from the module `make`
@@ -17,6 +19,7 @@ always unmaps): fio writes and verifies 4 KiB blocks (one range each) and
 the large round trip uses scatterlists."""
 
 import hashlib
+import re
 import subprocess
 
 import pytest
@@ -32,6 +35,10 @@ TAINT_OOT_MODULE = 1 << 12
 # the module-only layout check.
 LAYER_SUITE = "rust_scsi_layer"
 LAYER_CASES_IN_TREE = 3
+# The kernel crate's doctests; the layer's are rust/kernel/scsi.rs' one and
+# rust/kernel/scsi/template.rs' two.
+DOCTESTS_SUITE = "rust_doctests_kernel"
+LAYER_DOCTESTS = 3
 
 
 # The `intree` kernel (about 11 minutes to build cold here) is built by
@@ -48,12 +55,12 @@ def test_intree_module_binds_and_serves_io(tmp_path):
         assert g.run(f"sha256sum /modules/{RS}.ko").split()[0] == \
             hashlib.sha256(ko.read_bytes()).hexdigest()
         # Built in, before any module: the layer is the kernel crate's.
-        kunit.run_suites(g, LAYER_SUITE)
-        result = kunit.parse(kunit.collect(g, LAYER_SUITE), tmp_path)
-        print(result.report)
-        assert result.ok and result.failed == 0, result.report
-        assert result.names == [LAYER_SUITE], result.names
-        assert result.passed == LAYER_CASES_IN_TREE, result.report
+        kunit.check_suite(g, LAYER_SUITE, LAYER_CASES_IN_TREE, tmp_path)
+        kunit.run_suites(g, DOCTESTS_SUITE)
+        ktap = kunit.collect(g, DOCTESTS_SUITE)
+        scsi = re.findall(r"^\s*(ok|not ok) \d+ (rust_doctest_kernel_scsi\w*)", ktap, re.M)
+        print(scsi)
+        assert len(scsi) == LAYER_DOCTESTS and all(r == "ok" for r, _ in scsi), scsi
         devs = load(g, RS, 1)
         assert g.bound_driver(g.pvscsi_bdf()) == RS
         assert g.run(f"cat /sys/module/{RS}/taint").strip() == ""

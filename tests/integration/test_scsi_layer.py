@@ -26,12 +26,7 @@ def test_ram_host_serves_a_disk_and_unloads(make_guest, tmp_path):
     with make_guest(pvscsi=False, c_modules=False, samples=True) as g:
         (hctl, dev), = load(g, MODULE, 1).items()
         # The layer's KUnit suite passes, every case of it.
-        kunit.run_suites(g, LAYER_SUITE)
-        result = kunit.parse(kunit.collect(g, LAYER_SUITE), tmp_path)
-        print(result.report)
-        assert result.ok and result.failed == 0, result.report
-        assert result.names == [LAYER_SUITE], result.names
-        assert result.passed == LAYER_CASES, result.report
+        kunit.check_suite(g, LAYER_SUITE, LAYER_CASES, tmp_path)
         host = hctl.split(":")[0]
         assert g.run(f"cat /sys/block/{dev}/device/model").strip() == "Rust RAM disk"
         assert int(g.run(f"cat /sys/block/{dev}/size")) == DISK_BLOCKS

@@ -33,26 +33,34 @@
 //!
 //! # Example
 //!
-//! ```ignore
-//! struct MyOps;
+//! A host with no target behind it: every command ends with
+//! `DID_BAD_TARGET`, so the midlayer's scan finds no device.
+//!
+//! ```
+//! use kernel::{scsi, ThisModule};
+//!
+//! struct NoTargets;
 //!
 //! #[vtable]
-//! impl scsi::Operations for MyOps {
-//!     type HostData<'bound> = MyAdapter<'bound>;
+//! impl scsi::Operations for NoTargets {
+//!     type HostData<'bound> = ();
 //!     type CmdData = ();
 //!     type Attribute = core::convert::Infallible;
 //!
 //!     fn queue_command<'bound>(
-//!         host: &'bound MyAdapter<'bound>,
+//!         _host: &'bound (),
 //!         cmd: scsi::Command,
 //!     ) -> Result<(), scsi::Command> {
-//!         host.start(cmd)
+//!         cmd.fail(scsi::HostByte::BAD_TARGET);
+//!         Ok(())
 //!     }
 //! }
 //!
-//! static TEMPLATE: scsi::Template<MyOps> = scsi::Template::new(scsi::TemplateOptions {
+//! # // SAFETY: A null module is a built-in one.
+//! # static THIS_MODULE: ThisModule = unsafe { ThisModule::from_ptr(core::ptr::null_mut()) };
+//! static TEMPLATE: scsi::Template<NoTargets> = scsi::Template::new(scsi::TemplateOptions {
 //!     sg_tablesize: 128,
-//!     ..scsi::TemplateOptions::new(&THIS_MODULE, c"My host adapter", c"my_hba")
+//!     ..scsi::TemplateOptions::new(&THIS_MODULE, c"No targets", c"no_targets")
 //! });
 //! ```
 // module-only: begin

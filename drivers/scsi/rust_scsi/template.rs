@@ -80,7 +80,22 @@ impl TemplateOptions {
 /// Built at compile time, into a `static` of the driver, which therefore
 /// outlives every host made from it:
 ///
-/// ```ignore
+/// ```
+/// use kernel::scsi::{Command, Operations, Template, TemplateOptions};
+/// # use kernel::ThisModule;
+/// # struct MyOps;
+/// # #[vtable]
+/// # impl Operations for MyOps {
+/// #     type HostData<'bound> = ();
+/// #     type CmdData = ();
+/// #     type Attribute = core::convert::Infallible;
+/// #     fn queue_command<'bound>(_host: &'bound (), cmd: Command) -> Result<(), Command> {
+/// #         Err(cmd)
+/// #     }
+/// # }
+/// # // SAFETY: A null module is a built-in one.
+/// # static THIS_MODULE: ThisModule = unsafe { ThisModule::from_ptr(core::ptr::null_mut()) };
+///
 /// static TEMPLATE: Template<MyOps> = Template::new(TemplateOptions::new(
 ///     &THIS_MODULE, c"My host adapter", c"my_hba"));
 /// ```
@@ -269,7 +284,35 @@ impl HostAttributeGroups {
 /// The layer must be mounted as `scsi` at the root of the crate.
 // module-only: end
 ///
-/// ```ignore
+/// ```
+/// use kernel::scsi::{self, Command, Operations};
+///
+/// #[derive(Clone, Copy)]
+/// enum MyAttr {
+///     RingPages,
+///     MaxId,
+/// }
+///
+/// struct MyOps;
+///
+/// #[vtable]
+/// impl Operations for MyOps {
+///     type HostData<'bound> = ();
+///     type CmdData = ();
+///     type Attribute = MyAttr;
+///
+///     fn queue_command<'bound>(_host: &'bound (), cmd: Command) -> Result<(), Command> {
+///         Err(cmd)
+///     }
+///
+///     fn show_attribute<'bound>(_host: &'bound (), which: MyAttr) -> u64 {
+///         match which {
+///             MyAttr::RingPages => 8,
+///             MyAttr::MaxId => 64,
+///         }
+///     }
+/// }
+///
 /// scsi::host_attributes!(ATTRS for MyOps = [
 ///     ring_pages => MyAttr::RingPages,
 ///     max_id => MyAttr::MaxId,
