@@ -5,9 +5,10 @@
 //! when it is compiled into a module: the C helpers of
 //! `rust_scsi_helpers.c`, through the layer's own bindings.
 //!
-//! This file is the one part of the layer that differs in the kernel crate.
-//! There (`scripts/series`, `patches/series/rust/kernel/scsi/glue.rs`) the
-//! template's `queuecommand` points at Rust directly, since bindgen gives
+//! This file is the one part of the layer that differs in the kernel crate
+//! (`scripts/series`; its version there is
+//! `patches/series/tree/rust/kernel/scsi/glue.rs`). There the template's
+//! `queuecommand` points at Rust directly, since bindgen gives
 //! `enum scsi_qc_status` its kCFI encoding (`rust/bindgen_parameters`, as
 //! for `irqreturn`); the DMA mapping is written in Rust over the kernel
 //! crate's helpers; and no layout check is needed, since the kernel crate's
