@@ -25,7 +25,10 @@ produce the KASAN report within the cycles; the same modules with the fix
 must run every cycle without a report (any report fails the guest).
 
 Not in `make test` (its kernel is another 15-minute build): `make stress`
-and `make midlayer-uaf` run it."""
+and `make midlayer-uaf` run it. What `make test` checks here, without a
+guest, is that its own campaign kernel (debug; kcsan too, in make stress)
+is built from the 7.3 source with the fix applied, and that the 7.3 source
+the other kernels and this reproducer use is left without it."""
 
 import re
 import subprocess
@@ -36,8 +39,6 @@ import pytest
 from harness import paths
 from harness.guest import Disk, Guest, GuestConfig, GuestError
 from harness.scsi import wait_for
-
-pytestmark = pytest.mark.stress
 
 MODULES = ["bsg", "scsi_common", "scsi_mod", "sd_mod", "sg", "vmw_pvscsi"]
 # Delete-and-scan cycles of disk 1, and the delay (ms) of the widened window.
@@ -103,6 +104,7 @@ def guest(tmp_path: Path, name: str, modules: Path) -> Guest:
     return Guest(cfg, with_rs=False)
 
 
+@pytest.mark.stress
 def test_the_midlayer_use_after_free_happens_on_7_3(tmp_path):
     """The widened window without the fix: a KASAN use-after-free report
     within CYCLES cycles, from the requeue work."""
@@ -121,6 +123,7 @@ def test_the_midlayer_use_after_free_happens_on_7_3(tmp_path):
     assert "scsi_run_host_queues" in report or "scsi_device_dev_release" in report, report
 
 
+@pytest.mark.stress
 def test_the_fix_closes_it(tmp_path):
     """The same cycles with the fix applied to the widened modules: no
     report at all (the guest's console checker fails on any)."""
@@ -129,3 +132,26 @@ def test_the_fix_closes_it(tmp_path):
         done, where = cycles(g, CYCLES)
     print(f"fixed midlayer: {done} cycles, use-after-free: {where}")
     assert where is None and done == CYCLES
+
+
+@pytest.mark.lane("light")
+def test_campaign_kernel_carries_the_fix_and_7_3_stays_without():
+    """scripts/kernel builds the debug kernel (the one of make test's
+    lying-device and reset campaigns) from a copy of the 7.3 source with
+    patches/scsi-core/ applied: the fix reverses cleanly there. The 7.3
+    source itself, hard-linked into that copy, must not have been patched
+    through a shared link: the fix still applies to it."""
+    kdir = Path(subprocess.run([str(paths.SCRIPTS / "kernel"), "path", "debug"], capture_output=True,
+                               text=True, check=True).stdout.strip())
+    src = re.search(r"^\s*include (\S+)/Makefile$", (kdir / "Makefile").read_text(), re.M)
+    assert src, (kdir / "Makefile").read_text()[:500]
+    fixed = Path(src.group(1))
+    assert "+scsi-core-" in fixed.name, fixed
+    pristine = fixed.with_name(fixed.name.split("+scsi-core-")[0])
+    for fix in sorted((paths.TOP / "patches/scsi-core").glob("*.patch")):
+        for tree, args in ((fixed, ["-R"]), (pristine, [])):
+            res = subprocess.run(["patch", "--dry-run", "-s", "-p1", "-d", str(tree), *args],
+                                 stdin=fix.open(), capture_output=True, text=True)
+            assert res.returncode == 0, (str(tree), args, res.stdout, res.stderr)
+    lib = "drivers/scsi/scsi_lib.c"
+    assert (fixed / lib).stat().st_ino != (pristine / lib).stat().st_ino
