@@ -151,7 +151,7 @@ def test_campaign_kernel_carries_the_fix_and_7_3_stays_without():
     for fix in sorted((paths.TOP / "patches/scsi-core").glob("*.patch")):
         for tree, args in ((fixed, ["-R"]), (pristine, [])):
             res = subprocess.run(["patch", "--dry-run", "-s", "-p1", "-d", str(tree), *args],
-                                 stdin=fix.open(), capture_output=True, text=True)
+                                 input=fix.read_text(), capture_output=True, text=True)
             assert res.returncode == 0, (str(tree), args, res.stdout, res.stderr)
     lib = "drivers/scsi/scsi_lib.c"
     assert (fixed / lib).stat().st_ino != (pristine / lib).stat().st_ino
