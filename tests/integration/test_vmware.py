@@ -47,7 +47,8 @@ DISKS = [
 ]
 # The QEMU trace events the cases count (all devices write to one trace).
 TRACE = ["pvscsi_on_cmd_*", "pvscsi_io_write", "pvscsi_req_call_pickup",
-         "pvscsi_update_irq_msi*", "pvscsi_complete_request_later", "pvscsi_convert_sglist"]
+         "pvscsi_update_irq_msi*", "pvscsi_complete_request_later", "pvscsi_convert_sglist",
+         "pvscsi_process_io"]
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +98,19 @@ class Window:
 
     def count(self, pattern: str) -> int:
         return len(re.findall(pattern, self.text))
+
+    def empty_kicks(self) -> int:
+        """Read/write doorbells that found no request to take. The device
+        handles a doorbell under QEMU's big lock, taking the requests at
+        once: a doorbell that found any is followed, on the next line, by
+        its first "pvscsi_process_io". One that found none rang for
+        requests the device had already taken by polling, between the
+        driver publishing them and ringing (a vCPU the host delays for a
+        millisecond there, which happens on a loaded host)."""
+        lines = self.text.splitlines()
+        return sum(1 for i, line in enumerate(lines)
+                   if re.search(KICK_RW, line)
+                   and not (i + 1 < len(lines) and "pvscsi_process_io" in lines[i + 1]))
 
 
 KICK_RW = r"pvscsi_io_write PVSCSI_REG_OFFSET_KICK_RW_IO"
@@ -235,8 +249,15 @@ def coalescing_run(g: Guest, proc_name: str, host: str, depth: int, ios: int,
     assert fio_errors(doc) == 0
     done = doc["jobs"][0]["read"]["total_ios"]
     assert done >= ios, done
-    return {"ios": done, "kicks": w.count(KICK_RW) / done, "pickups": pickups(w) / done,
-            "aborts": w.count(r"PVSCSI_CMD_ABORT_CMD"), "seconds": seconds}
+    taken = pickups(w)
+    # Requests taken by polling that no doorbell followed: the ones the
+    # driver left to the device's polling (an upper bound: it counts too
+    # the ones the device took before the driver, which then finds none
+    # pending, decided to ring).
+    unannounced = max(0, taken - w.empty_kicks())
+    return {"ios": done, "kicks": w.count(KICK_RW) / done, "pickups": taken / done,
+            "unannounced": unannounced / done, "aborts": w.count(r"PVSCSI_CMD_ABORT_CMD"),
+            "seconds": seconds}
 
 
 def set_threshold(g: Guest, controller: int, n: int) -> None:
@@ -250,13 +271,21 @@ def test_rust_driver_coalesces_doorbells(rs):
     """Threshold 8: at queue depth 32 on a disk that keeps the device busy
     (2 ms reads) the driver leaves requests to the device while it has
     commands in flight; at depth 1 the device has none, so the driver rings
-    for each request rather than leave it to the device's polling."""
+    for each request rather than leave it to the device's polling.
+
+    The device may still take a request by polling before the doorbell
+    rings: CI's run of 824dafb, two guests on two loaded cores, saw it for
+    20 of 300 requests at depth 1 (kicks 0.99, so at least 17 of them were
+    rung for). What the driver decides is what the requests no doorbell
+    followed say ("unannounced"); the polling's share stays far from the C
+    driver's (every request, test_c_driver_leaves_queue_depth_1_...)."""
     qd32 = coalescing_run(rs, RS, rs.hosts[0], 32, 3000, target=30)
     qd1 = coalescing_run(rs, RS, rs.hosts[0], 1, 300)
     print(f"rust qd32 (2 ms disk): {qd32}\nrust qd1: {qd1}")
     assert qd32["kicks"] < 0.5, qd32
     assert qd1["kicks"] >= 0.95, qd1
-    assert qd1["pickups"] < 0.05, qd1
+    assert qd1["unannounced"] < 0.05, qd1
+    assert qd1["pickups"] < 0.5, qd1
     assert qd32["aborts"] == qd1["aborts"] == 0
 
 
@@ -273,8 +302,8 @@ def test_c_driver_leaves_queue_depth_1_to_the_devices_polling(c):
         set_threshold(c, 0, 8)
     print(f"c qd1: {qd1}\nc qd1, threshold 1: {every}")
     assert qd1["kicks"] < 0.05, qd1
-    assert qd1["pickups"] >= 0.95, qd1
-    assert every["kicks"] >= 0.95 and every["pickups"] < 0.05, every
+    assert qd1["pickups"] >= 0.95 and qd1["unannounced"] >= 0.95, qd1
+    assert every["kicks"] >= 0.95 and every["unannounced"] < 0.05, every
 
 
 def test_rust_driver_needs_no_polling(rs):
