@@ -27,7 +27,8 @@ import time
 import pytest
 
 from harness.guest import VMWARE, Disk, Guest, GuestConfig
-from harness.scsi import C, RS, fio_errors, fio_json, host_disks, wait_disks, wait_inflight
+from harness.scsi import (C, RS, fio_errors, fio_json, host_disks, wait_disks, wait_for,
+                          wait_inflight)
 
 PV0 = VMWARE
 PV1 = VMWARE.replace("num-phys=65", "num-phys=16") + ",x-req-call-poll-us=0"
@@ -48,7 +49,7 @@ DISKS = [
 # The QEMU trace events the cases count (all devices write to one trace).
 TRACE = ["pvscsi_on_cmd_*", "pvscsi_io_write", "pvscsi_req_call_pickup",
          "pvscsi_update_irq_msi*", "pvscsi_complete_request_later", "pvscsi_convert_sglist",
-         "pvscsi_process_io"]
+         "pvscsi_process_io", "pvscsi_post_delayed"]
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +91,11 @@ class Window:
         return self
 
     def __exit__(self, *exc) -> None:
-        # Trace lines are written as the events happen; the last ones of the
-        # window may still be in QEMU's buffer: a command the guest runs
-        # afterwards flushes nothing, so give the log a moment to settle.
-        time.sleep(0.5)
+        # QEMU writes and flushes each trace line as its event happens
+        # (qemu_log_unlock() in util/log.c), and every event a case counts
+        # happens before the guest sees the result it waits for (a
+        # completion, an interrupt): the guest's reply orders them, so the
+        # file already holds them.
         self.text = self.g.trace()[self.start:]
 
     def count(self, pattern: str) -> int:
@@ -505,8 +507,16 @@ def test_late_cancellations(request, guest, driver, ms):
         assert w.count(r"PVSCSI_CMD_ADAPTER_RESET") == 0
         if driver == C:
             return
-        # The late completions of the 5 s case arrive after the reset.
-        time.sleep(ms / 1000 + 1)
+        # The late completions of the 5 s case arrive after the reset: wait
+        # for the device to post them all, then for a read on the same
+        # adapter, whose completion the driver drains after theirs (the
+        # device posts in order), before reading the counters.
+        wait_for(f"the device to post the {late} cancelled reads",
+                 lambda: len(re.findall(r"pvscsi_post_delayed",
+                                        g.trace()[w.start:])) >= late,
+                 timeout=ms / 1000 + 60, step=0.2)
+        dev = disks_of(g, driver, host)[0]
+        g.run(f"dd if=/dev/{dev} of=/dev/null bs=4k count=1 iflag=direct")
         after = {a: int(host_attr(g, host, a)) for a in counters}
         print(f"{ms} ms: {late} cancelled, {before} -> {after}")
         if ms < 2000:
