@@ -328,32 +328,53 @@ def test_rust_driver_needs_no_polling(rs):
 @pytest.mark.stress
 def test_c_driver_depends_on_the_devices_polling(guest):
     """On pv1 (no polling) every read or write of the C driver below the
-    threshold waits until its command times out: a single read takes the
-    disk's timeout and an abort, the device reset after it, to complete."""
+    threshold waits until its command times out: a single read waits for
+    the disk's timeout and an abort, and completes once a doorbell rings
+    for it."""
     unload(guest)
     for i in (0, 2):
         guest.run(f"echo {RS} > /sys/bus/pci/devices/{guest.bdfs[i]}/driver_override")
-    # The C driver's probe (insmod) waits for the partition scan's read for
-    # over a minute here, which the hung-task detector reports (seen
-    # 2026-12-06: "task insmod blocked for more than 61 seconds"): that
-    # stall is what this case records, so the detector is off for it.
+    # The C driver's probe (insmod) waits for the partition scan's reads,
+    # each unannounced: a read waits for its timeout and a reset, again and
+    # again until the midlayer gives up on it after 180 s. That took a
+    # minute on 2026-12-06 (the hung-task detector reported "task insmod
+    # blocked for more than 61 seconds", so it is off here) and 414 s on
+    # 2026-12-07, beyond insmod's 120 s. So the device asks for a doorbell
+    # for every request (threshold 1) while the driver loads, and for 8
+    # again once the disk is there; the case measures its one read below.
     guest.run("echo 0 > /proc/sys/kernel/hung_task_timeout_secs")
-    guest.insmod(C)
     try:
-        # The partition scan's read is itself stuck until error handling.
-        wait_disks(guest, C, 1, timeout=240)
+        set_threshold(guest, 1, 1)
+        try:
+            guest.insmod(C)
+            wait_disks(guest, C, 1, timeout=240)
+        finally:
+            set_threshold(guest, 1, 8)
         dev = next(iter(host_disks(guest, C).values()))
         guest.run(f"echo 5 > /sys/block/{dev}/device/timeout")
         with Window(guest) as w:
             start = time.monotonic()
-            guest.run(f"dd if=/dev/{dev} of=/dev/null bs=4k count=1 skip=77 iflag=direct",
-                      timeout=240)
+            guest.run(f"dd if=/dev/{dev} of=/dev/null bs=4k count=1 skip=77 iflag=direct "
+                      "> /tmp/dd.log 2>&1 & echo $! > /tmp/dd.pid")
+            wait_for("the C driver's abort of its unannounced read",
+                     lambda: "PVSCSI_CMD_ABORT_CMD" in guest.trace()[w.start:], timeout=120)
             seconds = time.monotonic() - start
-        print(f"c, no polling: one read took {seconds:.1f} s")
+            # Left alone, the read is retried unannounced after each reset
+            # until sd takes the disk offline ("Medium access timeout
+            # failure", seen 2026-12-07 after six resets), and the C driver
+            # then leaks the read's DMA mapping at rmmod (DMA-API: "device
+            # driver has pending DMA allocations while released"). With a
+            # doorbell asked for every request, its next retry goes through.
+            set_threshold(guest, 1, 1)
+            try:
+                guest.run("pid=$(cat /tmp/dd.pid); while kill -0 $pid 2>/dev/null; do "
+                          "sleep 0.2; done; grep -q '1+0 records in' /tmp/dd.log", timeout=120)
+            finally:
+                set_threshold(guest, 1, 8)
+        print(f"c, no polling: one read waited {seconds:.1f} s for its abort")
         assert seconds > 4, seconds
-        assert w.count(r"PVSCSI_CMD_ABORT_CMD") >= 1
     finally:
-        guest.rmmod(C, timeout=240)
+        guest.run(f"! grep -q '^{C} ' /proc/modules || rmmod {C}", timeout=240)
         let_any_driver(guest)
         guest.run("echo 60 > /proc/sys/kernel/hung_task_timeout_secs")
 
