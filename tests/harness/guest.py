@@ -486,10 +486,12 @@ class Guest:
         within POWEROFF_S, or whose leak scan finds an object allocated by
         the driver or the SCSI layer, fails the run."""
         problems = []
-        # A guest whose kernel already reported a problem fails anyway: no
-        # leak scan, and no wait for a power-off it may not manage (a CPU
-        # stuck with preemption off, the detectors' self-tests).
-        reported = bool(self.reports()) and not self.allow_reports
+        # A guest whose kernel already reported a problem fails anyway, or
+        # reported what its case provoked and allows (allow_reports: a C
+        # driver's crash, a detector's self-test): no leak scan, and no wait
+        # for a power-off it may not manage (a CPU stuck with preemption
+        # off, a kernel that panicked and no longer answers).
+        reported = bool(self.reports())
         if self.qemu and self.qemu.poll() is None:
             if reported or failed or not self.agent:
                 os.killpg(self.qemu.pid, signal.SIGKILL)
