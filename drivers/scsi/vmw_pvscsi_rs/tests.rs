@@ -523,7 +523,7 @@ mod workqueue_cases {
     fn cancelled_delayed_work_gives_its_reference_back() -> Result {
         let drops = DROPS.load(Relaxed);
         let p = probe()?;
-        let queued = workqueue::system()
+        let queued = workqueue::system_long()
             .enqueue_delayed::<_, 1>(p.clone(), msecs_to_jiffies(60_000))
             .is_ok();
         assert!(queued);
@@ -541,7 +541,7 @@ mod workqueue_cases {
     fn cancelled_pending_work_gives_its_reference_back() -> Result {
         let drops = DROPS.load(Relaxed);
         let p = probe()?;
-        assert!(workqueue::system().enqueue::<_, 0>(p.clone()).is_ok());
+        assert!(workqueue::system_long().enqueue::<_, 0>(p.clone()).is_ok());
         let mut waited = 0;
         while p.runs.load(Relaxed) == 0 && waited < 1000 {
             fsleep(Delta::from_millis(10));
@@ -550,8 +550,8 @@ mod workqueue_cases {
         assert_eq!(p.runs.load(Relaxed), 1);
         // Queued again while the first run waits; released 1 s from now, by
         // which time the cancellation below has taken the queued run.
-        assert!(workqueue::system().enqueue::<_, 0>(p.clone()).is_ok());
-        let queued = workqueue::system()
+        assert!(workqueue::system_long().enqueue::<_, 0>(p.clone()).is_ok());
+        let queued = workqueue::system_long()
             .enqueue_delayed::<_, 1>(p.clone(), msecs_to_jiffies(1000))
             .is_ok();
         assert!(queued);

@@ -26,7 +26,8 @@ pub(crate) unsafe trait HasTicker: Sync {
     /// Offset of the [`Ticker`] in `Self`.
     const OFFSET: usize;
 
-    /// The work, run in process context (`system_unbound_wq`, which is not
+    /// The work, run in process context (`system_dfl_wq`, the unbound queue
+    /// that replaces the deprecated `system_unbound_wq` in 7.3; not
     /// freezable: a ticker runs while user tasks are frozen).
     fn tick(&self);
 }
@@ -105,12 +106,12 @@ impl Ticker {
     /// context.
     pub(crate) fn arm(&self, delay: Jiffies) -> bool {
         // SAFETY: `dwork` is initialised (type invariant), and its owner
-        // outlives the run (`HasTicker`); `system_unbound_wq` is a C global,
+        // outlives the run (`HasTicker`); `system_dfl_wq` is a C global,
         // always available.
         unsafe {
             bindings::queue_delayed_work_on(
                 bindings::wq_misc_consts_WORK_CPU_UNBOUND as c_int,
-                bindings::system_unbound_wq,
+                bindings::system_dfl_wq,
                 self.dwork.get(),
                 delay,
             )
