@@ -276,7 +276,7 @@ def test_rust_driver_coalesces_doorbells(rs):
     for each request rather than leave it to the device's polling.
 
     The device may still take a request by polling before the doorbell
-    rings: CI's run of 824dafb, two guests on two loaded cores, saw it for
+    rings: CI's run of 06dcd54, two guests on two loaded cores, saw it for
     20 of 300 requests at depth 1 (kicks 0.99, so at least 17 of them were
     rung for). What the driver decides is what the requests no doorbell
     followed say ("unannounced"); the polling's share stays far from the C
